@@ -1,0 +1,513 @@
+import { type Caller, mayRead, readsEverything } from './access.js';
+import { UserError } from './errors.js';
+import type { History, HistoryEntry } from './history.js';
+import { KeyedLock } from './lock.js';
+import { contentVersion, type ParsedNote, parseNote, serializeNote, stringOf, tagsOf, titleOf } from './notes.js';
+import { checkFolder, checkId, checkNotePath } from './paths.js';
+import type { Registry } from './registry.js';
+import { type NoteDoc, type NoteMeta, type SearchHit, type SearchIndex, snippet, type Visibility } from './search.js';
+import type { FileStat, Vault } from './vault.js';
+
+export interface MemoryLimits {
+  /** Largest note, in bytes of UTF-8. */
+  maxNoteBytes: number;
+  /** A read without a line range returns at most this many bytes of body. */
+  readChunkBytes: number;
+}
+
+export const DEFAULT_LIMITS: MemoryLimits = { maxNoteBytes: 1024 * 1024, readChunkBytes: 64 * 1024 };
+
+export interface NoteFields {
+  title?: string;
+  tags?: string[];
+  type?: string;
+  visibility?: Visibility;
+  source?: string;
+  /** Any other frontmatter keys, kept as written. */
+  extra?: Record<string, unknown>;
+}
+
+export interface WriteResult {
+  bot: string;
+  path: string;
+  version: string;
+  size: number;
+  created: boolean;
+}
+
+export interface ReadResult {
+  bot: string;
+  path: string;
+  version: string;
+  size: number;
+  lines: number;
+  title: string;
+  frontmatter: Record<string, unknown>;
+  from_line: number;
+  to_line: number;
+  truncated: boolean;
+  body: string;
+  problem?: string;
+}
+
+export type Edit =
+  | { op: 'append'; text: string }
+  | { op: 'prepend'; text: string }
+  | { op: 'replace_section'; heading: string; text: string }
+  | { op: 'find_replace'; find: string; replace: string; all?: boolean };
+
+/** `expected_version` value that means "the note must not exist yet". */
+export const NEW_NOTE = 'new';
+
+const OWNED = ['title', 'tags', 'type', 'created', 'updated', 'visibility', 'source'] as const;
+
+/**
+ * A bot's memory: Markdown notes under `bots/<bot>/` in the data root. Every change is
+ * durable on disk and in the search index before it returns, and queued for a grouped commit.
+ */
+export class Memory {
+  private readonly locks = new KeyedLock();
+  /** Notes whose frontmatter could not be parsed, by data-root path. */
+  readonly problems = new Map<string, string>();
+
+  constructor(
+    private readonly vault: Vault,
+    private readonly index: SearchIndex,
+    private readonly history: History,
+    private readonly registry: Registry,
+    readonly limits: MemoryLimits = DEFAULT_LIMITS,
+  ) {}
+
+  // ---- writing -------------------------------------------------------------------------
+
+  async write(bot: string, path: string, body: string, fields: NoteFields, expected?: string): Promise<WriteResult> {
+    path = checkNotePath(path);
+    return this.locked(bot, path, async (current) => {
+      checkExpected(path, current, expected);
+      const base = current && !current.parsed.problem ? current.parsed.frontmatter : {};
+      const frontmatter = buildFrontmatter(base, fields);
+      const summary = `${current ? 'write' : 'create'} ${path}`;
+      return this.commitText(bot, path, serializeNote(frontmatter, body), summary, current === null);
+    });
+  }
+
+  async edit(bot: string, path: string, edit: Edit, expected?: string): Promise<WriteResult> {
+    path = checkNotePath(path);
+    return this.locked(bot, path, async (current) => {
+      if (!current) throw notFound(bot, path);
+      checkExpected(path, current, expected);
+      const { frontmatter, body, problem } = current.parsed;
+      const newBody = applyEdit(body, edit, path);
+      const text = problem ? newBody : serializeNote({ ...frontmatter, updated: now() }, newBody);
+      return this.commitText(bot, path, text, `edit ${path} (${edit.op.replace('_', ' ')})`, false);
+    });
+  }
+
+  /**
+   * Read-modify-write of a note's exact text (restore, facts, the journal): `make` gets the
+   * current note under the note's lock. `summary` is the commit line.
+   */
+  async writeWith(
+    bot: string,
+    path: string,
+    make: (current: Loaded | null) => string,
+    summary: string,
+    expected?: string,
+  ): Promise<WriteResult> {
+    path = checkNotePath(path);
+    return this.locked(bot, path, async (current) => {
+      checkExpected(path, current, expected);
+      return this.commitText(bot, path, make(current), summary, current === null);
+    });
+  }
+
+  async remove(bot: string, path: string, expected?: string): Promise<{ bot: string; path: string; deleted_version: string }> {
+    path = checkNotePath(path);
+    return this.locked(bot, path, async (current) => {
+      if (!current) throw notFound(bot, path);
+      checkExpected(path, current, expected);
+      const file = rootPath(bot, path);
+      await this.settle(file);
+      await this.vault.remove(file, `bots/${bot}`);
+      this.index.remove(bot, path);
+      this.problems.delete(file);
+      this.history.enqueue({ author: bot, paths: [file], summary: `delete ${path}` });
+      return { bot, path, deleted_version: current.version };
+    });
+  }
+
+  async move(bot: string, from: string, to: string, expected?: string): Promise<WriteResult & { from: string }> {
+    from = checkNotePath(from, 'from');
+    to = checkNotePath(to, 'to');
+    if (from === to) throw new UserError(`"from" and "to" are the same path: give a different destination.`);
+    return this.locked(bot, from, () =>
+      this.locked(bot, to, async (target) => {
+        const current = await this.load(bot, from);
+        if (!current) throw notFound(bot, from);
+        checkExpected(from, current, expected);
+        if (target) throw new UserError(`"${to}" already exists: delete it first or choose another destination.`, 'conflict');
+        const fromFile = rootPath(bot, from);
+        const toFile = rootPath(bot, to);
+        await this.settle(fromFile);
+        const stat = await this.vault.move(fromFile, toFile, `bots/${bot}`);
+        this.index.remove(bot, from);
+        this.problems.delete(fromFile);
+        this.indexText(bot, to, current.text, stat);
+        this.history.enqueue({ author: bot, paths: [fromFile, toFile], summary: `move ${from} to ${to}` });
+        return { bot, path: to, from, version: current.version, size: stat.size, created: true };
+      }),
+    );
+  }
+
+  // ---- reading -------------------------------------------------------------------------
+
+  async read(caller: Caller, owner: string, path: string, range?: { from?: number; to?: number }): Promise<ReadResult> {
+    path = checkNotePath(path);
+    const current = await this.readable(caller, owner, path);
+    const { frontmatter, body, problem } = current.parsed;
+    const lines = body.split('\n');
+    const total = lines.length;
+    const from = Math.max(1, range?.from ?? 1);
+    let to = Math.min(total, range?.to ?? total);
+    if (from > total) {
+      throw new UserError(`"${path}" has ${total} lines: ask for a from_line between 1 and ${total}.`);
+    }
+    let slice = lines.slice(from - 1, to).join('\n');
+    let truncated = false;
+    if (range?.to === undefined && Buffer.byteLength(slice) > this.limits.readChunkBytes) {
+      // Whole lines up to the chunk size; the caller asks for the rest by line range.
+      let bytes = 0;
+      to = from - 1;
+      while (to < total && bytes + Buffer.byteLength(lines[to]) + 1 <= this.limits.readChunkBytes) bytes += Buffer.byteLength(lines[to++]) + 1;
+      to = Math.max(to, from);
+      slice = lines.slice(from - 1, to).join('\n');
+      truncated = to < total;
+    }
+    return {
+      bot: owner,
+      path,
+      version: current.version,
+      size: Buffer.byteLength(current.text),
+      lines: total,
+      title: titleOf(frontmatter, body, path),
+      frontmatter,
+      from_line: from,
+      to_line: to,
+      truncated,
+      body: slice,
+      ...(problem ? { problem } : {}),
+    };
+  }
+
+  /** The full text and version of a note the caller may read. */
+  async readable(caller: Caller, owner: string, path: string): Promise<Loaded> {
+    checkId(owner);
+    const current = await this.load(owner, path);
+    if (!current || !mayRead(caller, owner, this.visibilityOf(owner, current.parsed))) {
+      // Same answer for "missing" and "private": a bot learns nothing about notes it may not read.
+      throw notFound(owner, path);
+    }
+    return current;
+  }
+
+  list(caller: Caller, owner: string, folder: string | undefined, recursive: boolean): { folders: Array<{ path: string; notes: number }>; notes: NoteMeta[] } {
+    checkId(owner);
+    const prefix = checkFolder(folder);
+    const base = prefix ? `${prefix}/` : '';
+    const folders = new Map<string, number>();
+    const notes: NoteMeta[] = [];
+    for (const meta of this.index.list(owner)) {
+      if (!meta.path.startsWith(base) || !mayRead(caller, owner, meta.visibility)) continue;
+      const rest = meta.path.slice(base.length);
+      const slash = rest.indexOf('/');
+      if (slash === -1 || recursive) notes.push(meta);
+      if (slash !== -1) {
+        const sub = base + rest.slice(0, slash);
+        folders.set(sub, (folders.get(sub) ?? 0) + 1);
+      }
+    }
+    notes.sort((a, b) => a.path.localeCompare(b.path));
+    return {
+      folders: [...folders].sort(([a], [b]) => a.localeCompare(b)).map(([path, count]) => ({ path, notes: count })),
+      notes,
+    };
+  }
+
+  async search(
+    caller: Caller,
+    query: string,
+    options: {
+      scope: 'own' | 'shared' | 'all';
+      bot?: string;
+      tags?: string[];
+      type?: string;
+      updatedAfter?: string;
+      updatedBefore?: string;
+      prefix?: boolean;
+      fuzzy?: boolean;
+      limit: number;
+      offset: number;
+    },
+  ): Promise<{ total: number; hits: Array<SearchHit & { snippet: string }> }> {
+    if (options.scope === 'all' && !readsEverything(caller)) {
+      throw new UserError(`Scope "all" is for the main bot and the operator: use scope "shared" to include other bots' shared notes.`, 'forbidden');
+    }
+    const others = options.bot ? [checkId(options.bot)] : this.allBots().filter((b) => b !== caller.bot);
+    const scopes =
+      options.bot && options.bot !== caller.bot
+        ? [{ bot: options.bot, sharedOnly: !readsEverything(caller) }]
+        : options.scope === 'own'
+          ? [{ bot: caller.bot, sharedOnly: false }]
+          : [
+              { bot: caller.bot, sharedOnly: false },
+              ...others.filter((b) => b !== caller.bot).map((bot) => ({ bot, sharedOnly: options.scope === 'shared' })),
+            ];
+    const result = this.index.search(query, { ...options, scopes });
+    const hits = await Promise.all(
+      result.hits.map(async (hit) => {
+        const text = (await this.vault.read(rootPath(hit.bot, hit.path))) ?? '';
+        return { ...hit, snippet: snippet(parseNote(text).body, hit.terms) };
+      }),
+    );
+    return { total: result.total, hits };
+  }
+
+  // ---- history -------------------------------------------------------------------------
+
+  async noteHistory(caller: Caller, owner: string, path: string, limit: number, skip: number): Promise<HistoryEntry[]> {
+    path = checkNotePath(path);
+    await this.checkHistoryAccess(caller, owner, path);
+    await this.history.flush();
+    return this.history.log(rootPath(owner, path), { limit, skip });
+  }
+
+  async noteDiff(caller: Caller, owner: string, path: string, from: string, to?: string): Promise<string> {
+    path = checkNotePath(path);
+    await this.checkHistoryAccess(caller, owner, path);
+    await this.history.flush();
+    return this.history.diff(rootPath(owner, path), checkCommit(from), to === undefined ? undefined : checkCommit(to));
+  }
+
+  async restore(bot: string, path: string, version: string, expected?: string): Promise<WriteResult> {
+    path = checkNotePath(path);
+    await this.history.flush();
+    const old = await this.history.show(rootPath(bot, path), checkCommit(version));
+    if (old === null) {
+      throw new UserError(`"${path}" did not exist at version ${version}: call note_history to see its versions.`, 'not_found');
+    }
+    return this.writeWith(bot, path, () => old, `restore ${path} to ${version.slice(0, 10)}`, expected);
+  }
+
+  // ---- index upkeep --------------------------------------------------------------------
+
+  /** Loads or rebuilds every bot's shard and brings it in line with the files. */
+  async indexAll(): Promise<void> {
+    for (const bot of this.allBots(true)) await this.reindexBot(bot);
+  }
+
+  async reindexBot(bot: string): Promise<void> {
+    await this.index.loadSnapshot(bot);
+    const files = await this.vault.walk(`bots/${bot}`, (name) => name.endsWith('.md'));
+    await this.index.reconcile(bot, files, async (path) => {
+      const text = await this.vault.read(rootPath(bot, path));
+      const stat = files.find((f) => f.path === path)!;
+      return text === null ? null : this.docOf(bot, path, text, stat);
+    });
+  }
+
+  /** A file under `bots/` was changed on disk by someone else: bring the index in line. */
+  async fileChanged(file: string, stat: FileStat | null): Promise<void> {
+    const match = /^bots\/([^/]+)\/(.+\.md)$/.exec(file);
+    if (!match) return;
+    const [, bot, path] = match;
+    const text = stat ? await this.vault.read(file) : null;
+    if (text === null) {
+      this.index.remove(bot, path);
+      this.problems.delete(file);
+      return;
+    }
+    this.indexText(bot, path, text, stat!);
+    const problem = this.problems.get(file);
+    if (problem) console.warn(`roost: ${file}: ${problem}; indexed as plain text`);
+  }
+
+  allBots(withFolders = false): string[] {
+    const ids = new Set([...this.registry.list().map((b) => b.id), ...this.index.bots()]);
+    if (withFolders) for (const b of this.folderBots) ids.add(b);
+    return [...ids].sort();
+  }
+
+  /** Bot folders found on disk at start, including those of bots no longer registered. */
+  folderBots: string[] = [];
+
+  visibilityOf(bot: string, parsed: ParsedNote): Visibility {
+    const v = parsed.frontmatter.visibility;
+    if (v === 'shared' || v === 'private') return v;
+    return this.registry.get(bot)?.visibility ?? 'private';
+  }
+
+  // ---- internals -----------------------------------------------------------------------
+
+  private async locked<T>(bot: string, path: string, work: (current: Loaded | null) => Promise<T>): Promise<T> {
+    checkId(bot);
+    return this.locks.run(rootPath(bot, path), async () => work(await this.load(bot, path)));
+  }
+
+  private async load(bot: string, path: string): Promise<Loaded | null> {
+    const text = await this.vault.read(rootPath(bot, path));
+    if (text === null) return null;
+    return { text, version: contentVersion(text), parsed: parseNote(text) };
+  }
+
+  private async commitText(bot: string, path: string, text: string, summary: string, created: boolean): Promise<WriteResult> {
+    const size = Buffer.byteLength(text);
+    if (size > this.limits.maxNoteBytes) {
+      throw new UserError(
+        `The note would be ${size} bytes; the limit is ${this.limits.maxNoteBytes}: split it into several notes.`,
+        'too_large',
+      );
+    }
+    const file = rootPath(bot, path);
+    await this.settle(file);
+    const stat = await this.vault.write(file, text);
+    this.indexText(bot, path, text, stat);
+    this.history.enqueue({ author: bot, paths: [file], summary });
+    return { bot, path, version: contentVersion(text), size, created };
+  }
+
+  /** Commits a queued change to `file` before changing it again, so every version of a note stays in its history. */
+  private async settle(file: string): Promise<void> {
+    if (this.history.isPending(file)) await this.history.flush();
+  }
+
+  private indexText(bot: string, path: string, text: string, stat: FileStat): void {
+    this.index.upsert(this.docOf(bot, path, text, stat));
+  }
+
+  private docOf(bot: string, path: string, text: string, stat: Pick<FileStat, 'mtimeMs' | 'size'>): NoteDoc {
+    const parsed = parseNote(text);
+    const file = rootPath(bot, path);
+    if (parsed.problem) this.problems.set(file, parsed.problem);
+    else this.problems.delete(file);
+    const fm = parsed.frontmatter;
+    return {
+      bot,
+      path,
+      title: titleOf(fm, parsed.body, path),
+      tags: tagsOf(fm),
+      type: stringOf(fm.type),
+      visibility: this.visibilityOf(bot, parsed),
+      created: stringOf(fm.created),
+      updated: stringOf(fm.updated) || new Date(stat.mtimeMs).toISOString(),
+      body: parsed.body,
+      mtimeMs: stat.mtimeMs,
+      size: stat.size,
+    };
+  }
+
+  private async checkHistoryAccess(caller: Caller, owner: string, path: string): Promise<void> {
+    checkId(owner);
+    if (owner === caller.bot || readsEverything(caller)) return;
+    // Another bot's history is readable while the note is shared now.
+    await this.readable(caller, owner, path);
+  }
+}
+
+export interface Loaded {
+  text: string;
+  version: string;
+  parsed: ParsedNote;
+}
+
+export function rootPath(bot: string, path: string): string {
+  return `bots/${bot}/${path}`;
+}
+
+function now(): string {
+  return new Date().toISOString();
+}
+
+function notFound(bot: string, path: string): UserError {
+  return new UserError(`There is no note "${path}" in ${bot}'s memory that you may read: call list_notes or search_memory to find it.`, 'not_found');
+}
+
+function checkExpected(path: string, current: Loaded | null, expected: string | undefined): void {
+  if (expected === undefined) return;
+  if (expected === NEW_NOTE) {
+    if (current) {
+      throw new UserError(`"${path}" already exists (version ${current.version}): read it and pass that version to replace it.`, 'conflict');
+    }
+    return;
+  }
+  if (!current) {
+    throw new UserError(`"${path}" does not exist, so version ${expected} is stale: omit expected_version (or pass "new") to create it.`, 'conflict');
+  }
+  if (current.version !== expected) {
+    throw new UserError(
+      `"${path}" changed since you read it: it is at version ${current.version}, not ${expected}. Read it again, merge, and retry with the new version.`,
+      'conflict',
+    );
+  }
+}
+
+function checkCommit(version: string): string {
+  if (!/^[0-9a-f]{4,40}$/.test(version)) {
+    throw new UserError(`"${version}" is not a commit id: take one from note_history.`);
+  }
+  return version;
+}
+
+function buildFrontmatter(base: Record<string, unknown>, fields: NoteFields): Record<string, unknown> {
+  const extra = fields.extra ?? {};
+  const clash = OWNED.filter((k) => k in extra);
+  if (clash.length) {
+    throw new UserError(`Put ${clash.join(', ')} in their own arguments, not in "frontmatter".`);
+  }
+  const stamp = now();
+  return {
+    ...base,
+    ...extra,
+    ...(fields.title !== undefined ? { title: fields.title } : {}),
+    ...(fields.tags !== undefined ? { tags: fields.tags } : {}),
+    ...(fields.type !== undefined ? { type: fields.type } : {}),
+    ...(fields.visibility !== undefined ? { visibility: fields.visibility } : {}),
+    ...(fields.source !== undefined ? { source: fields.source } : {}),
+    created: typeof base.created === 'string' ? base.created : stamp,
+    updated: stamp,
+  };
+}
+
+function applyEdit(body: string, edit: Edit, path: string): string {
+  switch (edit.op) {
+    case 'append':
+      return body === '' || body.endsWith('\n') ? `${body}${edit.text}` : `${body}\n${edit.text}`;
+    case 'prepend':
+      return edit.text.endsWith('\n') ? `${edit.text}${body}` : `${edit.text}\n${body}`;
+    case 'find_replace': {
+      if (edit.find === '') throw new UserError(`"find" is empty: give the exact text to replace.`);
+      const count = body.split(edit.find).length - 1;
+      if (count === 0) throw new UserError(`The text to find does not occur in "${path}": read the note and copy the text exactly.`);
+      if (count > 1 && !edit.all) {
+        throw new UserError(`The text to find occurs ${count} times in "${path}": include more context to make it unique, or set all: true.`);
+      }
+      return edit.all ? body.split(edit.find).join(edit.replace) : body.replace(edit.find, () => edit.replace);
+    }
+    case 'replace_section': {
+      const lines = body.split('\n');
+      const want = edit.heading.replace(/^#+\s*/, '').trim().toLowerCase();
+      const headings = lines
+        .map((line, i) => ({ i, m: /^(#{1,6})\s+(.*?)\s*#*\s*$/.exec(line) }))
+        .filter((h) => h.m !== null) as Array<{ i: number; m: RegExpExecArray }>;
+      const found = headings.find((h) => h.m[2].toLowerCase() === want);
+      if (!found) {
+        const names = headings.map((h) => `"${h.m[2]}"`).join(', ') || 'none';
+        throw new UserError(`No heading "${edit.heading}" in "${path}" (headings: ${names}): use one of them, or append.`);
+      }
+      const level = found.m[1].length;
+      const next = headings.find((h) => h.i > found.i && h.m[1].length <= level);
+      const end = next ? next.i : lines.length;
+      const replacement = edit.text.replace(/^\n+|\n+$/g, '').split('\n');
+      return [...lines.slice(0, found.i + 1), '', ...replacement, '', ...lines.slice(end)].join('\n');
+    }
+  }
+}

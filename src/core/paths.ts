@@ -1,0 +1,63 @@
+import { UserError } from './errors.js';
+
+const ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+const MAX_PATH = 512;
+
+/** Bot ids and topic names: lower-case letters, digits, `-` and `_`, at most 64 characters. */
+export function checkId(id: string, what = 'bot id'): string {
+  if (!ID.test(id)) {
+    throw new UserError(
+      `"${id}" is not a valid ${what}: use 1-64 lower-case letters, digits, "-" or "_", starting with a letter or digit.`,
+    );
+  }
+  return id;
+}
+
+/**
+ * Validates a note path relative to a bot's folder and returns it in normal form
+ * (posix separators, no duplicate slashes). Rejects anything that could leave the folder.
+ */
+export function checkNotePath(input: string, what = 'path'): string {
+  if (typeof input !== 'string' || input.trim() === '') {
+    throw new UserError(`The ${what} is empty: give a relative path such as "notes/plan.md".`);
+  }
+  if (/[\u0000-\u001f\u007f]/.test(input)) {
+    throw new UserError(`The ${what} contains a control or NUL character: use printable characters only.`);
+  }
+  if (input.includes('\\')) {
+    throw new UserError(`The ${what} "${input}" contains a backslash: separate folders with "/".`);
+  }
+  if (input.startsWith('/') || /^[a-zA-Z]:/.test(input)) {
+    throw new UserError(`The ${what} "${input}" is absolute: give it relative to your memory, e.g. "notes/plan.md".`);
+  }
+  if (input.length > MAX_PATH) {
+    throw new UserError(`The ${what} is ${input.length} characters long: keep it under ${MAX_PATH}.`);
+  }
+  const segments = input.split('/').filter((s) => s !== '');
+  for (const s of segments) {
+    if (s === '.' || s === '..') {
+      throw new UserError(`The ${what} "${input}" contains "${s}": paths may not leave or refer to folders that way.`);
+    }
+    if (s.startsWith('.')) {
+      throw new UserError(`The ${what} "${input}" has a hidden segment "${s}": names may not start with ".".`);
+    }
+    if (s !== s.trim()) {
+      throw new UserError(`The ${what} "${input}" has a name with leading or trailing spaces: remove them.`);
+    }
+  }
+  const path = segments.join('/');
+  if (!path.endsWith('.md')) {
+    throw new UserError(`The ${what} "${input}" does not end in ".md": notes are Markdown files, e.g. "${path.replace(/\.[^./]*$/, '')}.md".`);
+  }
+  if (path === '.md' || path.endsWith('/.md')) {
+    throw new UserError(`The ${what} "${input}" has no file name before ".md".`);
+  }
+  return path;
+}
+
+/** Validates a folder prefix (no `.md` needed); '' means the whole memory. */
+export function checkFolder(input: string | undefined): string {
+  if (input === undefined || input === '' || input === '/') return '';
+  const normal = checkNotePath(`${input.replace(/\/+$/, '')}/x.md`, 'folder');
+  return normal.slice(0, -'/x.md'.length);
+}

@@ -1,0 +1,240 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { UserError } from './errors.js';
+import type { History } from './history.js';
+import { parseNote, serializeNote, stringOf } from './notes.js';
+import { checkId } from './paths.js';
+import type { Visibility } from './search.js';
+import { isMissing, type Vault } from './vault.js';
+
+export type BotKind = 'main' | 'specialist' | 'task';
+export type BotStatus = 'active' | 'retired';
+
+export interface Bot {
+  id: string;
+  name: string;
+  kind: BotKind;
+  description: string;
+  topics: string[];
+  capabilities: string[];
+  /** Tool names or toolset names this bot may use; null = every toolset but admin. */
+  tools: string[] | null;
+  /** Visibility of new notes when the writer does not say. */
+  visibility: Visibility;
+  /** The bot's role, from the body of its definition. */
+  role: string;
+  status: BotStatus;
+  /** `definition`: from the bots folder; `registered`: created at run time (registry/<id>.md). */
+  source: 'definition' | 'registered';
+  parent?: string;
+  created?: string;
+  updated?: string;
+}
+
+export interface BotPresence {
+  sessions: number;
+  lastSeen?: string;
+}
+
+export interface BotProblem {
+  file: string;
+  problem: string;
+}
+
+const KINDS: BotKind[] = ['main', 'specialist', 'task'];
+const PROFILE_FIELDS = ['name', 'description', 'topics', 'capabilities', 'status'] as const;
+export type ProfilePatch = Partial<Pick<Bot, (typeof PROFILE_FIELDS)[number] | 'role'>>;
+
+/**
+ * Who exists. Definitions come from the bots folder (`bots/*.md`); bots registered at run time,
+ * and profile changes to defined bots, live in the data root under `registry/<id>.md`.
+ */
+export class Registry {
+  private bots = new Map<string, Bot>();
+  private presence = new Map<string, BotPresence>();
+  problems: BotProblem[] = [];
+
+  constructor(
+    private readonly vault: Vault,
+    private readonly history: Pick<History, 'enqueue'>,
+    readonly definitionsDir: string,
+  ) {}
+
+  async load(): Promise<void> {
+    const bots = new Map<string, Bot>();
+    const problems: BotProblem[] = [];
+    for (const file of await listMarkdown(this.definitionsDir)) {
+      const text = await fs.readFile(path.join(this.definitionsDir, file), 'utf8');
+      const result = botFromText(text, file, 'definition');
+      if ('problem' in result) problems.push({ file: `bots/${file}`, problem: result.problem });
+      else bots.set(result.id, result);
+    }
+    for (const file of await listMarkdown(this.vault.abs('registry'))) {
+      const text = await fs.readFile(this.vault.abs(`registry/${file}`), 'utf8');
+      const entry = botFromText(text, file, 'registered');
+      if ('problem' in entry) {
+        problems.push({ file: `registry/${file}`, problem: entry.problem });
+        continue;
+      }
+      const defined = bots.get(entry.id);
+      bots.set(entry.id, defined ? overlay(defined, parseNote(text).frontmatter, entry.role) : entry);
+    }
+    this.bots = bots;
+    this.problems = problems;
+  }
+
+  get(id: string): Bot | undefined {
+    return this.bots.get(id);
+  }
+
+  require(id: string): Bot {
+    const bot = this.bots.get(id);
+    if (!bot) throw new UserError(`There is no bot "${id}": call list_bots to see who exists.`, 'not_found');
+    return bot;
+  }
+
+  list(filter: { kind?: BotKind; topic?: string; status?: BotStatus } = {}): Bot[] {
+    return [...this.bots.values()]
+      .filter((b) => !filter.kind || b.kind === filter.kind)
+      .filter((b) => !filter.topic || b.topics.includes(filter.topic))
+      .filter((b) => !filter.status || b.status === filter.status)
+      .sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  presenceOf(id: string): BotPresence {
+    return this.presence.get(id) ?? { sessions: 0 };
+  }
+
+  /** Records a live MCP session opening (+1) or closing (-1), and activity (0). */
+  touch(id: string, sessionDelta: -1 | 0 | 1 = 0): void {
+    const current = this.presenceOf(id);
+    this.presence.set(id, {
+      sessions: Math.max(0, current.sessions + sessionDelta),
+      lastSeen: new Date().toISOString(),
+    });
+  }
+
+  async register(
+    input: Pick<Bot, 'id' | 'kind'> & Partial<Omit<Bot, 'id' | 'kind' | 'source' | 'status'>>,
+    by: string,
+  ): Promise<Bot> {
+    checkId(input.id);
+    if (this.bots.has(input.id)) {
+      throw new UserError(`A bot "${input.id}" already exists: choose another id, or call update_bot to change it.`, 'conflict');
+    }
+    const now = new Date().toISOString();
+    const bot: Bot = {
+      id: input.id,
+      name: input.name || input.id,
+      kind: input.kind,
+      description: input.description ?? '',
+      topics: input.topics ?? [],
+      capabilities: input.capabilities ?? [],
+      tools: input.tools ?? null,
+      visibility: input.visibility ?? 'private',
+      role: input.role ?? '',
+      status: 'active',
+      source: 'registered',
+      parent: input.parent,
+      created: now,
+      updated: now,
+    };
+    await this.save(bot, by, `register bot ${bot.id}`);
+    this.bots.set(bot.id, bot);
+    return bot;
+  }
+
+  async update(id: string, patch: ProfilePatch, by: string, action = `update bot ${id}`): Promise<Bot> {
+    const current = this.require(id);
+    const bot: Bot = { ...current, ...definedOnly(patch), updated: new Date().toISOString() };
+    await this.save(bot, by, action);
+    this.bots.set(id, bot);
+    return bot;
+  }
+
+  /** Forgets a registered bot whose registry file was removed (definitions stay). */
+  async reloadAfterExternalChange(): Promise<void> {
+    await this.load();
+  }
+
+  private async save(bot: Bot, by: string, action: string): Promise<void> {
+    const frontmatter: Record<string, unknown> = {
+      id: bot.id,
+      name: bot.name,
+      kind: bot.kind,
+      description: bot.description || undefined,
+      topics: bot.topics,
+      capabilities: bot.capabilities,
+      tools: bot.tools ?? undefined,
+      visibility: bot.visibility,
+      status: bot.status,
+      parent: bot.parent,
+      created: bot.created,
+      updated: bot.updated,
+    };
+    const file = `registry/${bot.id}.md`;
+    await this.vault.write(file, serializeNote(frontmatter, bot.role ? `${bot.role.trim()}\n` : ''));
+    this.history.enqueue({ author: by, paths: [file], summary: action });
+  }
+}
+
+async function listMarkdown(dir: string): Promise<string[]> {
+  try {
+    return (await fs.readdir(dir)).filter((f) => f.endsWith('.md') && !f.startsWith('.') && f !== 'README.md').sort();
+  } catch (error) {
+    if (isMissing(error)) return [];
+    throw error;
+  }
+}
+
+function botFromText(text: string, file: string, source: Bot['source']): Bot | { problem: string } {
+  const { frontmatter: fm, body, problem } = parseNote(text);
+  if (problem) return { problem };
+  const id = stringOf(fm.id) || file.replace(/\.md$/, '');
+  try {
+    checkId(id);
+  } catch (error) {
+    return { problem: (error as Error).message };
+  }
+  const kind = stringOf(fm.kind) || 'specialist';
+  if (!KINDS.includes(kind as BotKind)) return { problem: `kind "${kind}" is not one of ${KINDS.join(', ')}` };
+  return {
+    id,
+    name: stringOf(fm.name) || id,
+    kind: kind as BotKind,
+    description: stringOf(fm.description),
+    topics: list(fm.topics),
+    capabilities: list(fm.capabilities),
+    tools: fm.tools === undefined ? null : list(fm.tools),
+    visibility: fm.visibility === 'shared' ? 'shared' : 'private',
+    role: body.trim(),
+    status: fm.status === 'retired' ? 'retired' : 'active',
+    source,
+    parent: stringOf(fm.parent) || undefined,
+    created: stringOf(fm.created) || undefined,
+    updated: stringOf(fm.updated) || undefined,
+  };
+}
+
+/** A registry file for a defined bot changes only its profile; its kind and tools stay as defined. */
+function overlay(defined: Bot, fm: Record<string, unknown>, role: string): Bot {
+  const bot: Bot = { ...defined };
+  if (fm.name !== undefined) bot.name = stringOf(fm.name);
+  if (fm.description !== undefined) bot.description = stringOf(fm.description);
+  if (fm.topics !== undefined) bot.topics = list(fm.topics);
+  if (fm.capabilities !== undefined) bot.capabilities = list(fm.capabilities);
+  if (fm.status === 'retired' || fm.status === 'active') bot.status = fm.status;
+  if (role) bot.role = role;
+  bot.updated = stringOf(fm.updated) || bot.updated;
+  return bot;
+}
+
+function list(value: unknown): string[] {
+  if (Array.isArray(value)) return value.map(String);
+  if (typeof value === 'string') return value.split(/[,\s]+/).filter(Boolean);
+  return [];
+}
+
+function definedOnly<T extends object>(patch: T): Partial<T> {
+  return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

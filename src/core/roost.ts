@@ -1,0 +1,157 @@
+import { watch, type FSWatcher } from 'chokidar';
+import { constants as fsConstants, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { PACKAGE_ROOT } from '../package.js';
+import { Facts } from './facts.js';
+import { History } from './history.js';
+import { Journal } from './journal.js';
+import { DaemonLock } from './lock-file.js';
+import { DEFAULT_LIMITS, Memory, type MemoryLimits } from './memory.js';
+import { Registry } from './registry.js';
+import { SearchIndex } from './search.js';
+import { Tokens } from './tokens.js';
+import { type FileStat, Vault } from './vault.js';
+
+export interface RoostOptions {
+  /** The data root: one git repository of Markdown. */
+  home: string;
+  /** Folder of bot definitions (`*.md`). */
+  botsDir: string;
+  /** Operator token from the environment; otherwise read from or written to `.roost/operator.token`. */
+  operatorToken?: string;
+  limits?: Partial<MemoryLimits>;
+  /** How long the commit queue gathers writes before committing them (ms). */
+  commitWindowMs?: number;
+  /** Watch the data root and bot definitions for changes made by hand (default true). */
+  watch?: boolean;
+}
+
+/** Reacts to a file under `prefix` changed on disk by someone other than this process. */
+export type ExternalChangeHandler = (file: string, stat: FileStat | null) => Promise<void>;
+
+const SNAPSHOT_EVERY_MS = 5_000;
+
+/** The engine: everything a daemon serves, over one data root. Knows nothing of MCP or HTTP. */
+export class Roost {
+  readonly vault: Vault;
+  readonly stateDir: string;
+  readonly tokens: Tokens;
+  readonly index: SearchIndex;
+  history!: History;
+  registry!: Registry;
+  memory!: Memory;
+  facts!: Facts;
+  journal!: Journal;
+  /** Set when `open` made a new operator token: the caller prints it once. */
+  newOperatorToken: string | null = null;
+
+  private lock!: DaemonLock;
+  private watchers: FSWatcher[] = [];
+  private snapshotTimer?: NodeJS.Timeout;
+  private readonly handlers: Array<{ prefix: string; handle: ExternalChangeHandler }> = [];
+  private closed = false;
+
+  private constructor(readonly options: RoostOptions) {
+    this.vault = new Vault(options.home);
+    this.stateDir = path.join(options.home, '.roost');
+    this.tokens = new Tokens(this.stateDir);
+    this.index = new SearchIndex(path.join(this.stateDir, 'index'));
+  }
+
+  static async open(options: RoostOptions): Promise<Roost> {
+    const roost = new Roost(options);
+    await roost.start();
+    return roost;
+  }
+
+  private async start(): Promise<void> {
+    const { home } = this.options;
+    await fs.mkdir(this.stateDir, { recursive: true });
+    this.lock = await DaemonLock.acquire(path.join(this.stateDir, 'daemon.lock'));
+    try {
+      await writeDataReadme(home);
+      this.history = await History.open(home, { windowMs: this.options.commitWindowMs });
+      this.registry = new Registry(this.vault, this.history, this.options.botsDir);
+      await this.registry.load();
+      this.memory = new Memory(this.vault, this.index, this.history, this.registry, { ...DEFAULT_LIMITS, ...this.options.limits });
+      this.memory.folderBots = await listFolders(this.vault.abs('bots'));
+      this.facts = new Facts(this.memory);
+      this.journal = new Journal(this.memory);
+      await this.memory.indexAll();
+      this.newOperatorToken = await this.tokens.initOperator(this.options.operatorToken);
+      this.onExternalChange('bots/', (file, stat) => this.memory.fileChanged(file, stat));
+      this.onExternalChange('registry/', () => this.registry.load());
+      if (this.options.watch !== false) await this.watch();
+      this.snapshotTimer = setInterval(() => void this.index.saveSnapshots().catch(logError), SNAPSHOT_EVERY_MS);
+      this.snapshotTimer.unref();
+    } catch (error) {
+      await this.lock.release();
+      throw error;
+    }
+  }
+
+  /** Records where the daemon listens, for `roost mcp` and the CLI to find it. */
+  async advertise(url: string): Promise<void> {
+    await this.lock.update({ url });
+  }
+
+  onExternalChange(prefix: string, handle: ExternalChangeHandler): void {
+    this.handlers.push({ prefix, handle });
+  }
+
+  /** A file in the data root changed; anything this process did not write itself is reindexed and committed as `external`. */
+  async fileEvent(file: string): Promise<void> {
+    const stat = await this.vault.stat(file);
+    if (this.vault.isOwnChange(file, stat)) return;
+    for (const { prefix, handle } of this.handlers) if (file.startsWith(prefix)) await handle(file, stat);
+    this.history.enqueue({ author: 'external', paths: [file], summary: `${stat ? 'edit' : 'delete'} ${file}` });
+  }
+
+  private async watch(): Promise<void> {
+    const root = this.options.home;
+    const ignored = (p: string) => {
+      const rel = path.relative(root, p);
+      return rel.split(path.sep).some((s) => s.startsWith('.'));
+    };
+    const data = watch(root, { ignored, ignoreInitial: true, atomic: false });
+    const onEvent = (p: string) => void this.fileEvent(path.relative(root, p).split(path.sep).join('/')).catch(logError);
+    data.on('add', onEvent).on('change', onEvent).on('unlink', onEvent).on('error', logError);
+    const definitions = watch(this.options.botsDir, { ignoreInitial: true, depth: 0 });
+    const reload = () => void this.registry.load().catch(logError);
+    definitions.on('add', reload).on('change', reload).on('unlink', reload).on('error', logError);
+    this.watchers = [data, definitions];
+    await Promise.all(this.watchers.map((w) => new Promise<void>((resolve) => w.once('ready', () => resolve()))));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.snapshotTimer);
+    await Promise.all(this.watchers.map((w) => w.close()));
+    await this.history.close();
+    await this.index.saveSnapshots();
+    await this.lock.release();
+  }
+}
+
+async function listFolders(dir: string): Promise<string[]> {
+  try {
+    return (await fs.readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
+  } catch {
+    return [];
+  }
+}
+
+function logError(error: unknown): void {
+  console.error('roost:', error instanceof Error ? error.message : error);
+}
+
+/** A new data root gets the README that explains its layout (the one in this package's memory/). */
+async function writeDataReadme(home: string): Promise<void> {
+  const file = path.join(home, 'README.md');
+  try {
+    await fs.copyFile(path.join(PACKAGE_ROOT, 'memory', 'README.md'), file, fsConstants.COPYFILE_EXCL);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+}
