@@ -1,0 +1,170 @@
+#!/usr/bin/env node
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { isAlive, readDaemonInfo } from './core/lock-file.js';
+import { Registry } from './core/registry.js';
+import { Roost } from './core/roost.js';
+import { Tokens } from './core/tokens.js';
+import { Vault } from './core/vault.js';
+import { daemonOptions, homeOf, startDaemon } from './http/daemon.js';
+import { runBridge } from './mcp/bridge.js';
+import { VERSION } from './package.js';
+
+const USAGE = `roost ${VERSION} — a persistent home for a team of AI bots
+
+Usage:
+  roost serve [--home DIR] [--port N] [--host ADDR] [--bots DIR] [--read-only]
+        Run the daemon: MCP over Streamable HTTP at http://127.0.0.1:7777/mcp.
+  roost mcp --bot ID [--url URL] [--token-file FILE] [--home DIR]
+        A stdio MCP server acting as bot ID (token from ROOST_TOKEN or --token-file),
+        bridged to the daemon; starts the daemon if none runs.
+  roost init [--home DIR] [--bots DIR]
+        Create the data root and a token for every defined bot that has none; prints them once.
+  roost token BOT [--home DIR] [--bots DIR]
+        Make a new token for BOT (the old one stops working) and print it.
+  roost bots [--home DIR] [--bots DIR]
+        List the bots: definitions and registered ones.
+  roost status [--home DIR]
+        Is a daemon running on this data root, and where.
+
+Environment: ROOST_HOME, ROOST_PORT, ROOST_HOST, ROOST_BOTS, ROOST_OPERATOR_TOKEN, ROOST_TOKEN, ROOST_URL.
+Defaults: data root ./memory and bot definitions ./bots of this package.`;
+
+type Flags = Record<string, string | boolean>;
+
+function parse(argv: string[]): { command: string; args: string[]; flags: Flags } {
+  const args: string[] = [];
+  const flags: Flags = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith('--')) {
+      args.push(arg);
+      continue;
+    }
+    const [name, inline] = arg.slice(2).split(/=(.*)/s, 2);
+    if (inline !== undefined) flags[name] = inline;
+    else if (name === 'read-only' || name === 'help') flags[name] = true;
+    else if (i + 1 < argv.length) flags[name] = argv[++i];
+    else throw new Error(`--${name} needs a value`);
+  }
+  return { command: args.shift() ?? 'help', args, flags };
+}
+
+async function main(): Promise<void> {
+  const { command, args, flags } = parse(process.argv.slice(2));
+  if (flags.help || command === 'help') return void console.log(USAGE);
+  switch (command) {
+    case 'serve':
+      return serve(flags);
+    case 'mcp':
+      return mcp(flags);
+    case 'init':
+      return init(flags);
+    case 'token':
+      return token(args[0], flags);
+    case 'bots':
+      return bots(flags);
+    case 'status':
+      return status(flags);
+    case 'version':
+      return void console.log(VERSION);
+    default:
+      throw new Error(`unknown command "${command}"; run \`roost help\``);
+  }
+}
+
+async function serve(flags: Flags): Promise<void> {
+  const options = daemonOptions(flags);
+  const daemon = await startDaemon(options);
+  console.error(`roost: serving ${options.home} at ${daemon.url}/mcp${options.readOnly ? ' (read-only)' : ''}`);
+  if (daemon.roost.newOperatorToken) {
+    console.error(`roost: operator token (shown once; also in ${path.join(options.home, '.roost', 'operator.token')}):`);
+    console.error(`  ${daemon.roost.newOperatorToken}`);
+  }
+  for (const problem of daemon.roost.registry.problems) console.error(`roost: ${problem.file}: ${problem.problem}`);
+  const stop = () => {
+    console.error('roost: stopping');
+    daemon.close().then(
+      () => process.exit(0),
+      (error) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+async function mcp(flags: Flags): Promise<void> {
+  const bot = flags.bot;
+  if (typeof bot !== 'string') throw new Error('roost mcp needs --bot ID');
+  const token = typeof flags['token-file'] === 'string' ? (await fs.readFile(flags['token-file'], 'utf8')).trim() : process.env.ROOST_TOKEN;
+  if (!token) throw new Error('roost mcp needs the bot token in ROOST_TOKEN or --token-file');
+  const serveArgs = ['port', 'host', 'bots']
+    .filter((k) => typeof flags[k] === 'string')
+    .flatMap((k) => [`--${k}`, String(flags[k])]);
+  await runBridge({
+    bot,
+    token,
+    url: typeof flags.url === 'string' ? flags.url : process.env.ROOST_URL,
+    home: homeOf(flags),
+    serveArgs,
+  });
+}
+
+/** The registry as the files say, without taking the daemon lock (nothing is written). */
+async function readRegistry(flags: Flags): Promise<Registry> {
+  const options = daemonOptions(flags);
+  const registry = new Registry(new Vault(options.home), { enqueue: () => undefined }, options.botsDir);
+  await registry.load();
+  return registry;
+}
+
+async function init(flags: Flags): Promise<void> {
+  const options = daemonOptions(flags);
+  const lock = await readDaemonInfo(path.join(options.home, '.roost', 'daemon.lock'));
+  if (!lock || !isAlive(lock.pid)) {
+    const roost = await Roost.open({ home: options.home, botsDir: options.botsDir, operatorToken: options.operatorToken, watch: false });
+    if (roost.newOperatorToken) console.log(`operator  ${roost.newOperatorToken}`);
+    await roost.close();
+  }
+  console.log(`data root: ${options.home}`);
+  const tokens = new Tokens(path.join(options.home, '.roost'));
+  for (const bot of (await readRegistry(flags)).list({ status: 'active' })) {
+    if (await tokens.has(bot.id)) console.log(`${bot.id.padEnd(10)}(has a token; \`roost token ${bot.id}\` makes a new one)`);
+    else console.log(`${bot.id.padEnd(10)}${await tokens.issue(bot.id)}`);
+  }
+}
+
+async function token(bot: string | undefined, flags: Flags): Promise<void> {
+  if (!bot) throw new Error('usage: roost token BOT');
+  const registry = await readRegistry(flags);
+  const known = registry.get(bot);
+  if (!known) throw new Error(`there is no bot "${bot}"; \`roost bots\` lists them`);
+  if (known.status === 'retired') throw new Error(`bot "${bot}" is retired`);
+  console.log(await new Tokens(path.join(homeOf(flags), '.roost')).issue(bot));
+}
+
+async function bots(flags: Flags): Promise<void> {
+  const registry = await readRegistry(flags);
+  for (const b of registry.list()) {
+    console.log(`${b.id.padEnd(12)} ${b.kind.padEnd(10)} ${b.status.padEnd(8)} ${b.topics.join(',').padEnd(20)} ${b.name}`);
+  }
+  for (const p of registry.problems) console.error(`problem: ${p.file}: ${p.problem}`);
+}
+
+async function status(flags: Flags): Promise<void> {
+  const home = homeOf(flags);
+  const info = await readDaemonInfo(path.join(home, '.roost', 'daemon.lock'));
+  if (info && isAlive(info.pid)) console.log(`running: pid ${info.pid}, ${info.url ?? 'starting'}, data root ${home}`);
+  else {
+    console.log(`not running (data root ${home})`);
+    process.exitCode = 3;
+  }
+}
+
+main().catch((error: Error) => {
+  console.error(`roost: ${error.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,63 @@
+import path from 'node:path';
+import { Roost } from '../core/roost.js';
+import { PACKAGE_ROOT } from '../package.js';
+import { HttpServer } from './server.js';
+
+export interface DaemonOptions {
+  home: string;
+  botsDir: string;
+  host: string;
+  port: number;
+  readOnly: boolean;
+  operatorToken?: string;
+  commitWindowMs?: number;
+}
+
+export interface Daemon {
+  roost: Roost;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Opens the data root, serves it over HTTP, and records its URL in the daemon lock. */
+export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
+  const roost = await Roost.open({
+    home: options.home,
+    botsDir: options.botsDir,
+    operatorToken: options.operatorToken,
+    commitWindowMs: options.commitWindowMs,
+  });
+  const http = new HttpServer(roost, { host: options.host, port: options.port, readOnly: options.readOnly });
+  let url: string;
+  try {
+    url = await http.listen();
+    await roost.advertise(url);
+  } catch (error) {
+    await roost.close();
+    throw error;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    roost,
+    url,
+    close: () => (closing ??= http.close().finally(() => roost.close())),
+  };
+}
+
+/** Settings from flags, then environment, then defaults (data root and bots of this checkout). */
+export function daemonOptions(flags: Record<string, string | boolean>, env: NodeJS.ProcessEnv = process.env): DaemonOptions {
+  const port = Number(flags.port ?? env.ROOST_PORT ?? 7777);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port ${flags.port ?? env.ROOST_PORT} is not a port number`);
+  return {
+    home: homeOf(flags, env),
+    botsDir: path.resolve(String(flags.bots ?? env.ROOST_BOTS ?? path.join(PACKAGE_ROOT, 'bots'))),
+    host: String(flags.host ?? env.ROOST_HOST ?? '127.0.0.1'),
+    port,
+    readOnly: flags['read-only'] === true || env.ROOST_READ_ONLY === '1',
+    operatorToken: env.ROOST_OPERATOR_TOKEN || undefined,
+  };
+}
+
+export function homeOf(flags: Record<string, string | boolean>, env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(String(flags.home ?? env.ROOST_HOME ?? path.join(PACKAGE_ROOT, 'memory')));
+}

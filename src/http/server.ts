@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { type Caller, OPERATOR_ID } from '../core/access.js';
+import type { Roost } from '../core/roost.js';
+import { createServer } from '../mcp/server.js';
+import { VERSION } from '../package.js';
+
+export interface HttpOptions {
+  host: string;
+  port: number;
+  readOnly?: boolean;
+}
+
+/** Header with which the operator token picks the bot it acts as. */
+export const BOT_HEADER = 'x-roost-bot';
+
+interface Session {
+  transport: StreamableHTTPServerTransport;
+  caller: Caller;
+}
+
+/** The daemon's HTTP face: MCP over Streamable HTTP at /mcp (stateful sessions) and /health. */
+export class HttpServer {
+  private readonly server: http.Server;
+  private readonly sessions = new Map<string, Session>();
+  private allowedHosts = new Set<string>();
+  private allowedOrigins = new Set<string>();
+
+  constructor(
+    private readonly roost: Roost,
+    private readonly options: HttpOptions,
+  ) {
+    this.server = http.createServer((req, res) => {
+      this.handle(req, res).catch((error) => {
+        console.error('roost: request failed:', error);
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+        else res.end();
+      });
+    });
+  }
+
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port, this.options.host, () => resolve());
+    });
+    const { port } = this.server.address() as AddressInfo;
+    const names = ['127.0.0.1', 'localhost', '[::1]', this.options.host.includes(':') ? `[${this.options.host}]` : this.options.host];
+    this.allowedHosts = new Set(names.map((n) => `${n}:${port}`));
+    this.allowedOrigins = new Set(names.map((n) => `http://${n}:${port}`));
+    return `http://${this.options.host.includes(':') ? `[${this.options.host}]` : this.options.host}:${port}`;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.sessions.values()].map((s) => s.transport.close().catch(() => undefined)));
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // DNS rebinding and cross-site requests: only our own host names, and only our own origin.
+    if (!this.allowedHosts.has(req.headers.host ?? '')) return sendJson(res, 403, { error: 'Host not allowed' });
+    const origin = req.headers.origin;
+    if (origin !== undefined && !this.allowedOrigins.has(origin)) return sendJson(res, 403, { error: 'Origin not allowed' });
+
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/health' && req.method === 'GET') return sendJson(res, 200, { ok: true, name: 'roost', version: VERSION });
+    if (url.pathname === '/mcp') return this.handleMcp(req, res);
+    sendJson(res, 404, { error: 'not found' });
+  }
+
+  /** Who the request acts as, or an HTTP error already sent. */
+  private async authenticate(req: IncomingMessage, res: ServerResponse): Promise<Caller | null> {
+    const header = req.headers.authorization ?? '';
+    const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+    const identity = token ? await this.roost.tokens.verify(token) : null;
+    if (!identity) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="roost"');
+      sendJson(res, 401, { error: 'A valid bearer token is required: create one with `roost token <bot>`.' });
+      return null;
+    }
+    const wanted = headerValue(req.headers[BOT_HEADER]);
+    if (identity.operator) {
+      if (!wanted || wanted === OPERATOR_ID) return { bot: OPERATOR_ID, kind: 'operator', operator: true };
+      const bot = this.roost.registry.get(wanted);
+      if (!bot) {
+        sendJson(res, 404, { error: `There is no bot "${wanted}".` });
+        return null;
+      }
+      return { bot: bot.id, kind: bot.kind, operator: true };
+    }
+    const bot = this.roost.registry.get(identity.bot);
+    if (!bot || bot.status === 'retired' || (wanted && wanted !== identity.bot)) {
+      sendJson(res, 403, { error: !bot || bot.status === 'retired' ? `Bot "${identity.bot}" is not active.` : 'A bot token acts only as its own bot.' });
+      return null;
+    }
+    return { bot: bot.id, kind: bot.kind, operator: false };
+  }
+
+  private async handleMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const caller = await this.authenticate(req, res);
+    if (!caller) return;
+    const sessionId = headerValue(req.headers['mcp-session-id']);
+    if (sessionId) {
+      const session = this.sessions.get(sessionId);
+      if (!session) return sendJson(res, 404, jsonRpcError('Session not found: initialize a new session.'));
+      if (session.caller.bot !== caller.bot || session.caller.operator !== caller.operator) {
+        return sendJson(res, 403, jsonRpcError('This session belongs to another identity.'));
+      }
+      this.roost.registry.touch(caller.bot);
+      return session.transport.handleRequest(req, res);
+    }
+    if (req.method !== 'POST') return sendJson(res, 400, jsonRpcError('No session: send an initialize request first.'));
+    const body = await readJson(req, res);
+    if (body === undefined) return;
+    if (!isInitializeRequest(body)) return sendJson(res, 400, jsonRpcError('No session: send an initialize request first.'));
+
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) => {
+        this.sessions.set(id, { transport, caller });
+        this.roost.registry.touch(caller.bot, 1);
+      },
+    });
+    transport.onclose = () => {
+      if (transport.sessionId && this.sessions.delete(transport.sessionId)) this.roost.registry.touch(caller.bot, -1);
+    };
+    const server = createServer(this.roost, caller, { readOnly: this.options.readOnly });
+    await server.connect(transport);
+    await transport.handleRequest(req, res, body);
+  }
+}
+
+const MAX_BODY = 8 * 1024 * 1024;
+
+async function readJson(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) {
+      sendJson(res, 413, jsonRpcError('Request body too large.'));
+      return undefined;
+    }
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    sendJson(res, 400, { jsonrpc: '2.0', error: { code: -32700, message: 'Parse error: the body is not JSON.' }, id: null });
+    return undefined;
+  }
+}
+
+function jsonRpcError(message: string) {
+  return { jsonrpc: '2.0', error: { code: -32000, message }, id: null };
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
