@@ -1,0 +1,116 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { type Daemon, startDaemon } from '../src/http/daemon.js';
+import { CLI_PATH, PACKAGE_ROOT } from '../src/package.js';
+
+export const OPERATOR_TOKEN = 'roost_operator_test-operator-token';
+export const BOTS_DIR = path.join(PACKAGE_ROOT, 'bots');
+
+export function tempDir(prefix = 'roost-test-'): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export interface TestDaemon extends Daemon {
+  home: string;
+  tokens: Record<string, string>;
+  /** Stops the daemon; the data root stays for a restart. */
+  stop(): Promise<void>;
+  /** Stops the daemon and removes the data root. */
+  destroy(): Promise<void>;
+}
+
+/** A daemon on a fresh (or given) data root, listening on a free loopback port, with a token per defined bot. */
+export async function startTestDaemon(options: { home?: string; readOnly?: boolean; botsDir?: string } = {}): Promise<TestDaemon> {
+  const home = options.home ?? tempDir();
+  const daemon = await startDaemon({
+    home,
+    botsDir: options.botsDir ?? BOTS_DIR,
+    host: '127.0.0.1',
+    port: 0,
+    readOnly: options.readOnly ?? false,
+    operatorToken: OPERATOR_TOKEN,
+    commitWindowMs: 20,
+  });
+  const tokens: Record<string, string> = {};
+  for (const bot of daemon.roost.registry.list()) tokens[bot.id] = await daemon.roost.tokens.issue(bot.id);
+  return {
+    ...daemon,
+    home,
+    tokens,
+    stop: () => daemon.close(),
+    destroy: async () => {
+      await daemon.close();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A real MCP client over Streamable HTTP. */
+export async function httpClient(url: string, token: string, headers: Record<string, string> = {}): Promise<Client> {
+  const client = new Client({ name: 'roost-test', version: '1.0.0' });
+  const transport = new StreamableHTTPClientTransport(new URL('/mcp', url), {
+    requestInit: { headers: { authorization: `Bearer ${token}`, ...headers } },
+  });
+  await client.connect(transport);
+  return client;
+}
+
+/** A real MCP client talking to `roost mcp` over stdio (the built CLI; `npm test` builds first). */
+export async function stdioClient(bot: string, token: string, options: { url?: string; home?: string } = {}): Promise<Client> {
+  const client = new Client({ name: 'roost-test-stdio', version: '1.0.0' });
+  const args = [CLI_PATH, 'mcp', '--bot', bot];
+  if (options.url) args.push('--url', options.url);
+  if (options.home) args.push('--home', options.home);
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args,
+    env: { ...(process.env as Record<string, string>), ROOST_TOKEN: token },
+    stderr: 'pipe',
+  });
+  await client.connect(transport);
+  return client;
+}
+
+/** Calls a tool and returns its structured result; throws with the error text when it fails. */
+export async function call<T = Record<string, any>>(client: Client, name: string, args: Record<string, unknown> = {}): Promise<T> {
+  const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
+  if (result.isError) throw new Error(`${name} failed: ${textOf(result)}`);
+  return result.structuredContent as T;
+}
+
+/** Calls a tool that must fail and returns its error text. */
+export async function callError(client: Client, name: string, args: Record<string, unknown> = {}): Promise<string> {
+  const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
+  if (!result.isError) throw new Error(`${name} was expected to fail but returned ${JSON.stringify(result.structuredContent)}`);
+  return textOf(result);
+}
+
+function textOf(result: CallToolResult): string {
+  return result.content.map((c) => (c.type === 'text' ? c.text : '')).join('');
+}
+
+export function git(home: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd: home, encoding: 'utf8' });
+}
+
+/** Polls until `check` returns a truthy value or the time runs out (for effects that follow a watcher). */
+export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
+}

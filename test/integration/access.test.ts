@@ -1,0 +1,130 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, callError, httpClient, OPERATOR_TOKEN, startTestDaemon, type TestDaemon } from '../helpers.js';
+
+let daemon: TestDaemon;
+
+beforeAll(async () => {
+  daemon = await startTestDaemon();
+});
+
+afterAll(async () => {
+  await daemon?.destroy();
+});
+
+const initialize = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+};
+
+async function post(headers: Record<string, string>, body: unknown = initialize): Promise<Response> {
+  return fetch(new URL('/mcp', daemon.url), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+    body: JSON.stringify(body),
+  });
+}
+
+describe('HTTP identity and origin checks', () => {
+  it('answers 401 without a token or with a wrong one', async () => {
+    expect((await post({})).status).toBe(401);
+    expect((await post({ authorization: 'Bearer roost_dev_wrong' })).status).toBe(401);
+    expect((await post({ authorization: 'Basic abc' })).status).toBe(401);
+  });
+
+  it('answers 403 when a bot token asks to act as another bot', async () => {
+    expect((await post({ authorization: `Bearer ${daemon.tokens.dev}`, 'x-roost-bot': 'main' })).status).toBe(403);
+  });
+
+  it('answers 403 for a foreign Origin or Host', async () => {
+    const auth = { authorization: `Bearer ${daemon.tokens.dev}` };
+    expect((await post({ ...auth, origin: 'http://evil.example' })).status).toBe(403);
+    const port = new URL(daemon.url).port;
+    const res = await new Promise<number>((resolve, reject) => {
+      import('node:http').then(({ request }) => {
+        const req = request(
+          { host: '127.0.0.1', port, path: '/mcp', method: 'POST', headers: { ...auth, host: `evil.example:${port}`, 'content-type': 'application/json' } },
+          (r) => resolve(r.statusCode ?? 0),
+        );
+        req.on('error', reject);
+        req.end(JSON.stringify(initialize));
+      });
+    });
+    expect(res).toBe(403);
+    expect((await post({ ...auth, origin: daemon.url })).status).toBe(200);
+  });
+
+  it('binds a session to the identity that opened it', async () => {
+    const res = await post({ authorization: `Bearer ${daemon.tokens.dev}` });
+    const session = res.headers.get('mcp-session-id')!;
+    expect(session).toBeTruthy();
+    const hijack = await post(
+      { authorization: `Bearer ${daemon.tokens.research}`, 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' },
+      { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+    );
+    expect(hijack.status).toBe(403);
+  });
+
+  it('lets the operator act as any bot, and as itself', async () => {
+    const asDev = await httpClient(daemon.url, OPERATOR_TOKEN, { 'x-roost-bot': 'dev' });
+    expect(await call(asDev, 'whoami')).toMatchObject({ bot: 'dev', operator: true });
+    await asDev.close();
+    const operator = await httpClient(daemon.url, OPERATOR_TOKEN);
+    expect(await call(operator, 'whoami')).toMatchObject({ bot: 'operator', operator: true, reads_everything: true });
+    await operator.close();
+  });
+});
+
+describe('registry', () => {
+  it('lists, gets and updates bots; only main and operator register; a retired bot is locked out', async () => {
+    const dev = await httpClient(daemon.url, daemon.tokens.dev);
+    const main = await httpClient(daemon.url, daemon.tokens.main);
+
+    const { bots } = await call(dev, 'list_bots', {});
+    expect(bots.map((b: any) => b.id)).toEqual(['dev', 'main', 'monitoring', 'research']);
+    expect(bots.find((b: any) => b.id === 'dev').online).toBe(true);
+    expect((await call(dev, 'list_bots', { topic: 'research' })).bots.map((b: any) => b.id)).toEqual(['research']);
+    expect((await call(dev, 'get_bot', { id: 'research' })).role).toMatch(/research specialist/);
+
+    const devTools = (await dev.listTools()).tools.map((t) => t.name);
+    expect(devTools).not.toContain('register_bot');
+    expect(await callError(dev, 'register_bot', { id: 'x' })).toMatch(/not found/);
+
+    const updated = await call(dev, 'update_bot', { description: 'Ships code daily.' });
+    expect(updated.description).toBe('Ships code daily.');
+    expect(await callError(dev, 'update_bot', { id: 'research', description: 'no' })).toMatch(/only your own profile/);
+
+    const created = await call(main, 'register_bot', { id: 'scribe', name: 'Scribe', tools: ['memory'], topics: ['docs'] });
+    expect(created.token).toMatch(/^roost_scribe_/);
+    const scribe = await httpClient(daemon.url, created.token);
+    const scribeTools = (await scribe.listTools()).tools.map((t) => t.name);
+    expect(scribeTools).toContain('write_note');
+    expect(scribeTools).not.toContain('list_bots');
+    expect(await callError(scribe, 'list_bots')).toMatch(/not found/);
+    await call(scribe, 'write_note', { path: 'hello.md', body: 'hello' });
+    await scribe.close();
+
+    await call(main, 'retire_bot', { id: 'scribe' });
+    const refused = await post({ authorization: `Bearer ${created.token}` });
+    expect(refused.status).toBe(401);
+
+    await Promise.all([dev.close(), main.close()]);
+  });
+});
+
+describe('read-only daemon', () => {
+  it('serves only tools that change nothing', async () => {
+    const readOnly = await startTestDaemon({ readOnly: true });
+    try {
+      const client = await httpClient(readOnly.url, readOnly.tokens.dev);
+      const tools = (await client.listTools()).tools;
+      expect(tools.length).toBeGreaterThan(5);
+      expect(tools.every((t) => t.annotations?.readOnlyHint === true)).toBe(true);
+      expect(tools.map((t) => t.name)).not.toContain('write_note');
+      await client.close();
+    } finally {
+      await readOnly.destroy();
+    }
+  });
+});
