@@ -152,11 +152,6 @@ export class Registry {
     return bot;
   }
 
-  /** Forgets a registered bot whose registry file was removed (definitions stay). */
-  async reloadAfterExternalChange(): Promise<void> {
-    await this.load();
-  }
-
   private async save(bot: Bot, by: string, action: string): Promise<void> {
     const frontmatter: Record<string, unknown> = {
       id: bot.id,

@@ -1,0 +1,34 @@
+/** A message as it is shown inside a recipient's live agent session. */
+export interface LiveMessage {
+  id: string;
+  from: string;
+  to: string;
+  subject: string;
+  body: string;
+  created: string;
+  thread?: string;
+  topic?: string;
+  priority?: string;
+}
+
+export interface LiveDeliveryResult {
+  /** True when the message reached a live session of the recipient. */
+  live: boolean;
+  /** The session it reached. */
+  session?: string;
+  /** Why live delivery failed or was not attempted (the message stays in the inbox either way). */
+  reason?: string;
+}
+
+/**
+ * Delivery into a recipient's running agent session (e.g. an OpenClaw session), on top of the
+ * durable inbox. Implementations never throw: a failure is reported in the result.
+ */
+export interface SessionDelivery {
+  deliver(bot: string, message: LiveMessage): Promise<LiveDeliveryResult>;
+}
+
+/** The embedded default: no live sessions are known, so messages wait in the inbox. */
+export const inboxOnly: SessionDelivery = {
+  deliver: async () => ({ live: false, reason: 'no live session is bound to this bot' }),
+};
