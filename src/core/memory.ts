@@ -1,5 +1,6 @@
 import { type Caller, mayRead, readsEverything } from './access.js';
 import { UserError } from './errors.js';
+import type { RoostEvents } from './events.js';
 import type { History, HistoryEntry } from './history.js';
 import { KeyedLock } from './lock.js';
 import { contentVersion, type ParsedNote, parseNote, serializeNote, stringOf, tagsOf, titleOf } from './notes.js';
@@ -75,6 +76,7 @@ export class Memory {
     private readonly index: SearchIndex,
     private readonly history: History,
     private readonly registry: Registry,
+    private readonly events: RoostEvents,
     readonly limits: MemoryLimits = DEFAULT_LIMITS,
   ) {}
 
@@ -132,6 +134,7 @@ export class Memory {
       this.index.remove(bot, path);
       this.problems.delete(file);
       this.history.enqueue({ author: bot, paths: [file], summary: `delete ${path}` });
+      this.events.emitActivity({ kind: 'note.delete', bot, by: bot, path });
       return { bot, path, deleted_version: current.version };
     });
   }
@@ -154,6 +157,7 @@ export class Memory {
         this.problems.delete(fromFile);
         this.indexText(bot, to, current.text, stat);
         this.history.enqueue({ author: bot, paths: [fromFile, toFile], summary: `move ${from} to ${to}` });
+        this.events.emitActivity({ kind: 'note.move', bot, by: bot, path: to, detail: { from } });
         return { bot, path: to, from, version: current.version, size: stat.size, created: true };
       }),
     );
@@ -324,9 +328,11 @@ export class Memory {
     if (text === null) {
       this.index.remove(bot, path);
       this.problems.delete(file);
+      this.events.emitActivity({ kind: 'note.delete', bot, by: 'external', path });
       return;
     }
     this.indexText(bot, path, text, stat!);
+    this.events.emitActivity({ kind: 'note.write', bot, by: 'external', path });
     const problem = this.problems.get(file);
     if (problem) console.warn(`roost: ${file}: ${problem}; indexed as plain text`);
   }
@@ -372,6 +378,7 @@ export class Memory {
     const stat = await this.vault.write(file, text);
     this.indexText(bot, path, text, stat);
     this.history.enqueue({ author: bot, paths: [file], summary });
+    this.events.emitActivity({ kind: 'note.write', bot, by: bot, path, detail: { summary } });
     return { bot, path, version: contentVersion(text), size, created };
   }
 

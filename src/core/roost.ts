@@ -2,6 +2,7 @@ import { watch, type FSWatcher } from 'chokidar';
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../package.js';
+import { RoostEvents } from './events.js';
 import { Facts } from './facts.js';
 import { History } from './history.js';
 import { Journal } from './journal.js';
@@ -37,6 +38,7 @@ export class Roost {
   readonly stateDir: string;
   readonly tokens: Tokens;
   readonly index: SearchIndex;
+  readonly events = new RoostEvents();
   history!: History;
   registry!: Registry;
   memory!: Memory;
@@ -73,7 +75,10 @@ export class Roost {
       this.history = await History.open(home, { windowMs: this.options.commitWindowMs });
       this.registry = new Registry(this.vault, this.history, this.options.botsDir);
       await this.registry.load();
-      this.memory = new Memory(this.vault, this.index, this.history, this.registry, { ...DEFAULT_LIMITS, ...this.options.limits });
+      this.memory = new Memory(this.vault, this.index, this.history, this.registry, this.events, {
+        ...DEFAULT_LIMITS,
+        ...this.options.limits,
+      });
       this.memory.folderBots = await listFolders(this.vault.abs('bots'));
       this.facts = new Facts(this.memory);
       this.journal = new Journal(this.memory);
