@@ -26,7 +26,9 @@ export interface TestDaemon extends Daemon {
 }
 
 /** A daemon on a fresh (or given) data root, listening on a free loopback port, with a token per defined bot. */
-export async function startTestDaemon(options: { home?: string; readOnly?: boolean; botsDir?: string } = {}): Promise<TestDaemon> {
+export async function startTestDaemon(
+  options: { home?: string; readOnly?: boolean; botsDir?: string; sessionIdleMs?: number } = {},
+): Promise<TestDaemon> {
   const home = options.home ?? tempDir();
   const daemon = await startDaemon({
     home,
@@ -36,6 +38,7 @@ export async function startTestDaemon(options: { home?: string; readOnly?: boole
     readOnly: options.readOnly ?? false,
     operatorToken: OPERATOR_TOKEN,
     commitWindowMs: 20,
+    sessionIdleMs: options.sessionIdleMs,
   });
   const tokens: Record<string, string> = {};
   for (const bot of daemon.roost.registry.list()) tokens[bot.id] = await daemon.roost.tokens.issue(bot.id);

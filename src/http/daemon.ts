@@ -11,6 +11,7 @@ export interface DaemonOptions {
   readOnly: boolean;
   operatorToken?: string;
   commitWindowMs?: number;
+  sessionIdleMs?: number;
 }
 
 export interface Daemon {
@@ -27,7 +28,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     operatorToken: options.operatorToken,
     commitWindowMs: options.commitWindowMs,
   });
-  const http = new HttpServer(roost, { host: options.host, port: options.port, readOnly: options.readOnly });
+  const http = new HttpServer(roost, {
+    host: options.host,
+    port: options.port,
+    readOnly: options.readOnly,
+    sessionIdleMs: options.sessionIdleMs,
+  });
   let url: string;
   try {
     url = await http.listen();

@@ -12,6 +12,8 @@ export interface HttpOptions {
   host: string;
   port: number;
   readOnly?: boolean;
+  /** An MCP session with no open request for this long is closed (its client is gone). Default 30 min. */
+  sessionIdleMs?: number;
 }
 
 /** Header with which the operator token picks the bot it acts as. */
@@ -20,6 +22,9 @@ export const BOT_HEADER = 'x-roost-bot';
 interface Session {
   transport: StreamableHTTPServerTransport;
   caller: Caller;
+  /** Requests (including a long-lived GET event stream) still open on this session. */
+  open: number;
+  lastActive: number;
 }
 
 /** The daemon's HTTP face: MCP over Streamable HTTP at /mcp (stateful sessions) and /health. */
@@ -28,6 +33,7 @@ export class HttpServer {
   private readonly sessions = new Map<string, Session>();
   private allowedHosts = new Set<string>();
   private allowedOrigins = new Set<string>();
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(
     private readonly roost: Roost,
@@ -40,6 +46,17 @@ export class HttpServer {
         else res.end();
       });
     });
+    const idleMs = options.sessionIdleMs ?? 30 * 60_000;
+    this.sweeper = setInterval(() => this.closeIdleSessions(idleMs), Math.min(60_000, idleMs));
+    this.sweeper.unref();
+  }
+
+  /** Clients that vanish without ending their session (killed processes) leave it idle: close it. */
+  private closeIdleSessions(idleMs: number): void {
+    const now = Date.now();
+    for (const session of this.sessions.values()) {
+      if (session.open === 0 && now - session.lastActive > idleMs) void session.transport.close();
+    }
   }
 
   async listen(): Promise<string> {
@@ -55,6 +72,7 @@ export class HttpServer {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.sweeper);
     await Promise.all([...this.sessions.values()].map((s) => s.transport.close().catch(() => undefined)));
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -111,6 +129,12 @@ export class HttpServer {
         return sendJson(res, 403, jsonRpcError('This session belongs to another identity.'));
       }
       this.roost.registry.touch(caller.bot);
+      session.open++;
+      session.lastActive = Date.now();
+      res.once('close', () => {
+        session.open--;
+        session.lastActive = Date.now();
+      });
       return session.transport.handleRequest(req, res);
     }
     if (req.method !== 'POST') return sendJson(res, 400, jsonRpcError('No session: send an initialize request first.'));
@@ -121,7 +145,7 @@ export class HttpServer {
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
-        this.sessions.set(id, { transport, caller });
+        this.sessions.set(id, { transport, caller, open: 0, lastActive: Date.now() });
         this.roost.registry.touch(caller.bot, 1);
       },
     });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, callError, httpClient, OPERATOR_TOKEN, startTestDaemon, type TestDaemon } from '../helpers.js';
+import { call, callError, eventually, httpClient, OPERATOR_TOKEN, startTestDaemon, type TestDaemon } from '../helpers.js';
 
 let daemon: TestDaemon;
 
@@ -125,6 +125,24 @@ describe('read-only daemon', () => {
       await client.close();
     } finally {
       await readOnly.destroy();
+    }
+  });
+});
+
+describe('abandoned sessions', () => {
+  it('are closed when idle, so the bot no longer shows as online', async () => {
+    const idle = await startTestDaemon({ sessionIdleMs: 300 });
+    try {
+      const res = await fetch(new URL('/mcp', idle.url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${idle.tokens.research}` },
+        body: JSON.stringify(initialize),
+      });
+      expect(res.status).toBe(200);
+      expect(idle.roost.registry.presenceOf('research').sessions).toBe(1);
+      await eventually(() => idle.roost.registry.presenceOf('research').sessions === 0);
+    } finally {
+      await idle.destroy();
     }
   });
 });

@@ -247,3 +247,30 @@ describe('concurrent writers', () => {
     expect(conflicts).toBeGreaterThan(0);
   });
 });
+
+describe('reading', () => {
+  it('never commits and leaves the work tree as it was', async () => {
+    await call(dev, 'write_note', { path: 'quiet.md', body: 'read me' });
+    await eventually(() => git(daemon.home, 'status', '--porcelain') === '');
+    const commits = git(daemon.home, 'rev-list', '--count', 'HEAD');
+    await call(dev, 'read_note', { path: 'quiet.md' });
+    await call(dev, 'search_memory', { query: 'read' });
+    await call(dev, 'list_notes', { recursive: true });
+    await call(dev, 'note_history', { path: 'quiet.md' });
+    await call(dev, 'list_facts', {});
+    await call(dev, 'read_journal', {});
+    await new Promise((r) => setTimeout(r, 100));
+    expect(git(daemon.home, 'rev-list', '--count', 'HEAD')).toBe(commits);
+    expect(git(daemon.home, 'status', '--porcelain')).toBe('');
+  });
+
+  it('serves notes as resources, within the same access rules', async () => {
+    await call(dev, 'write_note', { path: 'res/shared note.md', body: 'as a resource', visibility: 'shared' });
+    const listed = await dev.listResources();
+    const uri = 'roost://bots/dev/notes/res/shared%20note.md';
+    expect(listed.resources.map((r) => r.uri)).toContain(uri);
+    const read = await research.readResource({ uri });
+    expect((read.contents[0] as { text: string }).text).toContain('as a resource');
+    await expect(research.readResource({ uri: 'roost://bots/dev/notes/secret.md' })).rejects.toThrow(/no note/);
+  });
+});

@@ -1,0 +1,62 @@
+import { execFile, spawn } from 'node:child_process';
+import { cpSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isAlive, readDaemonInfo } from '../../src/core/lock-file.js';
+import { CLI_PATH } from '../../src/package.js';
+import { BOTS_DIR, call, eventually, git, httpClient, tempDir } from '../helpers.js';
+
+const run = promisify(execFile);
+const home = tempDir();
+const bots = tempDir('roost-bots-');
+cpSync(BOTS_DIR, bots, { recursive: true });
+const env = { ...process.env, ROOST_HOME: home, ROOST_BOTS: bots };
+
+function roost(...args: string[]) {
+  return run(process.execPath, [CLI_PATH, ...args], { env });
+}
+
+let serving: ReturnType<typeof spawn> | undefined;
+afterAll(() => {
+  serving?.kill('SIGTERM');
+});
+
+describe('the roost command', () => {
+  it('init creates the data root, an operator token and one token per bot, printed once', async () => {
+    const { stdout } = await roost('init');
+    expect(stdout).toMatch(/^operator\s+roost_operator_/m);
+    expect(stdout).toMatch(/^dev\s+roost_dev_[0-9a-f]{48}$/m);
+    expect(statSync(path.join(home, '.roost/operator.token')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(path.join(home, 'README.md'), 'utf8')).toContain('Roost data root');
+    expect(git(home, 'rev-parse', '--is-inside-work-tree').trim()).toBe('true');
+
+    const again = await roost('init');
+    expect(again.stdout).not.toMatch(/roost_dev_/);
+    expect(again.stdout).toMatch(/dev\s+\(has a token/);
+  });
+
+  it('bots lists the definitions; token makes a new token; status says whether a daemon runs', async () => {
+    const { stdout } = await roost('bots');
+    expect(stdout.split('\n').filter(Boolean).map((l) => l.split(/\s+/)[0])).toEqual(['dev', 'main', 'monitoring', 'research']);
+    await expect(roost('token', 'nobody')).rejects.toThrow(/no bot "nobody"/);
+    await expect(roost('status')).rejects.toMatchObject({ code: 3 });
+  });
+
+  it('serve runs the daemon; a new token works at once; bot definitions reload when edited', async () => {
+    serving = spawn(process.execPath, [CLI_PATH, 'serve', '--port', '0'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const info = await eventually(async () => {
+      const lock = await readDaemonInfo(path.join(home, '.roost/daemon.lock'));
+      return lock?.url && isAlive(lock.pid) ? lock : null;
+    });
+    expect((await roost('status')).stdout).toContain(info.url!);
+
+    const token = (await roost('token', 'research')).stdout.trim();
+    const research = await httpClient(info.url!, token);
+    expect((await call(research, 'whoami')).bot).toBe('research');
+
+    writeFileSync(path.join(bots, 'ops.md'), '---\nid: ops\nkind: specialist\ntopics: [alerts]\n---\nKeeps things running.\n');
+    await eventually(async () => (await call(research, 'list_bots', { topic: 'alerts' })).bots.some((b: any) => b.id === 'ops'));
+    await research.close();
+  });
+});
