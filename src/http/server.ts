@@ -7,6 +7,8 @@ import { type Caller, OPERATOR_ID } from '../core/access.js';
 import type { Roost } from '../core/roost.js';
 import { createServer } from '../mcp/server.js';
 import { VERSION } from '../package.js';
+import { ConsoleApi } from './api.js';
+import { StaticFiles } from './static.js';
 
 export interface HttpOptions {
   host: string;
@@ -27,13 +29,15 @@ interface Session {
   lastActive: number;
 }
 
-/** The daemon's HTTP face: MCP over Streamable HTTP at /mcp (stateful sessions) and /health. */
+/** The daemon's HTTP face: MCP over Streamable HTTP at /mcp (stateful sessions), the console (/, /api, /events) and /health. */
 export class HttpServer {
   private readonly server: http.Server;
   private readonly sessions = new Map<string, Session>();
   private allowedHosts = new Set<string>();
   private allowedOrigins = new Set<string>();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly api: ConsoleApi;
+  private readonly files = new StaticFiles();
 
   constructor(
     private readonly roost: Roost,
@@ -49,6 +53,7 @@ export class HttpServer {
     const idleMs = options.sessionIdleMs ?? 30 * 60_000;
     this.sweeper = setInterval(() => this.closeIdleSessions(idleMs), Math.min(60_000, idleMs));
     this.sweeper.unref();
+    this.api = new ConsoleApi(roost, { readOnly: options.readOnly ?? false });
   }
 
   /** Clients that vanish without ending their session (killed processes) leave it idle: close it. */
@@ -73,6 +78,7 @@ export class HttpServer {
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
+    this.api.close();
     await Promise.all([...this.sessions.values()].map((s) => s.transport.close().catch(() => undefined)));
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -87,6 +93,7 @@ export class HttpServer {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/health' && req.method === 'GET') return sendJson(res, 200, { ok: true, name: 'roost', version: VERSION });
     if (url.pathname === '/mcp') return this.handleMcp(req, res);
+    if ((await this.api.handle(req, res, url)) || (await this.files.handle(req, res, url))) return;
     sendJson(res, 404, { error: 'not found' });
   }
 

@@ -1,0 +1,328 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import type { ToolContext } from '../../tools/define.js';
+import { toolsFor } from '../../tools/index.js';
+import { type Caller, OPERATOR_ID } from '../core/access.js';
+import { UserError } from '../core/errors.js';
+import type { Activity } from '../core/events.js';
+import type { Roost } from '../core/roost.js';
+import { ConsoleSessions } from './console-sessions.js';
+import { sendJson } from './server.js';
+
+/** Header the console page sends with every state-changing request; a cross-site form or image cannot. */
+export const CONSOLE_HEADER = 'x-roost-console';
+/** Activities kept for a console page that opens after they happened. */
+const RECENT = 200;
+const HEARTBEAT_MS = 25_000;
+const MAX_BODY = 2 * 1024 * 1024;
+
+const OPERATOR: Caller = { bot: OPERATOR_ID, kind: 'operator', operator: true };
+
+class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface ApiRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  body: Record<string, unknown>;
+  /** Runs an MCP tool as the operator: same validation, same rules, same access checks. */
+  tool: (name: string, args: Record<string, unknown>) => Promise<Record<string, unknown>>;
+  /** Runs an MCP tool as the bot named in the path, as the operator token with `X-Roost-Bot` does. */
+  toolAsBot: (name: string, args: Record<string, unknown>) => Promise<Record<string, unknown>>;
+}
+
+interface Route {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  segments: string[];
+  /** Answered without a session (only the login). */
+  open: boolean;
+  run: (r: ApiRequest) => Promise<unknown> | unknown;
+}
+
+/**
+ * The console's REST API under /api and its live feed at /events. Every read and write goes
+ * through the MCP tools' own handlers, so the console follows exactly the rules bots follow.
+ */
+export class ConsoleApi {
+  private readonly sessions = new ConsoleSessions();
+  private readonly recent: Activity[] = [];
+  private readonly streams = new Set<ServerResponse>();
+  private readonly heartbeat: NodeJS.Timeout;
+  private readonly routes: Route[];
+
+  constructor(
+    private readonly roost: Roost,
+    private readonly options: { readOnly: boolean },
+  ) {
+    roost.events.on('activity', this.onActivity);
+    this.heartbeat = setInterval(() => {
+      for (const res of this.streams) res.write(': keep-alive\n\n');
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref();
+    this.routes = this.defineRoutes();
+  }
+
+  close(): void {
+    clearInterval(this.heartbeat);
+    this.roost.events.off('activity', this.onActivity);
+    for (const res of this.streams) res.end();
+  }
+
+  /** Answers /api/… and /events; returns false for any other path. */
+  async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+    const isEvents = url.pathname === '/events';
+    if (!isEvents && !url.pathname.startsWith('/api/')) return false;
+    res.setHeader('cache-control', 'no-store');
+    try {
+      checkSameSite(req);
+      if (isEvents) {
+        this.requireSession(req);
+        this.openStream(req, res);
+        return true;
+      }
+      const { route, params } = this.match(req.method ?? 'GET', url.pathname);
+      if (!route.open) this.requireSession(req);
+      const body = route.method === 'POST' || route.method === 'PUT' ? await readBody(req) : {};
+      const signal = abortOnClose(res);
+      const run = (caller: Caller) => (name: string, args: Record<string, unknown>) => this.runTool(caller, name, args, signal);
+      const result = await route.run({
+        req,
+        res,
+        params,
+        query: url.searchParams,
+        body,
+        tool: run(OPERATOR),
+        toolAsBot: (name, args) => run(this.actingAs(params.bot))(name, args),
+      });
+      sendJson(res, 200, result ?? { ok: true });
+    } catch (error) {
+      if (error instanceof ApiError) sendJson(res, error.status, { error: error.message });
+      else if (error instanceof UserError) sendJson(res, STATUS[error.code], { error: error.message });
+      else throw error;
+    }
+    return true;
+  }
+
+  private defineRoutes(): Route[] {
+    const route = (method: Route['method'], path: string, run: Route['run'], open = false): Route => ({
+      method,
+      segments: path.split('/'),
+      open,
+      run,
+    });
+    return [
+      route(
+        'POST',
+        '/api/login',
+        async (r) => {
+        const identity = typeof r.body.token === 'string' ? await this.roost.tokens.verify(r.body.token) : null;
+        if (!identity) throw new ApiError(401, 'That is not a valid token: paste the operator token (`roost serve` prints it; it is kept in .roost/operator.token).');
+        if (!identity.operator) throw new ApiError(403, 'That is a bot token: the console takes the operator token.');
+          this.sessions.start(r.res);
+          return { ok: true };
+        },
+        true,
+      ),
+      route('POST', '/api/logout', (r) => this.sessions.end(r.req, r.res)),
+      route('GET', '/api/session', () => ({ operator: true, read_only: this.options.readOnly })),
+      route('GET', '/api/overview', async (r) => {
+        const { bots } = (await r.tool('list_bots', {})) as { bots: Array<{ id: string; last_seen?: string }> };
+        return { bots: bots.map((bot) => ({ ...bot, ...this.memoryStats(bot.id, bot.last_seen) })), read_only: this.options.readOnly };
+      }),
+      route('GET', '/api/activity', () => ({ activity: [...this.recent].reverse() })),
+      route('GET', '/api/problems', () => ({
+        notes: [...this.roost.memory.problems].map(([file, problem]) => ({ ...noteOfFile(file), problem })).sort(byFile),
+        bots: this.roost.registry.problems,
+      })),
+      route('GET', '/api/search', (r) =>
+        r.tool('search_memory', {
+          query: r.query.get('query') ?? '',
+          scope: 'all',
+          bot: text(r.query, 'bot'),
+          tags: text(r.query, 'tags')?.split(',').map((t) => t.trim()).filter(Boolean),
+          type: text(r.query, 'type'),
+          updated_after: text(r.query, 'updated_after'),
+          updated_before: text(r.query, 'updated_before'),
+          limit: int(r.query, 'limit') ?? 20,
+          offset: int(r.query, 'offset'),
+        }),
+      ),
+      route('GET', '/api/bots/:bot', async (r) => {
+        const bot = await r.tool('get_bot', { id: r.params.bot });
+        return { ...bot, ...this.memoryStats(r.params.bot, bot.last_seen as string | undefined) };
+      }),
+      route('GET', '/api/bots/:bot/notes', (r) =>
+        r.tool('list_notes', { bot: r.params.bot, folder: text(r.query, 'folder'), limit: 500, offset: int(r.query, 'offset') }),
+      ),
+      route('GET', '/api/bots/:bot/note', (r) =>
+        r.tool('read_note', { bot: r.params.bot, path: r.query.get('path') ?? '', from_line: int(r.query, 'from_line'), to_line: int(r.query, 'to_line') }),
+      ),
+      route('PUT', '/api/bots/:bot/note', (r) => r.toolAsBot('write_note', r.body)),
+      route('DELETE', '/api/bots/:bot/note', (r) =>
+        r.toolAsBot('delete_note', { path: r.query.get('path') ?? '', expected_version: text(r.query, 'expected_version') }),
+      ),
+      route('GET', '/api/bots/:bot/history', (r) =>
+        r.tool('note_history', { bot: r.params.bot, path: r.query.get('path') ?? '', limit: int(r.query, 'limit') ?? 50, offset: int(r.query, 'offset') }),
+      ),
+      route('GET', '/api/bots/:bot/diff', (r) =>
+        r.tool('note_diff', { bot: r.params.bot, path: r.query.get('path') ?? '', from: r.query.get('from') ?? '', to: text(r.query, 'to') }),
+      ),
+      route('POST', '/api/bots/:bot/restore', (r) => r.toolAsBot('restore_note', r.body)),
+    ];
+  }
+
+  private match(method: string, pathname: string): { route: Route; params: Record<string, string> } {
+    const parts = pathname.split('/');
+    let pathFound = false;
+    for (const route of this.routes) {
+      if (route.segments.length !== parts.length) continue;
+      const params: Record<string, string> = {};
+      const same = route.segments.every((segment, i) => {
+        if (!segment.startsWith(':')) return segment === parts[i];
+        params[segment.slice(1)] = decode(parts[i]);
+        return parts[i] !== '';
+      });
+      if (!same) continue;
+      if (route.method === method) return { route, params };
+      pathFound = true;
+    }
+    throw pathFound ? new ApiError(405, `${method} is not allowed on ${pathname}.`) : new ApiError(404, `There is no ${pathname} in the console API.`);
+  }
+
+  private requireSession(req: IncomingMessage): void {
+    if (!this.sessions.check(req)) throw new ApiError(401, 'Log in with the operator token first.');
+  }
+
+  private actingAs(id: string): Caller {
+    const bot = this.roost.registry.get(id);
+    if (!bot) throw new ApiError(404, `There is no bot "${id}".`);
+    return { bot: bot.id, kind: bot.kind, operator: true };
+  }
+
+  private async runTool(caller: Caller, name: string, args: Record<string, unknown>, signal: AbortSignal): Promise<Record<string, unknown>> {
+    const tool = toolsFor(caller, this.roost.registry.get(caller.bot), this.options.readOnly).find((t) => t.name === name);
+    if (!tool) throw new ApiError(403, `${name} is not available: the daemon runs read-only.`);
+    const input = z.strictObject(tool.input).safeParse(definedOnly(args), { reportInput: true });
+    if (!input.success) throw new ApiError(400, input.error.issues.map(describeIssue).join('; '));
+    const context: ToolContext = { roost: this.roost, caller, signal, progress: async () => undefined };
+    return (await tool.handler(input.data as never, context)) as Record<string, unknown>;
+  }
+
+  /** How big a bot's memory is, and when it last did anything (a request, or a change to its notes). */
+  private memoryStats(bot: string, lastSeen: string | undefined): { memory: { notes: number; bytes: number }; last_activity?: string } {
+    let bytes = 0;
+    let newest = lastSeen ? Date.parse(lastSeen) : 0;
+    const notes = this.roost.index.list(bot);
+    for (const note of notes) {
+      bytes += note.size;
+      newest = Math.max(newest, note.mtimeMs);
+    }
+    return { memory: { notes: notes.length, bytes }, ...(newest > 0 ? { last_activity: new Date(newest).toISOString() } : {}) };
+  }
+
+  private readonly onActivity = (activity: Activity): void => {
+    this.recent.push(activity);
+    if (this.recent.length > RECENT) this.recent.shift();
+    const frame = `event: activity\ndata: ${JSON.stringify(activity)}\n\n`;
+    for (const res of this.streams) res.write(frame);
+  };
+
+  private openStream(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method !== 'GET') throw new ApiError(405, 'Open /events with GET.');
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+    res.write('retry: 3000\n\n');
+    this.streams.add(res);
+    res.once('close', () => this.streams.delete(res));
+  }
+}
+
+const STATUS: Record<UserError['code'], number> = {
+  invalid: 400,
+  not_found: 404,
+  conflict: 409,
+  forbidden: 403,
+  too_large: 413,
+  rate_limited: 429,
+};
+
+/** Browsers say where a request comes from; refuse anything another site started. */
+function checkSameSite(req: IncomingMessage): void {
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') throw new ApiError(403, 'Cross-site requests are refused.');
+  const changes = req.method !== 'GET' && req.method !== 'HEAD';
+  if (changes && req.headers[CONSOLE_HEADER] !== '1') {
+    throw new ApiError(403, `State-changing requests need the header "${CONSOLE_HEADER}: 1" (the console page sends it).`);
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new ApiError(413, `The request body is over ${MAX_BODY} bytes.`);
+    chunks.push(chunk as Buffer);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+  } catch {
+    throw new ApiError(400, 'The request body is not JSON: send a JSON object.');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError(400, 'The request body must be a JSON object.');
+  return body as Record<string, unknown>;
+}
+
+function abortOnClose(res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  res.once('close', () => controller.abort());
+  return controller.signal;
+}
+
+function decode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new ApiError(400, `"${part}" is not a valid URL path segment.`);
+  }
+}
+
+/** A query value, or undefined when absent or empty. */
+function text(query: URLSearchParams, name: string): string | undefined {
+  return query.get(name) || undefined;
+}
+
+/** A whole number from the query; anything else is passed on for the tool's schema to refuse with a clear message. */
+function int(query: URLSearchParams, name: string): number | string | undefined {
+  const value = text(query, name);
+  return value !== undefined && /^\d+$/.test(value) ? Number(value) : value;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const field = issue.path.join('.');
+  if (!field) return `${issue.message}.`;
+  if (issue.code === 'invalid_type' && issue.input === undefined) return `"${field}" is required.`;
+  return `"${field}": ${issue.message}.`;
+}
+
+function definedOnly(args: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined));
+}
+
+function noteOfFile(file: string): { bot: string; path: string; file: string } {
+  const [, bot, ...rest] = file.split('/');
+  return { bot, path: rest.join('/'), file };
+}
+
+function byFile(a: { file: string }, b: { file: string }): number {
+  return a.file.localeCompare(b.file);
+}
+
