@@ -1,0 +1,78 @@
+import { useState } from 'preact/hooks';
+import { get, useActivity } from '../api.js';
+import { bytes, plural, Time } from '../format.js';
+import { html } from '../html.js';
+import { href } from '../router.js';
+import { ActivityLine } from './activity.js';
+import { Chips, KindBadge, Loaded, Online, useDebounced, useLoad } from './common.js';
+
+const KIND_ORDER = { main: 0, specialist: 1, task: 2 };
+const FEED_SIZE = 100;
+
+export function Overview() {
+  const [bots, reloadBots] = useLoad(() => get('/api/overview'), []);
+  const [initial] = useLoad(() => get('/api/activity'), []);
+  const [live, setLive] = useState([]);
+  const refresh = useDebounced(reloadBots, 500);
+  useActivity((activity) => {
+    setLive((feed) => [activity, ...feed].slice(0, FEED_SIZE));
+    refresh();
+  });
+  const feed = [...live, ...(initial.data?.activity ?? []).filter((a) => !live.some((l) => l.at === a.at && l.path === a.path))].slice(0, FEED_SIZE);
+  return html`<div class="overview">
+    <section class="card">
+      <h2>Bots ${bots.data ? html`<span class="count">${bots.data.bots.length}</span>` : null}</h2>
+      <${Loaded} state=${bots}>${(data) => html`<${BotTable} bots=${data.bots} />`}<//>
+    </section>
+    <section class="card feed">
+      <h2>Live activity</h2>
+      ${feed.length === 0
+        ? html`<p class="muted">Nothing yet. Writes, messages and spawns appear here as they happen.</p>`
+        : html`<ul class="activity-list" aria-live="polite">${feed.map((a) => html`<${ActivityLine} key=${`${a.at}${a.kind}${a.path}`} activity=${a} />`)}</ul>`}
+    </section>
+  </div>`;
+}
+
+function BotTable({ bots }) {
+  return html`<table class="bots">
+    <thead><tr><th>Bot</th><th>Kind</th><th>Status</th><th>Last activity</th><th>Topics</th><th class="num">Memory</th></tr></thead>
+    <tbody>${treeOrder(bots).map(({ bot, depth }) => html`<${BotRow} key=${bot.id} bot=${bot} depth=${depth} />`)}</tbody>
+  </table>`;
+}
+
+function BotRow({ bot, depth }) {
+  return html`<tr class=${bot.status === 'retired' ? 'retired' : ''}>
+    <td style=${{ paddingLeft: `${0.75 + depth * 1.5}rem` }}>
+      ${depth > 0 ? html`<span class="branch">└</span>` : null}
+      <${Online} online=${bot.online} />
+      <a class="bot-name" href=${href('bots', bot.id)}>${bot.name}</a>
+      ${bot.name !== bot.id ? html` <span class="muted mono">${bot.id}</span>` : null}
+      ${bot.description ? html`<div class="muted small">${bot.description}</div>` : null}
+    </td>
+    <td><${KindBadge} kind=${bot.kind} /></td>
+    <td>${bot.status}${bot.online ? html`<div class="small ok">online · ${plural(bot.sessions, 'session')}</div>` : null}</td>
+    <td><${Time} at=${bot.last_activity} /></td>
+    <td><${Chips} items=${bot.topics} /></td>
+    <td class="num">${plural(bot.memory.notes, 'note')}<div class="muted small">${bytes(bot.memory.bytes)}</div></td>
+  </tr>`;
+}
+
+/** Bots as a tree: each task agent under the bot that spawned it (its `parent`). */
+function treeOrder(bots) {
+  const ids = new Set(bots.map((b) => b.id));
+  const children = new Map();
+  for (const bot of bots) {
+    const parent = bot.parent && ids.has(bot.parent) ? bot.parent : '';
+    children.set(parent, [...(children.get(parent) ?? []), bot]);
+  }
+  const rows = [];
+  const visit = (parent, depth) => {
+    const list = (children.get(parent) ?? []).sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.id.localeCompare(b.id));
+    for (const bot of list) {
+      rows.push({ bot, depth });
+      visit(bot.id, depth + 1);
+    }
+  };
+  visit('', 0);
+  return rows;
+}
