@@ -1,0 +1,293 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, eventually, git, httpClient, OPERATOR_TOKEN, startTestDaemon, type TestDaemon } from '../helpers.js';
+
+let daemon: TestDaemon;
+let dev: Client;
+let cookie: string;
+
+beforeAll(async () => {
+  daemon = await startTestDaemon();
+  dev = await httpClient(daemon.url, daemon.tokens.dev);
+  cookie = await login(daemon.url);
+});
+
+afterAll(async () => {
+  await dev?.close();
+  await daemon?.destroy();
+});
+
+const CONSOLE = { 'x-roost-console': '1' };
+
+async function login(url: string, token = OPERATOR_TOKEN): Promise<string> {
+  const res = await fetch(new URL('/api/login', url), {
+    method: 'POST',
+    headers: { ...CONSOLE, 'content-type': 'application/json' },
+    body: JSON.stringify({ token }),
+  });
+  expect(res.status).toBe(200);
+  return res.headers.get('set-cookie')!.split(';')[0];
+}
+
+/** A console API request with the session cookie and the console header, unless overridden. */
+async function request(method: string, pathAndQuery: string, options: { body?: unknown; headers?: Record<string, string>; url?: string } = {}) {
+  const res = await fetch(new URL(pathAndQuery, options.url ?? daemon.url), {
+    method,
+    headers: { cookie, ...CONSOLE, ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}), ...options.headers },
+    body: options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, any>, headers: res.headers };
+}
+
+function commitCount(): number {
+  return Number(git(daemon.home, 'rev-list', '--count', 'HEAD').trim());
+}
+
+describe('console login', () => {
+  it('refuses every API call and the event stream without a session', async () => {
+    for (const p of ['/api/session', '/api/overview', '/api/bots/dev', '/api/search?query=x', '/events']) {
+      const res = await fetch(new URL(p, daemon.url));
+      expect(res.status, p).toBe(401);
+      expect(await res.json()).toEqual({ error: 'Log in with the operator token first.' });
+    }
+    const forged = await request('GET', '/api/overview', { headers: { cookie: 'roost_console=forged' } });
+    expect(forged.status).toBe(401);
+  });
+
+  it('exchanges the operator token, and only that, for an HttpOnly SameSite=Strict cookie', async () => {
+    const res = await fetch(new URL('/api/login', daemon.url), {
+      method: 'POST',
+      headers: { ...CONSOLE, 'content-type': 'application/json' },
+      body: JSON.stringify({ token: OPERATOR_TOKEN }),
+    });
+    const setCookie = res.headers.get('set-cookie')!;
+    expect(setCookie).toMatch(/^roost_console=[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Strict; Path=\/$/);
+    expect(setCookie).not.toContain(OPERATOR_TOKEN);
+
+    const wrong = await request('POST', '/api/login', { body: { token: 'roost_operator_wrong' }, headers: { cookie: '' } });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.error).toMatch(/not a valid token/);
+    expect(wrong.headers.get('set-cookie')).toBeNull();
+    const bot = await request('POST', '/api/login', { body: { token: daemon.tokens.dev }, headers: { cookie: '' } });
+    expect(bot.status).toBe(403);
+    expect(bot.body.error).toMatch(/bot token/);
+  });
+
+  it('ends the session on logout', async () => {
+    const own = await login(daemon.url);
+    expect((await request('GET', '/api/session', { headers: { cookie: own } })).status).toBe(200);
+    const out = await request('POST', '/api/logout', { headers: { cookie: own } });
+    expect(out.headers.get('set-cookie')).toMatch(/Max-Age=0/);
+    expect((await request('GET', '/api/session', { headers: { cookie: own } })).status).toBe(401);
+  });
+});
+
+describe('cross-site protection', () => {
+  it('refuses state changes from another site, or without the console header, and changes nothing', async () => {
+    await call(dev, 'write_note', { path: 'notes/guarded.md', body: 'original' });
+    await daemon.roost.history.flush();
+    const file = path.join(daemon.home, 'bots/dev/notes/guarded.md');
+    const before = readFileSync(file, 'utf8');
+    const commits = commitCount();
+    const write = { path: 'notes/guarded.md', body: 'changed' };
+
+    const noHeader = await request('PUT', '/api/bots/dev/note', { body: write, headers: { 'x-roost-console': '' } });
+    expect(noHeader.status).toBe(403);
+    expect(noHeader.body.error).toMatch(/x-roost-console/);
+    expect((await request('PUT', '/api/bots/dev/note', { body: write, headers: { origin: 'http://evil.example' } })).status).toBe(403);
+    expect((await request('PUT', '/api/bots/dev/note', { body: write, headers: { 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
+    const crossLogin = await request('POST', '/api/login', { body: { token: OPERATOR_TOKEN }, headers: { 'x-roost-console': '' } });
+    expect(crossLogin.status).toBe(403);
+    expect(crossLogin.headers.get('set-cookie')).toBeNull();
+    expect((await request('GET', '/api/overview', { headers: { 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
+
+    await daemon.roost.history.flush();
+    expect(readFileSync(file, 'utf8')).toBe(before);
+    expect(commitCount()).toBe(commits);
+  });
+});
+
+describe('console API over the same tools', () => {
+  it('lists every bot with its memory size, and tells what is unknown', async () => {
+    await call(dev, 'write_note', { path: 'notes/size.md', body: 'x'.repeat(1000) });
+    const { status, body } = await request('GET', '/api/overview');
+    expect(status).toBe(200);
+    expect(body.bots.map((b: any) => b.id)).toEqual(['dev', 'main', 'monitoring', 'research']);
+    const devBot = body.bots.find((b: any) => b.id === 'dev');
+    expect(devBot).toMatchObject({ kind: 'specialist', online: true, status: 'active' });
+    expect(devBot.memory.notes).toBeGreaterThanOrEqual(1);
+    expect(devBot.memory.bytes).toBeGreaterThan(1000);
+    expect(Date.parse(devBot.last_activity)).toBeGreaterThan(Date.now() - 60_000);
+
+    const missing = await request('GET', '/api/bots/nobody');
+    expect(missing.status).toBe(404);
+    expect(missing.body.error).toMatch(/There is no bot "nobody"/);
+    expect((await request('GET', '/api/nothing')).status).toBe(404);
+    expect((await request('DELETE', '/api/overview')).status).toBe(405);
+  });
+
+  it('writes a note as the bot: on disk, committed with the bot as author, and refuses a stale version', async () => {
+    const put = await request('PUT', '/api/bots/research/note', {
+      body: { path: 'notes/from-console.md', body: 'Read the **paper**.', title: 'From the console', tags: ['todo'], expected_version: 'new' },
+    });
+    expect(put.status).toBe(200);
+    expect(put.body).toMatchObject({ bot: 'research', path: 'notes/from-console.md', created: true });
+    const text = readFileSync(path.join(daemon.home, 'bots/research/notes/from-console.md'), 'utf8');
+    expect(text).toContain('title: From the console');
+    expect(text).toContain('Read the **paper**.');
+    await daemon.roost.history.flush();
+    expect(git(daemon.home, 'log', '-1', '--format=%an %s', '--', 'bots/research/notes/from-console.md').trim()).toBe(
+      'research research: create notes/from-console.md',
+    );
+
+    const read = await request('GET', '/api/bots/research/note?path=notes/from-console.md');
+    expect(read.body).toMatchObject({ title: 'From the console', body: 'Read the **paper**.', version: put.body.version });
+
+    const stale = await request('PUT', '/api/bots/research/note', {
+      body: { path: 'notes/from-console.md', body: 'lost', expected_version: 'new' },
+    });
+    expect(stale.status).toBe(409);
+    expect(stale.body.error).toMatch(/already exists/);
+    expect(readFileSync(path.join(daemon.home, 'bots/research/notes/from-console.md'), 'utf8')).toBe(text);
+  });
+
+  it('answers bad input with 400 and a sentence saying what to fix, and changes nothing', async () => {
+    await daemon.roost.history.flush();
+    const commits = commitCount();
+    const cases: Array<[string, string, unknown, RegExp]> = [
+      ['PUT', '/api/bots/dev/note', { path: '../escape.md', body: 'x' }, /path/],
+      ['PUT', '/api/bots/dev/note', { path: 'notes/a.md', body: 'x', owner: 'main' }, /owner/],
+      ['PUT', '/api/bots/dev/note', { path: 'notes/a.md' }, /body/],
+      ['PUT', '/api/bots/dev/note', '{not json', /not JSON/],
+      ['PUT', '/api/bots/dev/note', '[1]', /JSON object/],
+      ['POST', '/api/bots/dev/restore', { path: 'notes/guarded.md', version: 'HEAD~1' }, /not a commit id/],
+      ['GET', '/api/bots/dev/history?path=notes/guarded.md&offset=soon', undefined, /offset/],
+      ['GET', '/api/search?query=x&updated_after=yesterday', undefined, /updated_after/],
+    ];
+    for (const [method, url, body, message] of cases) {
+      const res = await request(method, url, { body });
+      expect(res.status, `${method} ${url} ${JSON.stringify(body)}`).toBe(400);
+      expect(res.body.error).toMatch(message);
+    }
+    expect(existsIn('bots/dev/notes/a.md')).toBe(false);
+    await daemon.roost.history.flush();
+    expect(commitCount()).toBe(commits);
+  });
+
+  it('shows a note\'s history and a diff, and restores an old version as a new commit', async () => {
+    await call(dev, 'write_note', { path: 'notes/plan.md', body: 'Ship on Monday.\n' });
+    await daemon.roost.history.flush();
+    await call(dev, 'write_note', { path: 'notes/plan.md', body: 'Ship on Friday.\n' });
+    await daemon.roost.history.flush();
+
+    const { body: history } = await request('GET', '/api/bots/dev/history?path=notes/plan.md');
+    expect(history.versions).toHaveLength(2);
+    const [newest, oldest] = history.versions;
+    expect(newest).toMatchObject({ author: 'dev', message: 'dev: write notes/plan.md' });
+
+    const { body: diff } = await request('GET', `/api/bots/dev/diff?path=notes/plan.md&from=${oldest.commit}&to=${newest.commit}`);
+    expect(diff.diff).toContain('-Ship on Monday.');
+    expect(diff.diff).toContain('+Ship on Friday.');
+
+    const current = await request('GET', '/api/bots/dev/note?path=notes/plan.md');
+    const restored = await request('POST', '/api/bots/dev/restore', {
+      body: { path: 'notes/plan.md', version: oldest.commit, expected_version: current.body.version },
+    });
+    expect(restored.status).toBe(200);
+    expect(readFileSync(path.join(daemon.home, 'bots/dev/notes/plan.md'), 'utf8')).toContain('Ship on Monday.');
+    await daemon.roost.history.flush();
+    expect(git(daemon.home, 'log', '-1', '--format=%an %s', '--', 'bots/dev/notes/plan.md').trim()).toBe(
+      `dev dev: restore notes/plan.md to ${oldest.commit.slice(0, 10)}`,
+    );
+  });
+
+  it('lists a folder, searches all memory with filters, and deletes a note as the bot', async () => {
+    await call(dev, 'write_note', { path: 'notes/deep/kube.md', body: 'Kubernetes rollout steps.', tags: ['ops'], type: 'howto' });
+    const folder = await request('GET', '/api/bots/dev/notes?folder=notes');
+    expect(folder.body.folders).toEqual([{ path: 'notes/deep', notes: 1 }]);
+    expect(folder.body.notes.map((n: any) => n.path)).toContain('notes/plan.md');
+
+    const hits = await request('GET', '/api/search?query=kubernetes&bot=dev&tags=ops&type=howto');
+    expect(hits.body.results.map((r: any) => `${r.bot}/${r.path}`)).toEqual(['dev/notes/deep/kube.md']);
+    expect((await request('GET', '/api/search?query=kubernetes&tags=nope')).body.total).toBe(0);
+    const future = new Date(Date.now() + 86_400_000).toISOString();
+    expect((await request('GET', `/api/search?query=kubernetes&updated_after=${future}`)).body.total).toBe(0);
+
+    const note = await request('GET', '/api/bots/dev/note?path=notes/deep/kube.md');
+    const removed = await request('DELETE', `/api/bots/dev/note?path=notes/deep/kube.md&expected_version=${note.body.version}`);
+    expect(removed.status).toBe(200);
+    expect(existsIn('bots/dev/notes/deep/kube.md')).toBe(false);
+  });
+
+  it('reports notes with broken frontmatter and bot definitions that do not load', async () => {
+    mkdirSync(path.join(daemon.home, 'bots/research/inbox'), { recursive: true });
+    writeFileSync(path.join(daemon.home, 'bots/research/inbox/broken.md'), '---\ntitle: [unclosed\n---\nbody\n');
+    mkdirSync(path.join(daemon.home, 'registry'), { recursive: true });
+    writeFileSync(path.join(daemon.home, 'registry/bad.md'), '---\nkind: wizard\n---\n');
+    await daemon.roost.registry.load();
+    const problems = await eventually(async () => {
+      const { body } = await request('GET', '/api/problems');
+      return body.notes.length > 0 ? body : null;
+    });
+    expect(problems.notes).toEqual([
+      { bot: 'research', path: 'inbox/broken.md', file: 'bots/research/inbox/broken.md', problem: expect.stringMatching(/broken frontmatter/) },
+    ]);
+    expect(problems.bots).toEqual([{ file: 'registry/bad.md', problem: expect.stringMatching(/kind "wizard"/) }]);
+  });
+
+  it('streams activity as Server-Sent Events', async () => {
+    const controller = new AbortController();
+    const res = await fetch(new URL('/events', daemon.url), { headers: { cookie }, signal: controller.signal });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    await call(dev, 'write_note', { path: 'notes/streamed.md', body: 'live' });
+    let received = '';
+    while (!received.includes('notes/streamed.md')) received += (await reader.read()).value;
+    controller.abort();
+    const frame = received.split('\n\n').find((f) => f.includes('notes/streamed.md'))!;
+    expect(frame).toMatch(/^event: activity\ndata: /);
+    expect(JSON.parse(frame.split('data: ')[1])).toMatchObject({ kind: 'note.write', bot: 'dev', by: 'dev', path: 'notes/streamed.md' });
+    const recent = await request('GET', '/api/activity');
+    expect(recent.body.activity[0]).toMatchObject({ kind: 'note.write', path: 'notes/streamed.md' });
+  });
+});
+
+describe('console files', () => {
+  it('serves the page with a strict content security policy, and the libraries from the package', async () => {
+    const page = await fetch(new URL('/', daemon.url));
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(page.headers.get('content-security-policy')).toMatch(/script-src 'self' 'sha256-[A-Za-z0-9+/]+=*';/);
+    expect(await page.text()).toContain('<script type="module" src="/console/app.js">');
+    for (const lib of ['preact', 'preact-hooks', 'htm', 'marked', 'dompurify']) {
+      const res = await fetch(new URL(`/vendor/${lib}.js`, daemon.url));
+      expect(res.status, lib).toBe(200);
+      expect(res.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    }
+    expect((await fetch(new URL('/console/app.js', daemon.url))).status).toBe(200);
+    expect((await fetch(new URL('/console/..%2f..%2fpackage.json', daemon.url))).status).toBe(404);
+    expect((await fetch(new URL('/vendor/zod.js', daemon.url))).status).toBe(404);
+  });
+});
+
+describe('read-only daemon', () => {
+  it('serves the console but refuses changes', async () => {
+    const readOnly = await startTestDaemon({ readOnly: true });
+    try {
+      const own = await login(readOnly.url);
+      const res = await request('PUT', '/api/bots/dev/note', { url: readOnly.url, headers: { cookie: own }, body: { path: 'a.md', body: 'x' } });
+      expect(res.status).toBe(403);
+      expect(res.body.error).toMatch(/read-only/);
+      expect((await request('GET', '/api/overview', { url: readOnly.url, headers: { cookie: own } })).body.read_only).toBe(true);
+      expect(existsIn('bots/dev/a.md', readOnly.home)).toBe(false);
+    } finally {
+      await readOnly.destroy();
+    }
+  });
+});
+
+function existsIn(file: string, home = daemon.home): boolean {
+  return existsSync(path.join(home, file));
+}
