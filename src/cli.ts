@@ -77,6 +77,7 @@ async function serve(flags: Flags): Promise<void> {
   const options = daemonOptions(flags);
   const daemon = await startDaemon(options);
   console.error(`roost: serving ${options.home} at ${daemon.url}/mcp${options.readOnly ? ' (read-only)' : ''}`);
+  console.error(`roost: console at ${daemon.url}/`);
   if (daemon.roost.newOperatorToken) {
     console.error(`roost: operator token (shown once; also in ${path.join(options.home, '.roost', 'operator.token')}):`);
     console.error(`  ${daemon.roost.newOperatorToken}`);

@@ -7,6 +7,9 @@ export class ApiError extends Error {
   }
 }
 
+/** What the daemon allows, from the session: a read-only daemon hides every button that would change something. */
+export const daemon = { readOnly: false };
+
 let onLoggedOut = () => {};
 
 /** Called when the server says the session is gone (daemon restarted, logged out elsewhere). */

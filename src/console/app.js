@@ -1,10 +1,10 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, connectEvents, disconnectEvents, get, whenLoggedOut } from './api.js';
+import { api, connectEvents, daemon, disconnectEvents, get, useActivity, whenLoggedOut } from './api.js';
 import { html } from './html.js';
 import { useRoute } from './router.js';
 import { BotPage } from './views/bot.js';
-import { ErrorBox } from './views/common.js';
+import { ErrorBox, useDebounced, useLoad } from './views/common.js';
 import { Overview } from './views/overview.js';
 import { Problems } from './views/problems.js';
 import { Search } from './views/search.js';
@@ -25,6 +25,7 @@ function App() {
   }, [!!session]);
   if (session === null) return null;
   if (session === false) return html`<${Login} onLogin=${setSession} />`;
+  daemon.readOnly = session.read_only;
   return html`<${Shell} session=${session} live=${live} />`;
 }
 
@@ -61,6 +62,9 @@ const NAV = [
 function Shell({ session, live }) {
   const route = useRoute();
   const [section = ''] = route.parts;
+  const [problems, reloadProblems] = useLoad(() => get('/api/problems'), []);
+  const problemCount = problems.data ? problems.data.notes.length + problems.data.bots.length : 0;
+  useActivity(useDebounced(reloadProblems, 1000));
   const logout = async () => {
     await api('POST', '/api/logout').catch(() => undefined);
     location.hash = '';
@@ -69,7 +73,11 @@ function Shell({ session, live }) {
   return html`<div class="shell">
     <header class="topbar">
       <a class="brand" href="#/"><img src="/console/icon.svg" alt="" width="24" height="24" />Roost</a>
-      <nav>${NAV.map(([path, label]) => html`<a href=${`#/${path}`} class=${section === path || (path === '' && section === 'bots') ? 'active' : ''}>${label}</a>`)}</nav>
+      <nav>
+        ${NAV.map(([path, label]) => html`<a href=${`#/${path}`} class=${section === path || (path === '' && section === 'bots') ? 'active' : ''}>
+          ${label}${path === 'problems' && problemCount > 0 ? html`<span class="problem-count">${problemCount}</span>` : null}
+        </a>`)}
+      </nav>
       <div class="topbar-right">
         ${session.read_only ? html`<span class="badge">read-only</span>` : null}
         <span class=${`live ${live ? 'on' : 'off'}`} title=${live ? 'Live updates connected' : 'Live updates disconnected; reconnecting'}>${live ? 'live' : 'offline'}</span>

@@ -119,23 +119,12 @@ export class ConsoleApi {
       run,
     });
     return [
-      route(
-        'POST',
-        '/api/login',
-        async (r) => {
-        const identity = typeof r.body.token === 'string' ? await this.roost.tokens.verify(r.body.token) : null;
-        if (!identity) throw new ApiError(401, 'That is not a valid token: paste the operator token (`roost serve` prints it; it is kept in .roost/operator.token).');
-        if (!identity.operator) throw new ApiError(403, 'That is a bot token: the console takes the operator token.');
-          this.sessions.start(r.res);
-          return { ok: true };
-        },
-        true,
-      ),
+      route('POST', '/api/login', (r) => this.login(r), true),
       route('POST', '/api/logout', (r) => this.sessions.end(r.req, r.res)),
       route('GET', '/api/session', () => ({ operator: true, read_only: this.options.readOnly })),
       route('GET', '/api/overview', async (r) => {
         const { bots } = (await r.tool('list_bots', {})) as { bots: Array<{ id: string; last_seen?: string }> };
-        return { bots: bots.map((bot) => ({ ...bot, ...this.memoryStats(bot.id, bot.last_seen) })), read_only: this.options.readOnly };
+        return { bots: bots.map((bot) => ({ ...bot, ...this.memoryStats(bot.id, bot.last_seen) })) };
       }),
       route('GET', '/api/activity', () => ({ activity: [...this.recent].reverse() })),
       route('GET', '/api/problems', () => ({
@@ -177,6 +166,16 @@ export class ConsoleApi {
       ),
       route('POST', '/api/bots/:bot/restore', (r) => r.toolAsBot('restore_note', r.body)),
     ];
+  }
+
+  private async login(r: ApiRequest): Promise<{ ok: true }> {
+    const identity = typeof r.body.token === 'string' ? await this.roost.tokens.verify(r.body.token) : null;
+    if (!identity) {
+      throw new ApiError(401, 'That is not a valid token: paste the operator token (`roost serve` prints it once; it is kept in .roost/operator.token).');
+    }
+    if (!identity.operator) throw new ApiError(403, 'That is a bot token: the console takes the operator token.');
+    this.sessions.start(r.res);
+    return { ok: true };
   }
 
   private match(method: string, pathname: string): { route: Route; params: Record<string, string> } {

@@ -168,7 +168,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the console in a brow
   it('lists notes whose frontmatter is broken', async () => {
     writeFileSync(path.join(daemon.home, 'bots/dev/notes/broken.md'), '---\ntitle: [unclosed\n---\nbody\n');
     await daemon.roost.fileEvent('bots/dev/notes/broken.md');
-    await page.click('nav a:text-is("Problems")');
+    await page.click('nav a[href="#/problems"]');
     await page.locator('.problems a', { hasText: 'bots/dev/notes/broken.md' }).click();
     await page.locator('.warning', { hasText: 'frontmatter is broken' }).waitFor();
     await shot('problems');

@@ -280,7 +280,7 @@ describe('read-only daemon', () => {
       const res = await request('PUT', '/api/bots/dev/note', { url: readOnly.url, headers: { cookie: own }, body: { path: 'a.md', body: 'x' } });
       expect(res.status).toBe(403);
       expect(res.body.error).toMatch(/read-only/);
-      expect((await request('GET', '/api/overview', { url: readOnly.url, headers: { cookie: own } })).body.read_only).toBe(true);
+      expect((await request('GET', '/api/session', { url: readOnly.url, headers: { cookie: own } })).body.read_only).toBe(true);
       expect(existsIn('bots/dev/a.md', readOnly.home)).toBe(false);
     } finally {
       await readOnly.destroy();

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { get, useActivity } from '../api.js';
+import { daemon, get, useActivity } from '../api.js';
 import { bytes, plural, Time } from '../format.js';
 import { html } from '../html.js';
 import { renderMarkdown } from '../markdown.js';
@@ -81,7 +81,7 @@ function Memory({ bot, query, changes }) {
     <aside class="card tree" aria-label="Notes">
       <div class="tree-head">
         <h2>Notes</h2>
-        <a class="button small" href=${href('bots', bot.id, { view: 'new' })}>New note</a>
+        ${daemon.readOnly ? null : html`<a class="button small" href=${href('bots', bot.id, { view: 'new' })}>New note</a>`}
       </div>
       ${bot.memory.notes === 0 ? html`<p class="muted small">No notes yet.</p>` : null}
       <${Folder} bot=${bot.id} folder="" selected=${path} changes=${changes.count} open />

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, get } from '../api.js';
+import { api, daemon, get } from '../api.js';
 import { bytes, shortCommit, Time } from '../format.js';
 import { html } from '../html.js';
 import { renderMarkdown } from '../markdown.js';
@@ -10,7 +10,9 @@ import { Chips, ErrorBox, Loaded, useLoad } from './common.js';
 export function NotePane({ bot, path, query, changes }) {
   const view = query.get('view') ?? 'note';
   if (view === 'new') return html`<${Editor} bot=${bot.id} note=${null} />`;
-  if (!path) return html`<div class="empty"><p>Pick a note on the left, or <a href=${href('bots', bot.id, { view: 'new' })}>write a new one</a> for ${bot.name}.</p></div>`;
+  if (!path) {
+    return html`<div class="empty"><p>Pick a note on the left${daemon.readOnly ? '' : html`, or <a href=${href('bots', bot.id, { view: 'new' })}>write a new one</a> for ${bot.name}`}.</p></div>`;
+  }
   return html`<${OpenNote} bot=${bot.id} path=${path} view=${view} query=${query} changes=${changes} />`;
 }
 
@@ -28,8 +30,8 @@ function OpenNote({ bot, path, view, query, changes }) {
       </div>
       <div class="tabs small" role="tablist">
         ${tab('note', 'Note')} ${tab('history', 'History')} ${view === 'diff' ? tab('diff', 'Diff') : null}
-        ${n.problem ? null : tab('edit', 'Edit')}
-        <button class="link danger" onClick=${() => remove(bot, n)}>Delete</button>
+        ${n.problem || daemon.readOnly ? null : tab('edit', 'Edit')}
+        ${daemon.readOnly ? null : html`<button class="link danger" onClick=${() => remove(bot, n)}>Delete</button>`}
       </div>
     </div>
     ${view === 'history' ? html`<${History} bot=${bot} note=${n} changes=${changes.count} onRestored=${reload} />` : null}
@@ -118,7 +120,7 @@ function History({ bot, note, changes, onRestored }) {
           <td>${v.message}</td>
           <td class="row-actions">
             <a href=${href('bots', bot, { path: note.path, view: 'diff', from: v.commit })}>Diff to now</a>
-            ${i > 0 ? html`<button class="link" onClick=${() => restore(v)}>Restore</button>` : null}
+            ${i > 0 && !daemon.readOnly ? html`<button class="link" onClick=${() => restore(v)}>Restore</button>` : null}
           </td>
         </tr>`)}</tbody>
       </table>

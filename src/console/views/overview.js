@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { get, useActivity } from '../api.js';
 import { bytes, plural, Time } from '../format.js';
 import { html } from '../html.js';
@@ -8,12 +8,18 @@ import { Chips, KindBadge, Loaded, Online, useDebounced, useLoad } from './commo
 
 const KIND_ORDER = { main: 0, specialist: 1, task: 2 };
 const FEED_SIZE = 100;
+/** Sessions opening and closing are not activity: the table refreshes on its own for the online dots. */
+const PRESENCE_REFRESH_MS = 30_000;
 
 export function Overview() {
   const [bots, reloadBots] = useLoad(() => get('/api/overview'), []);
   const [initial] = useLoad(() => get('/api/activity'), []);
   const [live, setLive] = useState([]);
   const refresh = useDebounced(reloadBots, 500);
+  useEffect(() => {
+    const timer = setInterval(reloadBots, PRESENCE_REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [reloadBots]);
   useActivity((activity) => {
     setLive((feed) => [activity, ...feed].slice(0, FEED_SIZE));
     refresh();
@@ -50,7 +56,7 @@ function BotRow({ bot, depth }) {
       ${bot.description ? html`<div class="muted small">${bot.description}</div>` : null}
     </td>
     <td><${KindBadge} kind=${bot.kind} /></td>
-    <td>${bot.status}${bot.online ? html`<div class="small ok">online · ${plural(bot.sessions, 'session')}</div>` : null}</td>
+    <td>${bot.status}${bot.online ? html`<div class="small ok presence">online · ${plural(bot.sessions, 'session')}</div>` : null}</td>
     <td><${Time} at=${bot.last_activity} /></td>
     <td><${Chips} items=${bot.topics} /></td>
     <td class="num">${plural(bot.memory.notes, 'note')}<div class="muted small">${bytes(bot.memory.bytes)}</div></td>
