@@ -1,6 +1,8 @@
 #!/usr/bin/env node
+import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { isAlive, readDaemonInfo } from './core/lock-file.js';
 import { Registry } from './core/registry.js';
 import { Roost } from './core/roost.js';
@@ -13,8 +15,9 @@ import { VERSION } from './package.js';
 const USAGE = `roost ${VERSION} — a persistent home for a team of AI bots
 
 Usage:
-  roost serve [--home DIR] [--port N] [--host ADDR] [--bots DIR] [--read-only]
+  roost serve [--home DIR] [--port N] [--host ADDR] [--bots DIR] [--read-only] [--backup REMOTE]
         Run the daemon: MCP over Streamable HTTP at http://127.0.0.1:7777/mcp.
+        With --backup, the data root is pushed to that git remote after its commits.
   roost mcp --bot ID [--url URL] [--token-file FILE] [--home DIR]
         A stdio MCP server acting as bot ID (token from ROOST_TOKEN or --token-file),
         bridged to the daemon; starts the daemon if none runs.
@@ -26,8 +29,11 @@ Usage:
         List the bots: definitions and registered ones.
   roost status [--home DIR]
         Is a daemon running on this data root, and where.
+  roost restore REMOTE [--home DIR]
+        Rebuild a data root from its backup remote (every bot's memory, mail and registry),
+        then make new tokens as init does (tokens are secrets and never leave the machine).
 
-Environment: ROOST_HOME, ROOST_PORT, ROOST_HOST, ROOST_BOTS, ROOST_OPERATOR_TOKEN, ROOST_TOKEN, ROOST_URL.
+Environment: ROOST_HOME, ROOST_PORT, ROOST_HOST, ROOST_BOTS, ROOST_BACKUP, ROOST_OPERATOR_TOKEN, ROOST_TOKEN, ROOST_URL.
 Defaults: data root ./memory and bot definitions ./bots of this package.`;
 
 type Flags = Record<string, string | boolean>;
@@ -66,6 +72,8 @@ async function main(): Promise<void> {
       return bots(flags);
     case 'status':
       return status(flags);
+    case 'restore':
+      return restore(args[0], flags);
     case 'version':
       return void console.log(VERSION);
     default:
@@ -127,14 +135,14 @@ async function init(flags: Flags): Promise<void> {
   const lock = await readDaemonInfo(path.join(options.home, '.roost', 'daemon.lock'));
   if (!lock || !isAlive(lock.pid)) {
     const roost = await Roost.open({ home: options.home, botsDir: options.botsDir, operatorToken: options.operatorToken, watch: false });
-    if (roost.newOperatorToken) console.log(`operator  ${roost.newOperatorToken}`);
+    if (roost.newOperatorToken) console.log(`${'operator'.padEnd(10)} ${roost.newOperatorToken}`);
     await roost.close();
   }
   console.log(`data root: ${options.home}`);
   const tokens = new Tokens(path.join(options.home, '.roost'));
   for (const bot of (await readRegistry(flags)).list({ status: 'active' })) {
-    if (await tokens.has(bot.id)) console.log(`${bot.id.padEnd(10)}(has a token; \`roost token ${bot.id}\` makes a new one)`);
-    else console.log(`${bot.id.padEnd(10)}${await tokens.issue(bot.id)}`);
+    if (await tokens.has(bot.id)) console.log(`${bot.id.padEnd(10)} (has a token; \`roost token ${bot.id}\` makes a new one)`);
+    else console.log(`${bot.id.padEnd(10)} ${await tokens.issue(bot.id)}`);
   }
 }
 
@@ -153,6 +161,19 @@ async function bots(flags: Flags): Promise<void> {
     console.log(`${b.id.padEnd(12)} ${b.kind.padEnd(10)} ${b.status.padEnd(8)} ${b.topics.join(',').padEnd(20)} ${b.name}`);
   }
   for (const p of registry.problems) console.error(`problem: ${p.file}: ${p.problem}`);
+}
+
+async function restore(remote: string | undefined, flags: Flags): Promise<void> {
+  if (!remote) throw new Error('usage: roost restore REMOTE [--home DIR]');
+  const home = homeOf(flags);
+  const existing = await fs.readdir(home).catch(() => [] as string[]);
+  if (existing.some((name) => name !== 'README.md')) {
+    throw new Error(`${home} is not empty: restore into a new folder with --home`);
+  }
+  await fs.rm(home, { recursive: true, force: true });
+  await promisify(execFile)('git', ['clone', '--quiet', '--branch', 'main', remote, home]);
+  console.log(`restored ${home} from ${remote}`);
+  await init(flags);
 }
 
 async function status(flags: Flags): Promise<void> {

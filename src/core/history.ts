@@ -48,13 +48,16 @@ export class History {
   /** The serial commit queue: each run starts when the previous one ended. */
   private tail = Promise.resolve();
 
+  /** Backup: a git remote pushed to after commits, at most once per `pushEveryMs`. */
+  private remote?: { url: string; everyMs: number; timer?: NodeJS.Timeout; pushing: Promise<void> };
+
   private constructor(
     private readonly root: string,
     private readonly windowMs: number,
   ) {}
 
   /** Opens (or creates) the repository at `root` and commits what a crash left uncommitted, as `external`. */
-  static async open(root: string, options: { windowMs?: number } = {}): Promise<History> {
+  static async open(root: string, options: { windowMs?: number; remote?: string; pushEveryMs?: number } = {}): Promise<History> {
     const history = new History(root, options.windowMs ?? 50);
     await fs.mkdir(root, { recursive: true });
     // Check for root/.git itself: the data root may sit inside another repository (memory/ in a checkout).
@@ -65,7 +68,32 @@ export class History {
     await history.git(['add', '-A']);
     const staged = (await history.git(['diff', '--cached', '--name-only', '-z'])).split('\0').filter(Boolean).length;
     if (staged) await history.commit('external', `external: recover ${staged} uncommitted change${staged === 1 ? '' : 's'}`);
+    if (options.remote) {
+      history.remote = { url: options.remote, everyMs: options.pushEveryMs ?? 10_000, pushing: Promise.resolve() };
+      history.schedulePush();
+    }
     return history;
+  }
+
+  /** Pushes `main` to the backup remote now (after the commits queued so far). */
+  async push(): Promise<void> {
+    const remote = this.remote;
+    if (!remote) return;
+    clearTimeout(remote.timer);
+    remote.timer = undefined;
+    await this.flush();
+    remote.pushing = remote.pushing.then(() => this.git(['push', '--quiet', remote.url, 'HEAD:refs/heads/main']).then(() => undefined));
+    await remote.pushing;
+  }
+
+  private schedulePush(): void {
+    const remote = this.remote;
+    if (!remote || remote.timer) return;
+    remote.timer = setTimeout(() => {
+      remote.timer = undefined;
+      this.push().catch((error: Error) => console.error(`roost: backup push failed (will retry): ${error.message}`));
+    }, remote.everyMs);
+    remote.timer.unref();
   }
 
   /** Queues paths to commit in the next grouped commit. */
@@ -91,6 +119,7 @@ export class History {
     await this.flush();
     clearTimeout(this.timer);
     this.timer = undefined;
+    await this.push().catch((error: Error) => console.error(`roost: backup push failed: ${error.message}`));
   }
 
   /** Commits touching `file` (following renames), newest first. */
@@ -142,6 +171,7 @@ export class History {
         await this.commit(group.author, message(group.author, group.items.map((item) => item.change.summary)));
         for (const item of group.items) committed.add(item);
       }
+      if (committed.size) this.schedulePush();
     } catch (error) {
       // Unstage what the attempt staged, so it cannot end up in another author's commit.
       await this.git(['reset', '-q']).catch(() => {});

@@ -25,6 +25,9 @@ export interface RoostOptions {
   commitWindowMs?: number;
   /** Watch the data root and bot definitions for changes made by hand (default true). */
   watch?: boolean;
+  /** A git remote (URL or path) to push the data root to after commits: the backup. */
+  backupRemote?: string;
+  backupEveryMs?: number;
 }
 
 /** Reacts to a file under `prefix` changed on disk by someone other than this process. */
@@ -73,7 +76,11 @@ export class Roost {
     try {
       await writeDataReadme(home);
       await this.vault.removeStaleTemps();
-      this.history = await History.open(home, { windowMs: this.options.commitWindowMs });
+      this.history = await History.open(home, {
+        windowMs: this.options.commitWindowMs,
+        remote: this.options.backupRemote,
+        pushEveryMs: this.options.backupEveryMs,
+      });
       this.registry = new Registry(this.vault, this.history, this.options.botsDir);
       await this.registry.load();
       this.memory = new Memory(this.vault, this.index, this.history, this.registry, this.events, {

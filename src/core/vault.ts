@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { UserError } from './errors.js';
 
 export interface FileStat {
   path: string;
@@ -70,20 +71,20 @@ export class Vault {
   private async writeFile(relative: string, content: string): Promise<FileStat> {
     const target = this.abs(relative);
     const dir = path.dirname(target);
-    await fs.mkdir(dir, { recursive: true });
     const temp = path.join(dir, `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`); // matches TEMP_FILE
-    const handle = await fs.open(temp, 'w', 0o644);
     try {
-      await handle.writeFile(content, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
+      await fs.mkdir(dir, { recursive: true });
+      const handle = await fs.open(temp, 'w', 0o644);
+      try {
+        await handle.writeFile(content, 'utf8');
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
       await fs.rename(temp, target);
     } catch (error) {
-      await fs.rm(temp, { force: true });
-      throw error;
+      await fs.rm(temp, { force: true }).catch(() => undefined);
+      throw storageError(error);
     }
     await syncDir(dir);
     const s = await fs.stat(target);
@@ -191,6 +192,15 @@ async function syncDir(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/** A full disk or quota is something the operator can fix: say so plainly. */
+function storageError(error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new UserError('The server\'s disk is full, so nothing was written: free some space (or ask the operator to) and try again.', 'too_large');
+  }
+  return error;
 }
 
 export function isMissing(error: unknown): boolean {

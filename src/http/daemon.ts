@@ -12,6 +12,7 @@ export interface DaemonOptions {
   operatorToken?: string;
   commitWindowMs?: number;
   sessionIdleMs?: number;
+  backupRemote?: string;
 }
 
 export interface Daemon {
@@ -27,6 +28,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     botsDir: options.botsDir,
     operatorToken: options.operatorToken,
     commitWindowMs: options.commitWindowMs,
+    backupRemote: options.backupRemote,
   });
   const http = new HttpServer(roost, {
     host: options.host,
@@ -61,6 +63,7 @@ export function daemonOptions(flags: Record<string, string | boolean>, env: Node
     port,
     readOnly: flags['read-only'] === true || env.ROOST_READ_ONLY === '1',
     operatorToken: env.ROOST_OPERATOR_TOKEN || undefined,
+    backupRemote: typeof flags.backup === 'string' ? flags.backup : env.ROOST_BACKUP || undefined,
   };
 }
 
