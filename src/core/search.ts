@@ -1,6 +1,7 @@
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import MiniSearch, { type Options } from 'minisearch';
+import MiniSearch from 'minisearch';
+import SearchableMap from 'minisearch/SearchableMap';
 import { UserError } from './errors.js';
 
 export type Visibility = 'private' | 'shared';
@@ -62,40 +63,114 @@ export interface SearchResult {
   hits: SearchHit[];
 }
 
-/** Bump when the index options or the file layout change: older snapshots are then rebuilt. */
-const FORMAT = 1;
+/** Bump when the tokenizing, the scoring or the file layout change: older snapshots are then rebuilt. */
+const FORMAT = 2;
 
-const INDEX_OPTIONS: Options<NoteDoc> = {
-  idField: 'id',
-  fields: ['title', 'tags', 'path', 'body'],
-  extractField: (doc, field) => {
-    switch (field) {
-      case 'id':
-        return doc.path;
-      case 'tags':
-        return doc.tags.join(' ');
-      case 'path':
-        // The default tokenizer splits on '/', '.', '-' and '_'; '.md' would only be noise.
-        return doc.path.replace(/\.md$/i, '');
-      default:
-        return doc[field as 'title' | 'body'];
-    }
-  },
-  searchOptions: { boost: { title: 3, tags: 2, path: 1.5, body: 1 } },
-};
+/** The indexed fields, by number, and how much a match in each counts (title > tags > path > body). */
+const FIELDS = ['title', 'tags', 'path', 'body'] as const;
+const BOOSTS = [3, 2, 1.5, 1];
 
 /** Prefixes shorter than this match so many terms that they cost much and mean little. */
 const MIN_PREFIX = 3;
 
-interface Entry {
+/** MiniSearch's defaults: the weights of prefix and fuzzy matches against an exact one, and BM25+ parameters. */
+const PREFIX_WEIGHT = 0.375;
+const FUZZY_WEIGHT = 0.45;
+const BM25 = { k: 1.2, b: 0.7, d: 0.5 };
+
+const tokenize = MiniSearch.getDefault('tokenize') as (text: string) => string[];
+
+/**
+ * A posting is one number: document << 10 | field << 8 | term frequency (capped at 255, where
+ * BM25 has long saturated). Plain numbers in plain arrays cost 8 bytes each, where a Map entry
+ * per posting (MiniSearch's own index) costs about ten times more.
+ */
+const MAX_TF = 255;
+const MAX_DOCS = 1 << 21;
+const posting = (doc: number, field: number, tf: number) => doc * 1024 + field * 256 + Math.min(tf, MAX_TF);
+const docOf = (p: number) => p >>> 10;
+const fieldOf = (p: number) => (p >>> 8) & 3;
+const tfOf = (p: number) => p & 255;
+
+/**
+ * Every distinct term of every shard, once, in MiniSearch's radix tree: a query's prefix and fuzzy
+ * expansions are found here once, not once per shard. A term is dropped when no shard has it.
+ */
+class Vocabulary {
+  private readonly ids = new SearchableMap<number>();
+  private readonly terms: string[] = [];
+  /** How many shards have postings for each term. */
+  private readonly uses: number[] = [];
+  private readonly free: number[] = [];
+
+  id(term: string): number | undefined {
+    return this.ids.get(term);
+  }
+
+  term(id: number): string {
+    return this.terms[id];
+  }
+
+  /** A shard starts using `term`. */
+  acquire(term: string): number {
+    let id = this.ids.get(term);
+    if (id === undefined) {
+      id = this.free.pop() ?? this.terms.length;
+      this.ids.set(term, id);
+      this.terms[id] = term;
+      this.uses[id] = 0;
+    }
+    this.uses[id]++;
+    return id;
+  }
+
+  /** A shard no longer has postings for term `id`. */
+  release(id: number): void {
+    if (--this.uses[id] > 0) return;
+    this.ids.delete(this.terms[id]);
+    this.terms[id] = '';
+    this.free.push(id);
+  }
+
+  /** The terms a query term matches, with their weights as MiniSearch gives them: exact 1, prefix and fuzzy less with distance. */
+  expand(term: string, prefix: boolean, maxDistance: number): Array<[id: number, weight: number]> {
+    const found = new Map<number, number>();
+    const exact = this.ids.get(term);
+    if (exact !== undefined) found.set(exact, 1);
+    if (prefix) {
+      for (const [t, id] of this.ids.atPrefix(term)) {
+        const distance = t.length - term.length;
+        if (distance) found.set(id, (PREFIX_WEIGHT * t.length) / (t.length + 0.3 * distance));
+      }
+    }
+    if (maxDistance) {
+      for (const [t, [id, distance]] of this.ids.fuzzyGet(term, maxDistance)) {
+        if (distance && !found.has(id)) found.set(id, (FUZZY_WEIGHT * t.length) / (t.length + distance));
+      }
+    }
+    return [...found];
+  }
+}
+
+interface Doc {
   meta: NoteMeta;
   /** `meta.updated` parsed once, for date filters and listing; -Infinity when missing or invalid. */
   updated: number;
+  /** Distinct terms per field, as BM25 counts a field's length. */
+  lengths: number[];
+  /** The terms the note has postings under, to remove them again. */
+  terms: Int32Array;
 }
 
+/** One bot's notes: their metadata and their postings, by term. */
 interface Shard {
-  index: MiniSearch<NoteDoc>;
-  notes: Map<string, Entry>;
+  /** By document number; a removed note leaves a hole that the next new note fills. */
+  docs: Array<Doc | undefined>;
+  byPath: Map<string, number>;
+  holes: number[];
+  postings: Map<number, number[]>;
+  /** Sum of each field's length over the shard's notes, for the average BM25 needs. */
+  totals: number[];
   /** Changed since its snapshot was written. */
   dirty: boolean;
 }
@@ -104,15 +179,26 @@ interface Shard {
 interface Candidate {
   key: number;
   meta: NoteMeta;
-  terms: string[];
+  /** Vocabulary ids of the note's terms that matched. */
+  terms: number[];
+}
+
+/** A note's running score in one shard's search. */
+interface Match {
+  score: number;
+  /** Bits of the query terms it matched. */
+  query: number;
+  /** The note's terms that matched, by vocabulary id. */
+  terms: number[];
 }
 
 /**
- * The search index of every bot's notes: one MiniSearch shard per bot, with the notes'
- * metadata beside it (bodies are indexed, not kept), saved as snapshots so a restart loads
- * instead of rebuilding.
+ * The search index of every bot's notes: one shard per bot (its notes' metadata and postings; bodies
+ * are indexed, not kept) over one shared vocabulary, ranked like MiniSearch (BM25+, field boosts,
+ * prefix and fuzzy weights). Shards are saved as snapshots so a restart loads instead of rebuilding.
  */
 export class SearchIndex {
+  private readonly vocabulary = new Vocabulary();
   private readonly shards = new Map<string, Shard>();
   /** Bots removed since the last save, whose snapshot files are to be deleted. */
   private readonly removedBots = new Set<string>();
@@ -124,32 +210,65 @@ export class SearchIndex {
   /** Adds or replaces a note; it is searchable when this returns. */
   upsert(doc: NoteDoc): void {
     const shard = this.shard(doc.bot);
-    // replace() discards the old version; MiniSearch's auto-vacuum then frees it in the background.
-    if (shard.index.has(doc.path)) shard.index.replace(doc);
-    else shard.index.add(doc);
+    let id = shard.byPath.get(doc.path);
+    if (id !== undefined) this.unindex(shard, id);
+    else {
+      id = shard.holes.pop() ?? shard.docs.length;
+      if (id >= MAX_DOCS) throw new UserError(`${doc.bot}'s memory holds ${MAX_DOCS} notes, the most one bot can have: delete some first.`);
+      shard.byPath.set(doc.path, id);
+    }
     const { body: _body, ...meta } = doc;
-    shard.notes.set(doc.path, { meta, updated: timeOf(meta.updated) });
+    const lengths: number[] = [];
+    const terms = new Set<number>();
+    FIELDS.forEach((field, f) => {
+      const counts = termCounts(fieldText(doc, field));
+      lengths.push(counts.size);
+      for (const [term, tf] of counts) {
+        let termId = this.vocabulary.id(term);
+        let list = termId === undefined ? undefined : shard.postings.get(termId);
+        if (!list) {
+          termId = this.vocabulary.acquire(term);
+          list = [];
+          shard.postings.set(termId, list);
+        }
+        list.push(posting(id, f, tf));
+        terms.add(termId!);
+      }
+      shard.totals[f] += counts.size;
+    });
+    shard.docs[id] = { meta, updated: timeOf(meta.updated), lengths, terms: Int32Array.from(terms) };
     shard.dirty = true;
   }
 
   remove(bot: string, path: string): void {
     const shard = this.shards.get(bot);
-    if (!shard?.notes.delete(path)) return;
-    shard.index.discard(path);
+    const id = shard?.byPath.get(path);
+    if (!shard || id === undefined) return;
+    this.unindex(shard, id);
+    shard.docs[id] = undefined;
+    shard.byPath.delete(path);
+    shard.holes.push(id);
     shard.dirty = true;
   }
 
   removeBot(bot: string): void {
-    if (this.shards.delete(bot)) this.removedBots.add(bot);
+    const shard = this.shards.get(bot);
+    if (!shard) return;
+    this.drop(shard);
+    this.shards.delete(bot);
+    this.removedBots.add(bot);
   }
 
   get(bot: string, path: string): NoteMeta | undefined {
-    return this.shards.get(bot)?.notes.get(path)?.meta;
+    const shard = this.shards.get(bot);
+    const id = shard?.byPath.get(path);
+    return id === undefined ? undefined : shard!.docs[id]!.meta;
   }
 
   /** Every note of a shard. */
   list(bot: string): NoteMeta[] {
-    return Array.from(this.shards.get(bot)?.notes.values() ?? [], (e) => e.meta);
+    const shard = this.shards.get(bot);
+    return shard ? [...shard.byPath.values()].map((id) => shard.docs[id]!.meta) : [];
   }
 
   bots(): string[] {
@@ -164,40 +283,76 @@ export class SearchIndex {
     const offset = options.offset ?? 0;
     const wanted = offset + (options.limit ?? 10);
     const matches = noteFilter(options);
-    const listing = query.trim() === '';
+    const words = [...new Set(tokenize(query).map((t) => t.toLowerCase()).filter(Boolean))].slice(0, 31);
+    const expansions = words.map((word) =>
+      this.vocabulary.expand(
+        word,
+        options.prefix !== false && word.length >= MIN_PREFIX,
+        // One edit in terms of 3 letters or more: MiniSearch's fuzzy 0.2, capped, since two edits mostly add noise.
+        options.fuzzy === false ? 0 : Math.min(1, Math.round(word.length * 0.2)),
+      ),
+    );
     const top: Candidate[] = [];
     let total = 0;
 
     for (const [bot, sharedOnly] of mergeScopes(options.scopes)) {
       const shard = this.shards.get(bot);
       if (!shard) continue;
-      const keep = (e: Entry | undefined): e is Entry =>
-        e !== undefined && (!sharedOnly || e.meta.visibility === 'shared') && matches(e);
+      const keep = (d: Doc | undefined): d is Doc => d !== undefined && (!sharedOnly || d.meta.visibility === 'shared') && matches(d);
 
-      if (listing) {
-        for (const e of shard.notes.values()) {
-          if (!keep(e)) continue;
+      if (words.length === 0) {
+        for (const d of shard.docs) {
+          if (!keep(d)) continue;
           total++;
-          offer(top, wanted, e.updated, e.meta, []);
+          offer(top, wanted, d.updated, d.meta, []);
         }
         continue;
       }
-      const results = shard.index.search(query, {
-        prefix: options.prefix === false ? false : (term) => term.length >= MIN_PREFIX,
-        fuzzy: options.fuzzy === false ? false : 0.2,
-        // Two edits (0.2 × 8+ letters) mostly add noise and cost several times one edit.
-        maxFuzzy: 1,
-        filter: (r) => keep(shard.notes.get(r.id)),
-      });
-      total += results.length;
-      for (const r of results) {
-        // Results come sorted by score: once one can't make the page, none after it can.
-        if (!offer(top, wanted, r.score, shard.notes.get(r.id)!.meta, r.terms)) break;
+      const found = this.scoreShard(shard, expansions, keep);
+      total += found.size;
+      for (const [id, m] of found) {
+        // MiniSearch's "quality": a note matching more of the query's words ranks higher.
+        const score = m.score * bitCount(m.query);
+        offer(top, wanted, score, shard.docs[id]!.meta, m.terms);
       }
     }
 
-    const hits = top.slice(offset).map((c): SearchHit => ({ ...c.meta, score: listing ? 0 : c.key, terms: c.terms }));
+    const hits = top
+      .slice(offset)
+      .map((c): SearchHit => ({ ...c.meta, score: words.length ? c.key : 0, terms: c.terms.map((id) => this.vocabulary.term(id)) }));
     return { total, hits };
+  }
+
+  private scoreShard(shard: Shard, expansions: Array<Array<[number, number]>>, keep: (d: Doc | undefined) => d is Doc): Map<number, Match> {
+    const found = new Map<number, Match>();
+    /** Per document: 0 not decided yet, 1 kept, 2 filtered out. */
+    const decided = new Uint8Array(shard.docs.length);
+    const count = shard.byPath.size;
+    const averages = shard.totals.map((t) => t / count || 1);
+    const df = [0, 0, 0, 0];
+    expansions.forEach((terms, q) => {
+      for (const [termId, weight] of terms) {
+        const list = shard.postings.get(termId);
+        if (!list) continue;
+        df.fill(0);
+        for (const p of list) df[fieldOf(p)]++;
+        for (const p of list) {
+          const id = docOf(p);
+          if (decided[id] === 0) decided[id] = keep(shard.docs[id]) ? 1 : 2;
+          if (decided[id] === 2) continue;
+          const f = fieldOf(p);
+          const score = weight * BOOSTS[f] * bm25(tfOf(p), df[f], count, shard.docs[id]!.lengths[f], averages[f]);
+          const m = found.get(id);
+          if (!m) found.set(id, { score, query: 1 << q, terms: [termId] });
+          else {
+            m.score += score;
+            m.query |= 1 << q;
+            if (!m.terms.includes(termId)) m.terms.push(termId);
+          }
+        }
+      }
+    });
+    return found;
   }
 
   /**
@@ -205,19 +360,29 @@ export class SearchIndex {
    * when it is missing, corrupt or of another format: the caller then rebuilds with reconcile.
    */
   async loadSnapshot(bot: string): Promise<boolean> {
-    let shard: Shard;
+    let data: Snapshot;
     try {
-      const data = JSON.parse(await readFile(this.snapshotFile(bot), 'utf8')) as Snapshot;
-      if (data?.version !== FORMAT || !Array.isArray(data.notes)) return false;
-      const index = MiniSearch.loadJS(data.index, INDEX_OPTIONS);
-      const notes = new Map(data.notes.map((meta) => [meta.path, { meta, updated: timeOf(meta.updated) }]));
-      const consistent =
-        index.documentCount === notes.size && data.notes.every((m) => m.bot === bot && index.has(m.path));
-      if (!consistent) return false;
-      shard = { index, notes, dirty: false };
+      data = JSON.parse(await readFile(this.snapshotFile(bot), 'utf8')) as Snapshot;
     } catch {
       return false;
     }
+    if (!isSnapshot(data, bot)) return false;
+    const old = this.shards.get(bot);
+    if (old) this.drop(old);
+    const shard = emptyShard(false);
+    const docTerms: number[][] = data.notes.map(() => []);
+    data.terms.forEach((term, i) => {
+      const termId = this.vocabulary.acquire(term);
+      const list = data.postings[i];
+      shard.postings.set(termId, list);
+      for (const p of list) docTerms[docOf(p)].push(termId);
+    });
+    data.notes.forEach((meta, id) => {
+      const lengths = data.lengths.slice(id * 4, id * 4 + 4);
+      shard.docs.push({ meta, updated: timeOf(meta.updated), lengths, terms: Int32Array.from(new Set(docTerms[id])) });
+      shard.byPath.set(meta.path, id);
+      lengths.forEach((l, f) => (shard.totals[f] += l));
+    });
     this.shards.set(bot, shard);
     this.removedBots.delete(bot);
     return true;
@@ -236,21 +401,21 @@ export class SearchIndex {
     const counts = { added: 0, updated: 0, removed: 0 };
     const shard = this.shard(bot);
     const onDisk = new Set(files.map((f) => f.path));
-    for (const path of [...shard.notes.keys()]) {
+    for (const path of [...shard.byPath.keys()]) {
       if (!onDisk.has(path)) {
         this.remove(bot, path);
         counts.removed++;
       }
     }
     const changed = files.filter((f) => {
-      const known = shard.notes.get(f.path)?.meta;
+      const known = this.get(bot, f.path);
       return !known || known.mtimeMs !== f.mtimeMs || known.size !== f.size;
     });
     let next = 0;
     const worker = async () => {
       while (next < changed.length) {
         const { path } = changed[next++];
-        const existed = shard.notes.has(path);
+        const existed = shard.byPath.has(path);
         const doc = await read(path);
         if (doc) {
           this.upsert(doc);
@@ -281,8 +446,7 @@ export class SearchIndex {
     }
     for (const [bot, shard] of [...this.shards]) {
       if (!shard.dirty) continue;
-      const snapshot: Snapshot = { version: FORMAT, notes: this.list(bot), index: shard.index.toJSON() };
-      const json = JSON.stringify(snapshot);
+      const json = JSON.stringify(this.snapshotOf(shard));
       shard.dirty = false;
       try {
         await writeAtomically(this.snapshotFile(bot), json);
@@ -293,10 +457,52 @@ export class SearchIndex {
     }
   }
 
+  /** The shard with its notes numbered densely, in path order. */
+  private snapshotOf(shard: Shard): Snapshot {
+    const ids = [...shard.byPath.values()];
+    const renumber = new Int32Array(shard.docs.length);
+    ids.forEach((id, i) => (renumber[id] = i));
+    const terms: string[] = [];
+    const postings: number[][] = [];
+    for (const [termId, list] of shard.postings) {
+      terms.push(this.vocabulary.term(termId));
+      postings.push(list.map((p) => posting(renumber[docOf(p)], fieldOf(p), tfOf(p))));
+    }
+    return {
+      version: FORMAT,
+      notes: ids.map((id) => shard.docs[id]!.meta),
+      lengths: ids.flatMap((id) => shard.docs[id]!.lengths),
+      terms,
+      postings,
+    };
+  }
+
+  /** Takes a note's postings out of its shard. */
+  private unindex(shard: Shard, id: number): void {
+    const doc = shard.docs[id]!;
+    for (const termId of doc.terms) {
+      const list = shard.postings.get(termId)!;
+      let kept = 0;
+      for (const p of list) if (docOf(p) !== id) list[kept++] = p;
+      list.length = kept;
+      if (kept === 0) {
+        shard.postings.delete(termId);
+        this.vocabulary.release(termId);
+      }
+    }
+    doc.lengths.forEach((l, f) => (shard.totals[f] -= l));
+  }
+
+  /** Releases a shard's terms from the vocabulary. */
+  private drop(shard: Shard): void {
+    for (const termId of shard.postings.keys()) this.vocabulary.release(termId);
+    shard.postings.clear();
+  }
+
   private shard(bot: string): Shard {
     let shard = this.shards.get(bot);
     if (!shard) {
-      shard = { index: new MiniSearch(INDEX_OPTIONS), notes: new Map(), dirty: true };
+      shard = emptyShard(true);
       this.shards.set(bot, shard);
     }
     return shard;
@@ -310,8 +516,65 @@ export class SearchIndex {
 
 interface Snapshot {
   version: number;
+  /** Document number = position. */
   notes: NoteMeta[];
-  index: ReturnType<MiniSearch['toJSON']>;
+  /** Four per note: the lengths of its fields. */
+  lengths: number[];
+  terms: string[];
+  /** Per term: its postings. */
+  postings: number[][];
+}
+
+function isSnapshot(data: Snapshot | null, bot: string): data is Snapshot {
+  if (data?.version !== FORMAT || !Array.isArray(data.notes) || !Array.isArray(data.terms) || !Array.isArray(data.postings)) return false;
+  const n = data.notes.length;
+  return (
+    Array.isArray(data.lengths) &&
+    data.lengths.length === n * 4 &&
+    data.postings.length === data.terms.length &&
+    data.notes.every((m) => m?.bot === bot && typeof m.path === 'string') &&
+    new Set(data.notes.map((m) => m.path)).size === n &&
+    data.postings.every((list) => Array.isArray(list) && list.length > 0 && list.every((p) => Number.isInteger(p) && p >= 0 && docOf(p) < n))
+  );
+}
+
+function emptyShard(dirty: boolean): Shard {
+  return { docs: [], byPath: new Map(), holes: [], postings: new Map(), totals: [0, 0, 0, 0], dirty };
+}
+
+function fieldText(doc: NoteDoc, field: (typeof FIELDS)[number]): string {
+  switch (field) {
+    case 'tags':
+      return doc.tags.join(' ');
+    case 'path':
+      // The tokenizer splits on '/', '.', '-' and '_'; '.md' would only be noise.
+      return doc.path.replace(/\.md$/i, '');
+    default:
+      return doc[field];
+  }
+}
+
+/** A text's terms, lowercased, with how often each occurs. */
+function termCounts(text: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const token of tokenize(text)) {
+    if (!token) continue;
+    const term = token.toLowerCase();
+    counts.set(term, (counts.get(term) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** MiniSearch's BM25+ score of one term in one field of one note. */
+function bm25(tf: number, df: number, count: number, length: number, average: number): number {
+  const idf = Math.log(1 + (count - df + 0.5) / (df + 0.5));
+  return idf * (BM25.d + (tf * (BM25.k + 1)) / (tf + BM25.k * (1 - BM25.b + (BM25.b * length) / average)));
+}
+
+function bitCount(n: number): number {
+  let bits = 0;
+  for (; n; n &= n - 1) bits++;
+  return bits;
 }
 
 function timeOf(iso: string): number {
@@ -326,7 +589,7 @@ function mergeScopes(scopes: ShardScope[]): Map<string, boolean> {
   return merged;
 }
 
-function noteFilter(options: SearchOptions): (e: Entry) => boolean {
+function noteFilter(options: SearchOptions): (d: Doc) => boolean {
   const tags = options.tags?.map((t) => t.toLowerCase()) ?? [];
   const type = options.type?.toLowerCase();
   const after = dateOption('updatedAfter', options.updatedAfter) ?? -Infinity;
@@ -358,7 +621,7 @@ function ranksBefore(key: number, meta: NoteMeta, other: Candidate): boolean {
  * Keeps `top` as the best `size` candidates in order, without sorting everything seen.
  * Returns false when the candidate does not make it.
  */
-function offer(top: Candidate[], size: number, key: number, meta: NoteMeta, terms: string[]): boolean {
+function offer(top: Candidate[], size: number, key: number, meta: NoteMeta, terms: number[]): boolean {
   if (top.length >= size && (size <= 0 || !ranksBefore(key, meta, top[size - 1]))) return false;
   let lo = 0;
   let hi = top.length;

@@ -205,7 +205,8 @@ describe('snapshots and reconciling', () => {
     expect(await fresh().loadSnapshot('dev')).toBe(false);
     await writeFile(file, JSON.stringify({ ...good, version: 999 }));
     expect(await fresh().loadSnapshot('dev')).toBe(false);
-    await writeFile(file, JSON.stringify({ ...good, index: { serializationVersion: 42 } }));
+    // A posting that names a note the snapshot does not have.
+    await writeFile(file, JSON.stringify({ ...good, postings: good.postings.map((list: number[]) => list.map((p) => p + 1024)) }));
     expect(await fresh().loadSnapshot('dev')).toBe(false);
     await writeFile(file, JSON.stringify({ ...good, notes: [] }));
     expect(await fresh().loadSnapshot('dev')).toBe(false);
