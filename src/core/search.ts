@@ -97,7 +97,9 @@ const tfOf = (p: number) => p & 255;
  * expansions are found here once, not once per shard. A term is dropped when no shard has it.
  */
 class Vocabulary {
-  private readonly ids = new SearchableMap<number>();
+  /** Exact lookups, many times faster than the tree's. */
+  private readonly ids = new Map<string, number>();
+  private readonly tree = new SearchableMap<number>();
   private readonly terms: string[] = [];
   /** How many shards have postings for each term. */
   private readonly uses: number[] = [];
@@ -117,6 +119,7 @@ class Vocabulary {
     if (id === undefined) {
       id = this.free.pop() ?? this.terms.length;
       this.ids.set(term, id);
+      this.tree.set(term, id);
       this.terms[id] = term;
       this.uses[id] = 0;
     }
@@ -128,6 +131,7 @@ class Vocabulary {
   release(id: number): void {
     if (--this.uses[id] > 0) return;
     this.ids.delete(this.terms[id]);
+    this.tree.delete(this.terms[id]);
     this.terms[id] = '';
     this.free.push(id);
   }
@@ -138,13 +142,13 @@ class Vocabulary {
     const exact = this.ids.get(term);
     if (exact !== undefined) found.set(exact, 1);
     if (prefix) {
-      for (const [t, id] of this.ids.atPrefix(term)) {
+      for (const [t, id] of this.tree.atPrefix(term)) {
         const distance = t.length - term.length;
         if (distance) found.set(id, (PREFIX_WEIGHT * t.length) / (t.length + 0.3 * distance));
       }
     }
     if (maxDistance) {
-      for (const [t, [id, distance]] of this.ids.fuzzyGet(term, maxDistance)) {
+      for (const [t, [id, distance]] of this.tree.fuzzyGet(term, maxDistance)) {
         if (distance && !found.has(id)) found.set(id, (FUZZY_WEIGHT * t.length) / (t.length + distance));
       }
     }
@@ -178,18 +182,7 @@ interface Shard {
 /** A ranked hit before paging: `key` is the score, or the update time for an empty query. */
 interface Candidate {
   key: number;
-  meta: NoteMeta;
-  /** Vocabulary ids of the note's terms that matched. */
-  terms: number[];
-}
-
-/** A note's running score in one shard's search. */
-interface Match {
-  score: number;
-  /** Bits of the query terms it matched. */
-  query: number;
-  /** The note's terms that matched, by vocabulary id. */
-  terms: number[];
+  doc: Doc;
 }
 
 /**
@@ -304,29 +297,37 @@ export class SearchIndex {
         for (const d of shard.docs) {
           if (!keep(d)) continue;
           total++;
-          offer(top, wanted, d.updated, d.meta, []);
+          offer(top, wanted, d.updated, d);
         }
         continue;
       }
-      const found = this.scoreShard(shard, expansions, keep);
-      total += found.size;
-      for (const [id, m] of found) {
-        // MiniSearch's "quality": a note matching more of the query's words ranks higher.
-        const score = m.score * bitCount(m.query);
-        offer(top, wanted, score, shard.docs[id]!.meta, m.terms);
-      }
+      const { ids, scores } = this.scoreShard(shard, expansions, keep);
+      total += ids.length;
+      for (const id of ids) offer(top, wanted, scores[id], shard.docs[id]!);
     }
 
-    const hits = top
-      .slice(offset)
-      .map((c): SearchHit => ({ ...c.meta, score: words.length ? c.key : 0, terms: c.terms.map((id) => this.vocabulary.term(id)) }));
+    const hits = top.slice(offset).map(
+      (c): SearchHit => ({
+        ...c.doc.meta,
+        score: words.length ? c.key : 0,
+        // The note's terms among the query's expansions, in the order MiniSearch reports them.
+        terms: [...new Set(expansions.flat().map(([id]) => id))].filter((id) => c.doc.terms.includes(id)).map((id) => this.vocabulary.term(id)),
+      }),
+    );
     return { total, hits };
   }
 
-  private scoreShard(shard: Shard, expansions: Array<Array<[number, number]>>, keep: (d: Doc | undefined) => d is Doc): Map<number, Match> {
-    const found = new Map<number, Match>();
-    /** Per document: 0 not decided yet, 1 kept, 2 filtered out. */
-    const decided = new Uint8Array(shard.docs.length);
+  /** Scores the shard's notes against the query's expanded terms; returns the notes that matched, with their scores. */
+  private scoreShard(
+    shard: Shard,
+    expansions: Array<Array<[number, number]>>,
+    keep: (d: Doc | undefined) => d is Doc,
+  ): { ids: number[]; scores: Float64Array } {
+    const n = shard.docs.length;
+    const scores = new Float64Array(n);
+    /** Per note: bits of the query terms it matched; -1 when filtered out. */
+    const matched = new Int32Array(n);
+    const ids: number[] = [];
     const count = shard.byPath.size;
     const averages = shard.totals.map((t) => t / count || 1);
     const df = [0, 0, 0, 0];
@@ -338,21 +339,24 @@ export class SearchIndex {
         for (const p of list) df[fieldOf(p)]++;
         for (const p of list) {
           const id = docOf(p);
-          if (decided[id] === 0) decided[id] = keep(shard.docs[id]) ? 1 : 2;
-          if (decided[id] === 2) continue;
-          const f = fieldOf(p);
-          const score = weight * BOOSTS[f] * bm25(tfOf(p), df[f], count, shard.docs[id]!.lengths[f], averages[f]);
-          const m = found.get(id);
-          if (!m) found.set(id, { score, query: 1 << q, terms: [termId] });
-          else {
-            m.score += score;
-            m.query |= 1 << q;
-            if (!m.terms.includes(termId)) m.terms.push(termId);
+          const bits = matched[id];
+          if (bits === -1) continue;
+          if (bits === 0) {
+            if (!keep(shard.docs[id])) {
+              matched[id] = -1;
+              continue;
+            }
+            ids.push(id);
           }
+          const f = fieldOf(p);
+          scores[id] += weight * BOOSTS[f] * bm25(tfOf(p), df[f], count, shard.docs[id]!.lengths[f], averages[f]);
+          matched[id] = bits | (1 << q);
         }
       }
     });
-    return found;
+    // MiniSearch's "quality": a note matching more of the query's words ranks higher.
+    for (const id of ids) scores[id] *= bitCount(matched[id]);
+    return { ids, scores };
   }
 
   /**
@@ -366,20 +370,26 @@ export class SearchIndex {
     } catch {
       return false;
     }
-    if (!isSnapshot(data, bot)) return false;
+    const postings = isSnapshot(data, bot) && postingsOf(data);
+    if (!postings) return false;
     const old = this.shards.get(bot);
     if (old) this.drop(old);
     const shard = emptyShard(false);
     const docTerms: number[][] = data.notes.map(() => []);
+    let at = 0;
     data.terms.forEach((term, i) => {
       const termId = this.vocabulary.acquire(term);
-      const list = data.postings[i];
+      const list = Array.from(postings.subarray(at, (at += data.counts[i])));
       shard.postings.set(termId, list);
-      for (const p of list) docTerms[docOf(p)].push(termId);
+      for (const p of list) {
+        // A note's postings under one term sit side by side (one per field it has the term in).
+        const terms = docTerms[docOf(p)];
+        if (terms[terms.length - 1] !== termId) terms.push(termId);
+      }
     });
     data.notes.forEach((meta, id) => {
       const lengths = data.lengths.slice(id * 4, id * 4 + 4);
-      shard.docs.push({ meta, updated: timeOf(meta.updated), lengths, terms: Int32Array.from(new Set(docTerms[id])) });
+      shard.docs.push({ meta, updated: timeOf(meta.updated), lengths, terms: Int32Array.from(docTerms[id]) });
       shard.byPath.set(meta.path, id);
       lengths.forEach((l, f) => (shard.totals[f] += l));
     });
@@ -463,17 +473,21 @@ export class SearchIndex {
     const renumber = new Int32Array(shard.docs.length);
     ids.forEach((id, i) => (renumber[id] = i));
     const terms: string[] = [];
-    const postings: number[][] = [];
+    const counts: number[] = [];
+    const postings = new Int32Array([...shard.postings.values()].reduce((sum, list) => sum + list.length, 0));
+    let at = 0;
     for (const [termId, list] of shard.postings) {
       terms.push(this.vocabulary.term(termId));
-      postings.push(list.map((p) => posting(renumber[docOf(p)], fieldOf(p), tfOf(p))));
+      counts.push(list.length);
+      for (const p of list) postings[at++] = posting(renumber[docOf(p)], fieldOf(p), tfOf(p));
     }
     return {
       version: FORMAT,
       notes: ids.map((id) => shard.docs[id]!.meta),
       lengths: ids.flatMap((id) => shard.docs[id]!.lengths),
       terms,
-      postings,
+      counts,
+      postings: Buffer.from(postings.buffer, postings.byteOffset, postings.byteLength).toString('base64'),
     };
   }
 
@@ -521,21 +535,34 @@ interface Snapshot {
   /** Four per note: the lengths of its fields. */
   lengths: number[];
   terms: string[];
-  /** Per term: its postings. */
-  postings: number[][];
+  /** Per term: how many postings it has. */
+  counts: number[];
+  /** Every term's postings in turn, as little-endian 32-bit integers in base64: parsing them as JSON numbers took most of a load. */
+  postings: string;
 }
 
 function isSnapshot(data: Snapshot | null, bot: string): data is Snapshot {
-  if (data?.version !== FORMAT || !Array.isArray(data.notes) || !Array.isArray(data.terms) || !Array.isArray(data.postings)) return false;
+  if (data?.version !== FORMAT || !Array.isArray(data.notes) || !Array.isArray(data.terms) || !Array.isArray(data.counts)) return false;
   const n = data.notes.length;
   return (
+    typeof data.postings === 'string' &&
     Array.isArray(data.lengths) &&
     data.lengths.length === n * 4 &&
-    data.postings.length === data.terms.length &&
+    data.counts.length === data.terms.length &&
+    data.counts.every((c) => Number.isInteger(c) && c > 0) &&
     data.notes.every((m) => m?.bot === bot && typeof m.path === 'string') &&
-    new Set(data.notes.map((m) => m.path)).size === n &&
-    data.postings.every((list) => Array.isArray(list) && list.length > 0 && list.every((p) => Number.isInteger(p) && p >= 0 && docOf(p) < n))
+    new Set(data.notes.map((m) => m.path)).size === n
   );
+}
+
+/** The snapshot's postings, or null when they do not add up or name a note it does not have. */
+function postingsOf(data: Snapshot): Int32Array | null {
+  const bytes = Buffer.from(data.postings, 'base64');
+  if (bytes.length % 4 !== 0) return null;
+  const postings = new Int32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+  const total = data.counts.reduce((sum, c) => sum + c, 0);
+  const n = data.notes.length;
+  return postings.length === total && postings.every((p) => p >= 0 && docOf(p) < n) ? postings : null;
 }
 
 function emptyShard(dirty: boolean): Shard {
@@ -611,26 +638,26 @@ function dateOption(name: string, value: string | undefined): number | undefined
 }
 
 /** Orders by key descending, then bot, then path. */
-function ranksBefore(key: number, meta: NoteMeta, other: Candidate): boolean {
+function ranksBefore(key: number, { meta }: Doc, other: Candidate): boolean {
   if (key !== other.key) return key > other.key;
-  if (meta.bot !== other.meta.bot) return meta.bot < other.meta.bot;
-  return meta.path < other.meta.path;
+  if (meta.bot !== other.doc.meta.bot) return meta.bot < other.doc.meta.bot;
+  return meta.path < other.doc.meta.path;
 }
 
 /**
  * Keeps `top` as the best `size` candidates in order, without sorting everything seen.
  * Returns false when the candidate does not make it.
  */
-function offer(top: Candidate[], size: number, key: number, meta: NoteMeta, terms: number[]): boolean {
-  if (top.length >= size && (size <= 0 || !ranksBefore(key, meta, top[size - 1]))) return false;
+function offer(top: Candidate[], size: number, key: number, doc: Doc): boolean {
+  if (top.length >= size && (size <= 0 || !ranksBefore(key, doc, top[size - 1]))) return false;
   let lo = 0;
   let hi = top.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (ranksBefore(key, meta, top[mid])) hi = mid;
+    if (ranksBefore(key, doc, top[mid])) hi = mid;
     else lo = mid + 1;
   }
-  top.splice(lo, 0, { key, meta, terms });
+  top.splice(lo, 0, { key, doc });
   if (top.length > size) top.pop();
   return true;
 }

@@ -206,7 +206,10 @@ describe('snapshots and reconciling', () => {
     await writeFile(file, JSON.stringify({ ...good, version: 999 }));
     expect(await fresh().loadSnapshot('dev')).toBe(false);
     // A posting that names a note the snapshot does not have.
-    await writeFile(file, JSON.stringify({ ...good, postings: good.postings.map((list: number[]) => list.map((p) => p + 1024)) }));
+    const beyond = Buffer.from(new Int32Array([5 * 1024]).buffer).toString('base64');
+    await writeFile(file, JSON.stringify({ ...good, terms: ['words'], counts: [1], postings: beyond }));
+    expect(await fresh().loadSnapshot('dev')).toBe(false);
+    await writeFile(file, JSON.stringify({ ...good, counts: good.counts.map((c: number) => c + 1) }));
     expect(await fresh().loadSnapshot('dev')).toBe(false);
     await writeFile(file, JSON.stringify({ ...good, notes: [] }));
     expect(await fresh().loadSnapshot('dev')).toBe(false);
