@@ -50,6 +50,7 @@ export class Roost {
   private lock!: DaemonLock;
   private watchers: FSWatcher[] = [];
   private snapshotTimer?: NodeJS.Timeout;
+  private indexing: Promise<void> = Promise.resolve();
   private readonly handlers: Array<{ prefix: string; handle: ExternalChangeHandler }> = [];
   private closed = false;
 
@@ -82,7 +83,8 @@ export class Roost {
       this.memory.folderBots = await listFolders(this.vault.abs('bots'));
       this.facts = new Facts(this.memory);
       this.journal = new Journal(this.memory);
-      await this.memory.indexAll();
+      // Serve at once: shards load in the background, and a call that needs one first loads it.
+      this.indexing = this.memory.indexAll().catch(logError);
       this.newOperatorToken = await this.tokens.initOperator(this.options.operatorToken);
       this.onExternalChange('bots/', (file, stat) => this.memory.fileChanged(file, stat));
       this.onExternalChange('registry/', () => this.registry.load());
@@ -134,6 +136,7 @@ export class Roost {
     clearInterval(this.snapshotTimer);
     await Promise.all(this.watchers.map((w) => w.close()));
     await this.history.close();
+    await this.indexing;
     await this.index.saveSnapshots();
     await this.lock.release();
   }
