@@ -343,12 +343,17 @@ export class Memory {
     });
   }
 
-  /** A file under `bots/` was changed on disk by someone else: bring the index in line. */
+  /** A file (or a folder, gone) under `bots/` was changed on disk by someone else: bring the index in line. */
   async fileChanged(file: string, stat: FileStat | null): Promise<void> {
-    const match = /^bots\/([^/]+)\/(.+\.md)$/.exec(file);
+    const match = /^bots\/([^/]+)\/(.+)$/.exec(file);
     if (!match) return;
     const [, bot, path] = match;
     await this.indexed(bot);
+    if (!path.endsWith('.md')) {
+      // A folder moved or deleted as a whole: its notes are reported by no event of their own.
+      if (!stat) for (const meta of this.index.list(bot)) if (meta.path.startsWith(`${path}/`)) await this.fileChanged(rootPath(bot, meta.path), null);
+      return;
+    }
     const text = stat ? await this.vault.read(file) : null;
     if (text === null) {
       this.index.remove(bot, path);
