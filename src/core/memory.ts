@@ -316,8 +316,18 @@ export class Memory {
    * The daemon serves meanwhile: a call that needs a shard not yet loaded loads it first.
    */
   async indexAll(): Promise<void> {
-    for (const bot of this.allBots(true)) await this.indexed(bot);
+    for (const bot of this.allBots(true)) {
+      if (this.stopped) return;
+      await this.indexed(bot);
+    }
   }
+
+  /** Closing: indexAll loads no further shard. */
+  stopIndexing(): void {
+    this.stopped = true;
+  }
+
+  private stopped = false;
 
   /** Resolves when the bot's shard is loaded (from its snapshot, else from the files) and in line with the files. */
   private indexed(bot: string): Promise<void> {

@@ -133,6 +133,7 @@ export class Roost {
     this.data?.close();
     await Promise.all(this.watchers.map((w) => w.close()));
     await this.history.close();
+    this.memory.stopIndexing();
     await this.indexing;
     await this.index.saveSnapshots();
     await this.lock.release();

@@ -46,12 +46,14 @@ export class TreeWatcher {
     watcher.on('error', () => this.forget(folder));
     this.folders.set(folder, watcher);
     const entries = await readdir(abs, { withFileTypes: true }).catch(() => []);
+    const subfolders: Array<Promise<void>> = [];
     for (const entry of entries) {
       const relative = folder ? `${folder}/${entry.name}` : entry.name;
       if (this.ignored(relative)) continue;
-      if (entry.isDirectory()) await this.add(relative, report);
+      if (entry.isDirectory()) subfolders.push(this.add(relative, report));
       else if (report) this.changed(relative);
     }
+    await Promise.all(subfolders);
   }
 
   private event(relative: string): void {
