@@ -346,9 +346,10 @@ export class Memory {
   private async reindexBot(bot: string): Promise<void> {
     await this.index.loadSnapshot(bot);
     const files = await this.vault.walk(`bots/${bot}`, (name) => name.endsWith('.md'));
+    const stats = new Map(files.map((f) => [f.path, f]));
     await this.index.reconcile(bot, files, async (path) => {
       const text = await this.vault.read(rootPath(bot, path));
-      const stat = files.find((f) => f.path === path)!;
+      const stat = stats.get(path)!;
       return text === null ? null : this.docOf(bot, path, text, stat);
     });
   }

@@ -15,6 +15,18 @@ export interface Child {
   stop(): Promise<void>;
 }
 
+const running = new Set<ChildProcess>();
+
+/** Ends every child still running (after a failed measurement), and waits for them to exit. */
+export async function stopAll(): Promise<void> {
+  await Promise.all(
+    [...running].map((child) => new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    })),
+  );
+}
+
 /** Starts `node script ...args` and waits for its "ready <url>" line. */
 export async function startChild(script: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 600_000): Promise<Child> {
   const began = performance.now();
@@ -41,6 +53,8 @@ export async function startChild(script: string, args: string[], env: NodeJS.Pro
     });
   });
   const startMs = performance.now() - began;
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   return {
     process: child,
     url,
@@ -69,8 +83,8 @@ export async function httpClient(url: string, headers: Record<string, string>): 
 }
 
 /** Calls a tool; throws with the error text when it fails, so a benchmark never counts failures as work. */
-export async function call(client: Client, name: string, args: Record<string, unknown> = {}): Promise<CallToolResult> {
-  const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
+export async function call(client: Client, name: string, args: Record<string, unknown> = {}, timeoutMs = 60_000): Promise<CallToolResult> {
+  const result = (await client.callTool({ name, arguments: args }, undefined, { timeout: timeoutMs })) as CallToolResult;
   if (result.isError) throw new Error(`${name} failed: ${result.content.map((c) => (c.type === 'text' ? c.text : '')).join('')}`);
   return result;
 }

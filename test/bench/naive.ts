@@ -8,6 +8,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import MiniSearch from 'minisearch';
 import { z } from 'zod';
 import { parseNote, titleOf } from '../../src/core/notes.js';
+import { snippet } from '../../src/core/search.js';
 import { Vault } from '../../src/core/vault.js';
 
 interface Doc {
@@ -48,7 +49,13 @@ function server(): McpServer {
     { inputSchema: { query: z.string(), bot: z.string().optional() } },
     async ({ query, bot }) => {
       const hits = index.search(query, bot ? { filter: (r) => r.bot === bot } : {});
-      const page = hits.slice(0, 10).map((h) => ({ id: h.id, title: h.title, score: h.score }));
+      // The same answer as Roost's: each hit with a snippet read from its file.
+      const page = await Promise.all(
+        hits.slice(0, 10).map(async (h) => {
+          const text = (await vault.read(`bots/${h.id}`)) ?? '';
+          return { id: h.id, title: h.title, score: h.score, snippet: snippet(parseNote(text).body, h.terms) };
+        }),
+      );
       return { content: [{ type: 'text', text: JSON.stringify({ total: hits.length, results: page }) }] };
     },
   );

@@ -11,7 +11,7 @@ import { Tokens } from '../../src/core/tokens.js';
 import { Vault } from '../../src/core/vault.js';
 import { PACKAGE_ROOT } from '../../src/package.js';
 import { type BenchNote, botId, notes, queries, sections } from './corpus.js';
-import { call, httpClient, type Latency, latency, rss, startChild, throughput } from './harness.js';
+import { call, httpClient, type Latency, latency, rss, startChild, stopAll, throughput } from './harness.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const BOTS = 50;
@@ -43,6 +43,7 @@ async function main(): Promise<void> {
       const peer = await measurePeer(root, set, questions, corpus.map((s) => s.body));
       results.push({ size, roost, naive, peer });
     } finally {
+      await stopAll();
       rmSync(root, { recursive: true, force: true });
     }
   }
@@ -101,7 +102,7 @@ async function measureRoost(home: string, botsDir: string, tokens: string[], que
   f.rssReadyMb = mb(rss(pid).now);
   const operator = await httpClient(daemon.url, { authorization: `Bearer ${OPERATOR_TOKEN}` });
   // Serving starts before every shard is loaded; this call waits for all of them.
-  await call(operator, 'search_memory', { query: questions[0], scope: 'all' });
+  await call(operator, 'search_memory', { query: questions[0], scope: 'all' }, 600_000);
   f.allLoadedS = round((performance.now() - daemon.began) / 1000);
   const clients = await Promise.all(tokens.map((token) => httpClient(daemon.url, { authorization: `Bearer ${token}` })));
   f.rssConnectedMb = mb(rss(pid).now);
