@@ -174,7 +174,7 @@ export const listNotes = defineTool({
   },
   handler: async (a, { roost, caller }) => {
     const bot = a.bot ?? caller.bot;
-    const { folders, notes } = roost.memory.list(caller, bot, a.folder, a.recursive);
+    const { folders, notes } = await roost.memory.list(caller, bot, a.folder, a.recursive);
     const page = notes.slice(a.offset, a.offset + a.limit);
     return {
       bot,

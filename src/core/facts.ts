@@ -50,9 +50,8 @@ export class Facts {
   }
 
   async list(caller: Caller, bot: string, prefix: string, limit: number, offset: number): Promise<{ total: number; facts: Fact[] }> {
-    const notes = this.memory
-      .list(caller, bot, FOLDER, true)
-      .notes.map((n) => n.path.slice(FOLDER.length + 1, -'.md'.length))
+    const notes = (await this.memory.list(caller, bot, FOLDER, true)).notes
+      .map((n) => n.path.slice(FOLDER.length + 1, -'.md'.length))
       .filter((key) => key.startsWith(prefix));
     const page = notes.slice(offset, offset + limit);
     const facts = await Promise.all(

@@ -48,9 +48,8 @@ export class Journal {
     if (from > to) throw new UserError(`"from" (${from}) is after "to" (${to}): swap them.`);
     const days = (Date.parse(to) - Date.parse(from)) / 86_400_000 + 1;
     if (days > MAX_DAYS) throw new UserError(`That is ${days} days; read at most ${MAX_DAYS} at a time.`);
-    const files = this.memory
-      .list(caller, bot, 'journal', false)
-      .notes.map((n) => n.path)
+    const files = (await this.memory.list(caller, bot, 'journal', false)).notes
+      .map((n) => n.path)
       .filter((p) => {
         const day = p.slice('journal/'.length, -'.md'.length);
         return DAY.test(day) && day >= from && day <= to;

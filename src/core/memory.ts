@@ -214,9 +214,15 @@ export class Memory {
     return current;
   }
 
-  list(caller: Caller, owner: string, folder: string | undefined, recursive: boolean): { folders: Array<{ path: string; notes: number }>; notes: NoteMeta[] } {
+  async list(
+    caller: Caller,
+    owner: string,
+    folder: string | undefined,
+    recursive: boolean,
+  ): Promise<{ folders: Array<{ path: string; notes: number }>; notes: NoteMeta[] }> {
     checkId(owner);
     const prefix = checkFolder(folder);
+    await this.indexed(owner);
     const base = prefix ? `${prefix}/` : '';
     const folders = new Map<string, number>();
     const notes: NoteMeta[] = [];
@@ -256,7 +262,7 @@ export class Memory {
     if (options.scope === 'all' && !readsEverything(caller)) {
       throw new UserError(`Scope "all" is for the main bot and the operator: use scope "shared" to include other bots' shared notes.`, 'forbidden');
     }
-    const others = options.bot !== undefined ? [checkId(options.bot)] : this.allBots().filter((b) => b !== caller.bot);
+    const others = options.bot !== undefined ? [checkId(options.bot)] : this.allBots(true).filter((b) => b !== caller.bot);
     const scopes =
       options.bot !== undefined && options.bot !== caller.bot
         ? [{ bot: options.bot, sharedOnly: !readsEverything(caller) }]
@@ -266,6 +272,7 @@ export class Memory {
               { bot: caller.bot, sharedOnly: false },
               ...others.filter((b) => b !== caller.bot).map((bot) => ({ bot, sharedOnly: options.scope === 'shared' })),
             ];
+    await Promise.all(scopes.map((s) => this.indexed(s.bot)));
     const result = this.index.search(query, { ...options, scopes });
     const hits = await Promise.all(
       result.hits.map(async (hit) => {
@@ -304,26 +311,60 @@ export class Memory {
 
   // ---- index upkeep --------------------------------------------------------------------
 
-  /** Loads or rebuilds every bot's shard and brings it in line with the files. */
+  /**
+   * Loads or rebuilds every bot's shard and brings it in line with the files, one after the other.
+   * The daemon serves meanwhile: a call that needs a shard not yet loaded loads it first.
+   */
   async indexAll(): Promise<void> {
-    for (const bot of this.allBots(true)) await this.reindexBot(bot);
+    for (const bot of this.allBots(true)) {
+      if (this.stopped) return;
+      await this.indexed(bot);
+    }
   }
 
-  async reindexBot(bot: string): Promise<void> {
+  /** Closing: indexAll loads no further shard. */
+  stopIndexing(): void {
+    this.stopped = true;
+  }
+
+  private stopped = false;
+
+  /** Resolves when the bot's shard is loaded (from its snapshot, else from the files) and in line with the files. */
+  private indexed(bot: string): Promise<void> {
+    let loaded = this.loaded.get(bot);
+    if (!loaded) {
+      loaded = this.reindexBot(bot);
+      this.loaded.set(bot, loaded);
+      // A failed load is retried by the next call that needs the shard.
+      loaded.catch(() => this.loaded.delete(bot));
+    }
+    return loaded;
+  }
+
+  private readonly loaded = new Map<string, Promise<void>>();
+
+  private async reindexBot(bot: string): Promise<void> {
     await this.index.loadSnapshot(bot);
     const files = await this.vault.walk(`bots/${bot}`, (name) => name.endsWith('.md'));
+    const stats = new Map(files.map((f) => [f.path, f]));
     await this.index.reconcile(bot, files, async (path) => {
       const text = await this.vault.read(rootPath(bot, path));
-      const stat = files.find((f) => f.path === path)!;
+      const stat = stats.get(path)!;
       return text === null ? null : this.docOf(bot, path, text, stat);
     });
   }
 
-  /** A file under `bots/` was changed on disk by someone else: bring the index in line. */
+  /** A file (or a folder, gone) under `bots/` was changed on disk by someone else: bring the index in line. */
   async fileChanged(file: string, stat: FileStat | null): Promise<void> {
-    const match = /^bots\/([^/]+)\/(.+\.md)$/.exec(file);
+    const match = /^bots\/([^/]+)\/(.+)$/.exec(file);
     if (!match) return;
     const [, bot, path] = match;
+    await this.indexed(bot);
+    if (!path.endsWith('.md')) {
+      // A folder moved or deleted as a whole: its notes are reported by no event of their own.
+      if (!stat) for (const meta of this.index.list(bot)) if (meta.path.startsWith(`${path}/`)) await this.fileChanged(rootPath(bot, meta.path), null);
+      return;
+    }
     const text = stat ? await this.vault.read(file) : null;
     if (text === null) {
       this.index.remove(bot, path);
@@ -356,6 +397,7 @@ export class Memory {
 
   private async locked<T>(bot: string, path: string, work: (current: Loaded | null) => Promise<T>): Promise<T> {
     checkId(bot);
+    await this.indexed(bot);
     return this.locks.run(rootPath(bot, path), async () => work(await this.load(bot, path)));
   }
 

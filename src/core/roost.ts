@@ -12,6 +12,7 @@ import { Registry } from './registry.js';
 import { SearchIndex } from './search.js';
 import { Tokens } from './tokens.js';
 import { type FileStat, Vault } from './vault.js';
+import { TreeWatcher } from './watch.js';
 
 export interface RoostOptions {
   /** The data root: one git repository of Markdown. */
@@ -51,8 +52,10 @@ export class Roost {
   newOperatorToken: string | null = null;
 
   private lock!: DaemonLock;
+  private data?: TreeWatcher;
   private watchers: FSWatcher[] = [];
   private snapshotTimer?: NodeJS.Timeout;
+  private indexing: Promise<void> = Promise.resolve();
   private readonly handlers: Array<{ prefix: string; handle: ExternalChangeHandler }> = [];
   private closed = false;
 
@@ -90,7 +93,8 @@ export class Roost {
       this.memory.folderBots = await listFolders(this.vault.abs('bots'));
       this.facts = new Facts(this.memory);
       this.journal = new Journal(this.memory);
-      await this.memory.indexAll();
+      // Serve at once: shards load in the background, and a call that needs one first loads it.
+      this.indexing = this.memory.indexAll().catch(logError);
       this.newOperatorToken = await this.tokens.initOperator(this.options.operatorToken);
       this.onExternalChange('bots/', (file, stat) => this.memory.fileChanged(file, stat));
       this.onExternalChange('registry/', () => this.registry.load());
@@ -121,27 +125,24 @@ export class Roost {
   }
 
   private async watch(): Promise<void> {
-    const root = this.options.home;
-    const ignored = (p: string) => {
-      const rel = path.relative(root, p);
-      return rel.split(path.sep).some((s) => s.startsWith('.'));
-    };
-    const data = watch(root, { ignored, ignoreInitial: true, atomic: false });
-    const onEvent = (p: string) => void this.fileEvent(path.relative(root, p).split(path.sep).join('/')).catch(logError);
-    data.on('add', onEvent).on('change', onEvent).on('unlink', onEvent).on('error', logError);
+    const hidden = (rel: string) => rel.split('/').some((s) => s.startsWith('.'));
+    this.data = new TreeWatcher(this.options.home, hidden, (file) => void this.fileEvent(file).catch(logError));
     const definitions = watch(this.options.botsDir, { ignoreInitial: true, depth: 0 });
     const reload = () => void this.registry.load().catch(logError);
     definitions.on('add', reload).on('change', reload).on('unlink', reload).on('error', logError);
-    this.watchers = [data, definitions];
-    await Promise.all(this.watchers.map((w) => new Promise<void>((resolve) => w.once('ready', () => resolve()))));
+    this.watchers = [definitions];
+    await Promise.all([this.data.start(), new Promise<void>((resolve) => definitions.once('ready', () => resolve()))]);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.snapshotTimer);
+    this.data?.close();
     await Promise.all(this.watchers.map((w) => w.close()));
     await this.history.close();
+    this.memory.stopIndexing();
+    await this.indexing;
     await this.index.saveSnapshots();
     await this.lock.release();
   }

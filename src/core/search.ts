@@ -1,6 +1,7 @@
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import MiniSearch, { type Options } from 'minisearch';
+import MiniSearch from 'minisearch';
+import SearchableMap from 'minisearch/SearchableMap';
 import { UserError } from './errors.js';
 
 export type Visibility = 'private' | 'shared';
@@ -62,40 +63,118 @@ export interface SearchResult {
   hits: SearchHit[];
 }
 
-/** Bump when the index options or the file layout change: older snapshots are then rebuilt. */
-const FORMAT = 1;
+/** Bump when the tokenizing, the scoring or the file layout change: older snapshots are then rebuilt. */
+const FORMAT = 2;
 
-const INDEX_OPTIONS: Options<NoteDoc> = {
-  idField: 'id',
-  fields: ['title', 'tags', 'path', 'body'],
-  extractField: (doc, field) => {
-    switch (field) {
-      case 'id':
-        return doc.path;
-      case 'tags':
-        return doc.tags.join(' ');
-      case 'path':
-        // The default tokenizer splits on '/', '.', '-' and '_'; '.md' would only be noise.
-        return doc.path.replace(/\.md$/i, '');
-      default:
-        return doc[field as 'title' | 'body'];
-    }
-  },
-  searchOptions: { boost: { title: 3, tags: 2, path: 1.5, body: 1 } },
-};
+/** The indexed fields, by number, and how much a match in each counts (title > tags > path > body). */
+const FIELDS = ['title', 'tags', 'path', 'body'] as const;
+const BOOSTS = [3, 2, 1.5, 1];
 
 /** Prefixes shorter than this match so many terms that they cost much and mean little. */
 const MIN_PREFIX = 3;
 
-interface Entry {
+/** MiniSearch's defaults: the weights of prefix and fuzzy matches against an exact one, and BM25+ parameters. */
+const PREFIX_WEIGHT = 0.375;
+const FUZZY_WEIGHT = 0.45;
+const BM25 = { k: 1.2, b: 0.7, d: 0.5 };
+
+const tokenize = MiniSearch.getDefault('tokenize') as (text: string) => string[];
+
+/**
+ * A posting is one number: document << 10 | field << 8 | term frequency (capped at 255, where
+ * BM25 has long saturated). Plain numbers in plain arrays cost 8 bytes each, where a Map entry
+ * per posting (MiniSearch's own index) costs about ten times more.
+ */
+const MAX_TF = 255;
+const MAX_DOCS = 1 << 21;
+const posting = (doc: number, field: number, tf: number) => doc * 1024 + field * 256 + Math.min(tf, MAX_TF);
+const docOf = (p: number) => p >>> 10;
+const fieldOf = (p: number) => (p >>> 8) & 3;
+const tfOf = (p: number) => p & 255;
+
+/**
+ * Every distinct term of every shard, once, in MiniSearch's radix tree: a query's prefix and fuzzy
+ * expansions are found here once, not once per shard. A term is dropped when no shard has it.
+ */
+class Vocabulary {
+  /** Exact lookups, many times faster than the tree's. */
+  private readonly ids = new Map<string, number>();
+  private readonly tree = new SearchableMap<number>();
+  private readonly terms: string[] = [];
+  /** How many shards have postings for each term. */
+  private readonly uses: number[] = [];
+  private readonly free: number[] = [];
+
+  id(term: string): number | undefined {
+    return this.ids.get(term);
+  }
+
+  term(id: number): string {
+    return this.terms[id];
+  }
+
+  /** A shard starts using `term`. */
+  acquire(term: string): number {
+    let id = this.ids.get(term);
+    if (id === undefined) {
+      id = this.free.pop() ?? this.terms.length;
+      this.ids.set(term, id);
+      this.tree.set(term, id);
+      this.terms[id] = term;
+      this.uses[id] = 0;
+    }
+    this.uses[id]++;
+    return id;
+  }
+
+  /** A shard no longer has postings for term `id`. */
+  release(id: number): void {
+    if (--this.uses[id] > 0) return;
+    this.ids.delete(this.terms[id]);
+    this.tree.delete(this.terms[id]);
+    this.terms[id] = '';
+    this.free.push(id);
+  }
+
+  /** The terms a query term matches, with their weights as MiniSearch gives them: exact 1, prefix and fuzzy less with distance. */
+  expand(term: string, prefix: boolean, maxDistance: number): Array<[id: number, weight: number]> {
+    const found = new Map<number, number>();
+    const exact = this.ids.get(term);
+    if (exact !== undefined) found.set(exact, 1);
+    if (prefix) {
+      for (const [t, id] of this.tree.atPrefix(term)) {
+        const distance = t.length - term.length;
+        if (distance) found.set(id, (PREFIX_WEIGHT * t.length) / (t.length + 0.3 * distance));
+      }
+    }
+    if (maxDistance) {
+      for (const [t, [id, distance]] of this.tree.fuzzyGet(term, maxDistance)) {
+        if (distance && !found.has(id)) found.set(id, (FUZZY_WEIGHT * t.length) / (t.length + distance));
+      }
+    }
+    return [...found];
+  }
+}
+
+interface Doc {
   meta: NoteMeta;
   /** `meta.updated` parsed once, for date filters and listing; -Infinity when missing or invalid. */
   updated: number;
+  /** Distinct terms per field, as BM25 counts a field's length. */
+  lengths: number[];
+  /** The terms the note has postings under, to remove them again. */
+  terms: Int32Array;
 }
 
+/** One bot's notes: their metadata and their postings, by term. */
 interface Shard {
-  index: MiniSearch<NoteDoc>;
-  notes: Map<string, Entry>;
+  /** By document number; a removed note leaves a hole that the next new note fills. */
+  docs: Array<Doc | undefined>;
+  byPath: Map<string, number>;
+  holes: number[];
+  postings: Map<number, number[]>;
+  /** Sum of each field's length over the shard's notes, for the average BM25 needs. */
+  totals: number[];
   /** Changed since its snapshot was written. */
   dirty: boolean;
 }
@@ -103,16 +182,16 @@ interface Shard {
 /** A ranked hit before paging: `key` is the score, or the update time for an empty query. */
 interface Candidate {
   key: number;
-  meta: NoteMeta;
-  terms: string[];
+  doc: Doc;
 }
 
 /**
- * The search index of every bot's notes: one MiniSearch shard per bot, with the notes'
- * metadata beside it (bodies are indexed, not kept), saved as snapshots so a restart loads
- * instead of rebuilding.
+ * The search index of every bot's notes: one shard per bot (its notes' metadata and postings; bodies
+ * are indexed, not kept) over one shared vocabulary, ranked like MiniSearch (BM25+, field boosts,
+ * prefix and fuzzy weights). Shards are saved as snapshots so a restart loads instead of rebuilding.
  */
 export class SearchIndex {
+  private readonly vocabulary = new Vocabulary();
   private readonly shards = new Map<string, Shard>();
   /** Bots removed since the last save, whose snapshot files are to be deleted. */
   private readonly removedBots = new Set<string>();
@@ -124,32 +203,65 @@ export class SearchIndex {
   /** Adds or replaces a note; it is searchable when this returns. */
   upsert(doc: NoteDoc): void {
     const shard = this.shard(doc.bot);
-    // replace() discards the old version; MiniSearch's auto-vacuum then frees it in the background.
-    if (shard.index.has(doc.path)) shard.index.replace(doc);
-    else shard.index.add(doc);
+    let id = shard.byPath.get(doc.path);
+    if (id !== undefined) this.unindex(shard, id);
+    else {
+      id = shard.holes.pop() ?? shard.docs.length;
+      if (id >= MAX_DOCS) throw new UserError(`${doc.bot}'s memory holds ${MAX_DOCS} notes, the most one bot can have: delete some first.`);
+      shard.byPath.set(doc.path, id);
+    }
     const { body: _body, ...meta } = doc;
-    shard.notes.set(doc.path, { meta, updated: timeOf(meta.updated) });
+    const lengths: number[] = [];
+    const terms = new Set<number>();
+    FIELDS.forEach((field, f) => {
+      const counts = termCounts(fieldText(doc, field));
+      lengths.push(counts.size);
+      for (const [term, tf] of counts) {
+        let termId = this.vocabulary.id(term);
+        let list = termId === undefined ? undefined : shard.postings.get(termId);
+        if (!list) {
+          termId = this.vocabulary.acquire(term);
+          list = [];
+          shard.postings.set(termId, list);
+        }
+        list.push(posting(id, f, tf));
+        terms.add(termId!);
+      }
+      shard.totals[f] += counts.size;
+    });
+    shard.docs[id] = { meta, updated: timeOf(meta.updated), lengths, terms: Int32Array.from(terms) };
     shard.dirty = true;
   }
 
   remove(bot: string, path: string): void {
     const shard = this.shards.get(bot);
-    if (!shard?.notes.delete(path)) return;
-    shard.index.discard(path);
+    const id = shard?.byPath.get(path);
+    if (!shard || id === undefined) return;
+    this.unindex(shard, id);
+    shard.docs[id] = undefined;
+    shard.byPath.delete(path);
+    shard.holes.push(id);
     shard.dirty = true;
   }
 
   removeBot(bot: string): void {
-    if (this.shards.delete(bot)) this.removedBots.add(bot);
+    const shard = this.shards.get(bot);
+    if (!shard) return;
+    this.drop(shard);
+    this.shards.delete(bot);
+    this.removedBots.add(bot);
   }
 
   get(bot: string, path: string): NoteMeta | undefined {
-    return this.shards.get(bot)?.notes.get(path)?.meta;
+    const shard = this.shards.get(bot);
+    const id = shard?.byPath.get(path);
+    return id === undefined ? undefined : shard!.docs[id]!.meta;
   }
 
   /** Every note of a shard. */
   list(bot: string): NoteMeta[] {
-    return Array.from(this.shards.get(bot)?.notes.values() ?? [], (e) => e.meta);
+    const shard = this.shards.get(bot);
+    return shard ? [...shard.byPath.values()].map((id) => shard.docs[id]!.meta) : [];
   }
 
   bots(): string[] {
@@ -164,40 +276,87 @@ export class SearchIndex {
     const offset = options.offset ?? 0;
     const wanted = offset + (options.limit ?? 10);
     const matches = noteFilter(options);
-    const listing = query.trim() === '';
+    const words = [...new Set(tokenize(query).map((t) => t.toLowerCase()).filter(Boolean))].slice(0, 31);
+    const expansions = words.map((word) =>
+      this.vocabulary.expand(
+        word,
+        options.prefix !== false && word.length >= MIN_PREFIX,
+        // One edit in terms of 3 letters or more: MiniSearch's fuzzy 0.2, capped, since two edits mostly add noise.
+        options.fuzzy === false ? 0 : Math.min(1, Math.round(word.length * 0.2)),
+      ),
+    );
     const top: Candidate[] = [];
     let total = 0;
 
     for (const [bot, sharedOnly] of mergeScopes(options.scopes)) {
       const shard = this.shards.get(bot);
       if (!shard) continue;
-      const keep = (e: Entry | undefined): e is Entry =>
-        e !== undefined && (!sharedOnly || e.meta.visibility === 'shared') && matches(e);
+      const keep = (d: Doc | undefined): d is Doc => d !== undefined && (!sharedOnly || d.meta.visibility === 'shared') && matches(d);
 
-      if (listing) {
-        for (const e of shard.notes.values()) {
-          if (!keep(e)) continue;
+      if (words.length === 0) {
+        for (const d of shard.docs) {
+          if (!keep(d)) continue;
           total++;
-          offer(top, wanted, e.updated, e.meta, []);
+          offer(top, wanted, d.updated, d);
         }
         continue;
       }
-      const results = shard.index.search(query, {
-        prefix: options.prefix === false ? false : (term) => term.length >= MIN_PREFIX,
-        fuzzy: options.fuzzy === false ? false : 0.2,
-        // Two edits (0.2 × 8+ letters) mostly add noise and cost several times one edit.
-        maxFuzzy: 1,
-        filter: (r) => keep(shard.notes.get(r.id)),
-      });
-      total += results.length;
-      for (const r of results) {
-        // Results come sorted by score: once one can't make the page, none after it can.
-        if (!offer(top, wanted, r.score, shard.notes.get(r.id)!.meta, r.terms)) break;
-      }
+      const { ids, scores } = this.scoreShard(shard, expansions, keep);
+      total += ids.length;
+      for (const id of ids) offer(top, wanted, scores[id], shard.docs[id]!);
     }
 
-    const hits = top.slice(offset).map((c): SearchHit => ({ ...c.meta, score: listing ? 0 : c.key, terms: c.terms }));
+    const hits = top.slice(offset).map(
+      (c): SearchHit => ({
+        ...c.doc.meta,
+        score: words.length ? c.key : 0,
+        // The note's terms among the query's expansions, in the order MiniSearch reports them.
+        terms: [...new Set(expansions.flat().map(([id]) => id))].filter((id) => c.doc.terms.includes(id)).map((id) => this.vocabulary.term(id)),
+      }),
+    );
     return { total, hits };
+  }
+
+  /** Scores the shard's notes against the query's expanded terms; returns the notes that matched, with their scores. */
+  private scoreShard(
+    shard: Shard,
+    expansions: Array<Array<[number, number]>>,
+    keep: (d: Doc | undefined) => d is Doc,
+  ): { ids: number[]; scores: Float64Array } {
+    const n = shard.docs.length;
+    const scores = new Float64Array(n);
+    /** Per note: bits of the query terms it matched; -1 when filtered out. */
+    const matched = new Int32Array(n);
+    const ids: number[] = [];
+    const count = shard.byPath.size;
+    const averages = shard.totals.map((t) => t / count || 1);
+    const df = [0, 0, 0, 0];
+    expansions.forEach((terms, q) => {
+      for (const [termId, weight] of terms) {
+        const list = shard.postings.get(termId);
+        if (!list) continue;
+        df.fill(0);
+        for (const p of list) df[fieldOf(p)]++;
+        for (const p of list) {
+          const id = docOf(p);
+          const bits = matched[id];
+          if (bits === -1) continue;
+          if (bits === 0) {
+            if (!keep(shard.docs[id])) {
+              matched[id] = -1;
+              continue;
+            }
+            ids.push(id);
+          }
+          const f = fieldOf(p);
+          scores[id] += weight * BOOSTS[f] * bm25(tfOf(p), df[f], count, shard.docs[id]!.lengths[f], averages[f]);
+          matched[id] = bits | (1 << q);
+        }
+      }
+    });
+    // MiniSearch's "quality": a note matching more of the query's words ranks higher.
+    for (const id of ids) scores[id] *= bitCount(matched[id]);
+    return { ids, scores };
   }
 
   /**
@@ -205,19 +364,35 @@ export class SearchIndex {
    * when it is missing, corrupt or of another format: the caller then rebuilds with reconcile.
    */
   async loadSnapshot(bot: string): Promise<boolean> {
-    let shard: Shard;
+    let data: Snapshot;
     try {
-      const data = JSON.parse(await readFile(this.snapshotFile(bot), 'utf8')) as Snapshot;
-      if (data?.version !== FORMAT || !Array.isArray(data.notes)) return false;
-      const index = MiniSearch.loadJS(data.index, INDEX_OPTIONS);
-      const notes = new Map(data.notes.map((meta) => [meta.path, { meta, updated: timeOf(meta.updated) }]));
-      const consistent =
-        index.documentCount === notes.size && data.notes.every((m) => m.bot === bot && index.has(m.path));
-      if (!consistent) return false;
-      shard = { index, notes, dirty: false };
+      data = JSON.parse(await readFile(this.snapshotFile(bot), 'utf8')) as Snapshot;
     } catch {
       return false;
     }
+    const postings = isSnapshot(data, bot) && postingsOf(data);
+    if (!postings) return false;
+    const old = this.shards.get(bot);
+    if (old) this.drop(old);
+    const shard = emptyShard(false);
+    const docTerms: number[][] = data.notes.map(() => []);
+    let at = 0;
+    data.terms.forEach((term, i) => {
+      const termId = this.vocabulary.acquire(term);
+      const list = Array.from(postings.subarray(at, (at += data.counts[i])));
+      shard.postings.set(termId, list);
+      for (const p of list) {
+        // A note's postings under one term sit side by side (one per field it has the term in).
+        const terms = docTerms[docOf(p)];
+        if (terms[terms.length - 1] !== termId) terms.push(termId);
+      }
+    });
+    data.notes.forEach((meta, id) => {
+      const lengths = data.lengths.slice(id * 4, id * 4 + 4);
+      shard.docs.push({ meta, updated: timeOf(meta.updated), lengths, terms: Int32Array.from(docTerms[id]) });
+      shard.byPath.set(meta.path, id);
+      lengths.forEach((l, f) => (shard.totals[f] += l));
+    });
     this.shards.set(bot, shard);
     this.removedBots.delete(bot);
     return true;
@@ -236,21 +411,21 @@ export class SearchIndex {
     const counts = { added: 0, updated: 0, removed: 0 };
     const shard = this.shard(bot);
     const onDisk = new Set(files.map((f) => f.path));
-    for (const path of [...shard.notes.keys()]) {
+    for (const path of [...shard.byPath.keys()]) {
       if (!onDisk.has(path)) {
         this.remove(bot, path);
         counts.removed++;
       }
     }
     const changed = files.filter((f) => {
-      const known = shard.notes.get(f.path)?.meta;
+      const known = this.get(bot, f.path);
       return !known || known.mtimeMs !== f.mtimeMs || known.size !== f.size;
     });
     let next = 0;
     const worker = async () => {
       while (next < changed.length) {
         const { path } = changed[next++];
-        const existed = shard.notes.has(path);
+        const existed = shard.byPath.has(path);
         const doc = await read(path);
         if (doc) {
           this.upsert(doc);
@@ -281,8 +456,7 @@ export class SearchIndex {
     }
     for (const [bot, shard] of [...this.shards]) {
       if (!shard.dirty) continue;
-      const snapshot: Snapshot = { version: FORMAT, notes: this.list(bot), index: shard.index.toJSON() };
-      const json = JSON.stringify(snapshot);
+      const json = JSON.stringify(this.snapshotOf(shard));
       shard.dirty = false;
       try {
         await writeAtomically(this.snapshotFile(bot), json);
@@ -293,10 +467,56 @@ export class SearchIndex {
     }
   }
 
+  /** The shard with its notes numbered densely, in path order. */
+  private snapshotOf(shard: Shard): Snapshot {
+    const ids = [...shard.byPath.values()];
+    const renumber = new Int32Array(shard.docs.length);
+    ids.forEach((id, i) => (renumber[id] = i));
+    const terms: string[] = [];
+    const counts: number[] = [];
+    const postings = new Int32Array([...shard.postings.values()].reduce((sum, list) => sum + list.length, 0));
+    let at = 0;
+    for (const [termId, list] of shard.postings) {
+      terms.push(this.vocabulary.term(termId));
+      counts.push(list.length);
+      for (const p of list) postings[at++] = posting(renumber[docOf(p)], fieldOf(p), tfOf(p));
+    }
+    return {
+      version: FORMAT,
+      notes: ids.map((id) => shard.docs[id]!.meta),
+      lengths: ids.flatMap((id) => shard.docs[id]!.lengths),
+      terms,
+      counts,
+      postings: Buffer.from(postings.buffer, postings.byteOffset, postings.byteLength).toString('base64'),
+    };
+  }
+
+  /** Takes a note's postings out of its shard. */
+  private unindex(shard: Shard, id: number): void {
+    const doc = shard.docs[id]!;
+    for (const termId of doc.terms) {
+      const list = shard.postings.get(termId)!;
+      let kept = 0;
+      for (const p of list) if (docOf(p) !== id) list[kept++] = p;
+      list.length = kept;
+      if (kept === 0) {
+        shard.postings.delete(termId);
+        this.vocabulary.release(termId);
+      }
+    }
+    doc.lengths.forEach((l, f) => (shard.totals[f] -= l));
+  }
+
+  /** Releases a shard's terms from the vocabulary. */
+  private drop(shard: Shard): void {
+    for (const termId of shard.postings.keys()) this.vocabulary.release(termId);
+    shard.postings.clear();
+  }
+
   private shard(bot: string): Shard {
     let shard = this.shards.get(bot);
     if (!shard) {
-      shard = { index: new MiniSearch(INDEX_OPTIONS), notes: new Map(), dirty: true };
+      shard = emptyShard(true);
       this.shards.set(bot, shard);
     }
     return shard;
@@ -310,8 +530,78 @@ export class SearchIndex {
 
 interface Snapshot {
   version: number;
+  /** Document number = position. */
   notes: NoteMeta[];
-  index: ReturnType<MiniSearch['toJSON']>;
+  /** Four per note: the lengths of its fields. */
+  lengths: number[];
+  terms: string[];
+  /** Per term: how many postings it has. */
+  counts: number[];
+  /** Every term's postings in turn, as little-endian 32-bit integers in base64: parsing them as JSON numbers took most of a load. */
+  postings: string;
+}
+
+function isSnapshot(data: Snapshot | null, bot: string): data is Snapshot {
+  if (data?.version !== FORMAT || !Array.isArray(data.notes) || !Array.isArray(data.terms) || !Array.isArray(data.counts)) return false;
+  const n = data.notes.length;
+  return (
+    typeof data.postings === 'string' &&
+    Array.isArray(data.lengths) &&
+    data.lengths.length === n * 4 &&
+    data.counts.length === data.terms.length &&
+    data.counts.every((c) => Number.isInteger(c) && c > 0) &&
+    data.notes.every((m) => m?.bot === bot && typeof m.path === 'string') &&
+    new Set(data.notes.map((m) => m.path)).size === n
+  );
+}
+
+/** The snapshot's postings, or null when they do not add up or name a note it does not have. */
+function postingsOf(data: Snapshot): Int32Array | null {
+  const bytes = Buffer.from(data.postings, 'base64');
+  if (bytes.length % 4 !== 0) return null;
+  const postings = new Int32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+  const total = data.counts.reduce((sum, c) => sum + c, 0);
+  const n = data.notes.length;
+  return postings.length === total && postings.every((p) => p >= 0 && docOf(p) < n) ? postings : null;
+}
+
+function emptyShard(dirty: boolean): Shard {
+  return { docs: [], byPath: new Map(), holes: [], postings: new Map(), totals: [0, 0, 0, 0], dirty };
+}
+
+function fieldText(doc: NoteDoc, field: (typeof FIELDS)[number]): string {
+  switch (field) {
+    case 'tags':
+      return doc.tags.join(' ');
+    case 'path':
+      // The tokenizer splits on '/', '.', '-' and '_'; '.md' would only be noise.
+      return doc.path.replace(/\.md$/i, '');
+    default:
+      return doc[field];
+  }
+}
+
+/** A text's terms, lowercased, with how often each occurs. */
+function termCounts(text: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const token of tokenize(text)) {
+    if (!token) continue;
+    const term = token.toLowerCase();
+    counts.set(term, (counts.get(term) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** MiniSearch's BM25+ score of one term in one field of one note. */
+function bm25(tf: number, df: number, count: number, length: number, average: number): number {
+  const idf = Math.log(1 + (count - df + 0.5) / (df + 0.5));
+  return idf * (BM25.d + (tf * (BM25.k + 1)) / (tf + BM25.k * (1 - BM25.b + (BM25.b * length) / average)));
+}
+
+function bitCount(n: number): number {
+  let bits = 0;
+  for (; n; n &= n - 1) bits++;
+  return bits;
 }
 
 function timeOf(iso: string): number {
@@ -326,7 +616,7 @@ function mergeScopes(scopes: ShardScope[]): Map<string, boolean> {
   return merged;
 }
 
-function noteFilter(options: SearchOptions): (e: Entry) => boolean {
+function noteFilter(options: SearchOptions): (d: Doc) => boolean {
   const tags = options.tags?.map((t) => t.toLowerCase()) ?? [];
   const type = options.type?.toLowerCase();
   const after = dateOption('updatedAfter', options.updatedAfter) ?? -Infinity;
@@ -348,26 +638,26 @@ function dateOption(name: string, value: string | undefined): number | undefined
 }
 
 /** Orders by key descending, then bot, then path. */
-function ranksBefore(key: number, meta: NoteMeta, other: Candidate): boolean {
+function ranksBefore(key: number, { meta }: Doc, other: Candidate): boolean {
   if (key !== other.key) return key > other.key;
-  if (meta.bot !== other.meta.bot) return meta.bot < other.meta.bot;
-  return meta.path < other.meta.path;
+  if (meta.bot !== other.doc.meta.bot) return meta.bot < other.doc.meta.bot;
+  return meta.path < other.doc.meta.path;
 }
 
 /**
  * Keeps `top` as the best `size` candidates in order, without sorting everything seen.
  * Returns false when the candidate does not make it.
  */
-function offer(top: Candidate[], size: number, key: number, meta: NoteMeta, terms: string[]): boolean {
-  if (top.length >= size && (size <= 0 || !ranksBefore(key, meta, top[size - 1]))) return false;
+function offer(top: Candidate[], size: number, key: number, doc: Doc): boolean {
+  if (top.length >= size && (size <= 0 || !ranksBefore(key, doc, top[size - 1]))) return false;
   let lo = 0;
   let hi = top.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (ranksBefore(key, meta, top[mid])) hi = mid;
+    if (ranksBefore(key, doc, top[mid])) hi = mid;
     else lo = mid + 1;
   }
-  top.splice(lo, 0, { key, meta, terms });
+  top.splice(lo, 0, { key, doc });
   if (top.length > size) top.pop();
   return true;
 }

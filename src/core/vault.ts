@@ -133,15 +133,22 @@ export class Vault {
         if (isMissing(error)) return;
         throw error;
       }
+      // The files of a folder are stat'ed together: one after the other, 100,000 notes took seconds.
+      const files: Array<Promise<void>> = [];
       for (const entry of entries) {
         if (entry.name.startsWith('.')) continue;
         const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
         if (entry.isDirectory()) await visit(path.join(dir, entry.name), rel);
         else if (entry.isFile() && accept(entry.name)) {
-          const s = await fs.stat(path.join(dir, entry.name)).catch(() => null);
-          if (s) out.push({ path: rel, mtimeMs: s.mtimeMs, size: s.size });
+          files.push(
+            fs.stat(path.join(dir, entry.name)).then(
+              (s) => void out.push({ path: rel, mtimeMs: s.mtimeMs, size: s.size }),
+              () => undefined,
+            ),
+          );
         }
       }
+      await Promise.all(files);
     };
     await visit(base, '');
     return out;

@@ -82,7 +82,7 @@ function registerResources(server: McpServer, roost: Roost, caller: Caller): voi
     'note',
     new ResourceTemplate('roost://bots/{bot}/notes/{+path}', {
       list: async () => {
-        const own = roost.memory.list(caller, caller.bot, '', true).notes;
+        const own = (await roost.memory.list(caller, caller.bot, '', true)).notes;
         return {
           resources: own.slice(0, LISTED_NOTES).map((n) => ({
             uri: noteUri(n.bot, n.path),

@@ -205,7 +205,11 @@ describe('snapshots and reconciling', () => {
     expect(await fresh().loadSnapshot('dev')).toBe(false);
     await writeFile(file, JSON.stringify({ ...good, version: 999 }));
     expect(await fresh().loadSnapshot('dev')).toBe(false);
-    await writeFile(file, JSON.stringify({ ...good, index: { serializationVersion: 42 } }));
+    // A posting that names a note the snapshot does not have.
+    const beyond = Buffer.from(new Int32Array([5 * 1024]).buffer).toString('base64');
+    await writeFile(file, JSON.stringify({ ...good, terms: ['words'], counts: [1], postings: beyond }));
+    expect(await fresh().loadSnapshot('dev')).toBe(false);
+    await writeFile(file, JSON.stringify({ ...good, counts: good.counts.map((c: number) => c + 1) }));
     expect(await fresh().loadSnapshot('dev')).toBe(false);
     await writeFile(file, JSON.stringify({ ...good, notes: [] }));
     expect(await fresh().loadSnapshot('dev')).toBe(false);
