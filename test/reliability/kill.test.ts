@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, expect, it } from 'vitest';
-import { call, git, httpClient, OPERATOR_TOKEN, startDaemonProcess, tempDir, type DaemonProcess } from '../helpers.js';
+import { call, eventually, git, httpClient, OPERATOR_TOKEN, startDaemonProcess, tempDir, type DaemonProcess } from '../helpers.js';
 
 const ROUNDS = Number(process.env.KILL_ROUNDS ?? 20);
 const CLIENTS = 10;
@@ -34,6 +34,7 @@ it(`loses no acknowledged write when the daemon is killed -9 at random, ${ROUNDS
       Array.from({ length: CLIENTS }, (_, i) => httpClient(daemon!.url, OPERATOR_TOKEN, { 'x-roost-bot': BOTS[i % BOTS.length] })),
     );
     let stop = false;
+    const before = acked.size;
     const storms = clients.map(async (client, i) => {
       const bot = BOTS[i % BOTS.length];
       for (let n = 0; !stop; n++) {
@@ -47,7 +48,9 @@ it(`loses no acknowledged write when the daemon is killed -9 at random, ${ROUNDS
         }
       }
     });
-    await new Promise((r) => setTimeout(r, 150 + random() * 500));
+    // Kill mid-storm: once writes are flowing, after a random extra moment.
+    await eventually(() => acked.size >= before + 5, 60_000);
+    await new Promise((r) => setTimeout(r, random() * 400));
     await daemon.kill();
     stop = true;
     // Closing the clients fails the calls that were in flight when the daemon died.
@@ -57,7 +60,7 @@ it(`loses no acknowledged write when the daemon is killed -9 at random, ${ROUNDS
 
   // Restart once more after the last kill, and check everything acknowledged.
   daemon = await startDaemonProcess(home);
-  expect(acked.size).toBeGreaterThan(ROUNDS * 10);
+  expect(acked.size).toBeGreaterThanOrEqual(ROUNDS * 5);
   for (const [key, { word }] of acked) {
     expect(readFileSync(path.join(home, 'bots', key), 'utf8')).toContain(`payload ${word}`);
   }
