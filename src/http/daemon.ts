@@ -1,4 +1,6 @@
 import path from 'node:path';
+import type { SessionDelivery } from '../core/delivery.js';
+import type { MailLimits } from '../core/mail.js';
 import { Roost } from '../core/roost.js';
 import { PACKAGE_ROOT } from '../package.js';
 import { HttpServer } from './server.js';
@@ -11,6 +13,8 @@ export interface DaemonOptions {
   readOnly: boolean;
   operatorToken?: string;
   commitWindowMs?: number;
+  mailLimits?: Partial<MailLimits>;
+  delivery?: SessionDelivery;
 }
 
 export interface Daemon {
@@ -26,6 +30,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     botsDir: options.botsDir,
     operatorToken: options.operatorToken,
     commitWindowMs: options.commitWindowMs,
+    mailLimits: options.mailLimits,
+    delivery: options.delivery,
   });
   const http = new HttpServer(roost, { host: options.host, port: options.port, readOnly: options.readOnly });
   let url: string;
