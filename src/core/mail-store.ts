@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import { MailJournal } from './mail-journal.js';
 import { type Folder, isMessageId, mailPath, type Message, parseMessage, serializeMessage } from './message.js';
 import { isMissing, type Vault } from './vault.js';
 
@@ -14,43 +15,48 @@ export interface MailTransport {
   post(message: Message): Promise<void>;
 }
 
-const PENDING = '.roost/mail/pending';
-
 /**
  * Mailboxes as files in the data root: `mail/<bot>/inbox/<id>.md` and `mail/<bot>/sent/<id>.md`.
- * A post first records the message under `.roost/mail/pending/` (git-ignored), then writes every
- * copy, then drops the record: a post a crash interrupted is finished by `recover` at the next
- * start, so a message reaches all of its recipients or, if never recorded, none.
+ * A post is first recorded in a journal (git-ignored, under `.roost/`), then every copy is written,
+ * then the record is closed: a post a crash interrupted is finished by `recover` at the next start,
+ * so a message reaches all of its recipients, or none if it was never recorded.
  */
 export class FileMailbox implements MailTransport {
-  constructor(private readonly vault: Vault) {}
+  private readonly journal: MailJournal;
 
-  async post(message: Message): Promise<void> {
-    const text = serializeMessage(message);
-    const pending = `${PENDING}/${message.id}.md`;
-    await this.vault.write(pending, text);
-    await Promise.all(copiesOf(message).map((file) => this.vault.write(file, text)));
-    await fs.rm(this.vault.abs(pending), { force: true });
+  constructor(
+    private readonly vault: Vault,
+    journalFile: string,
+  ) {
+    this.journal = new MailJournal(journalFile);
   }
 
-  /** Finishes the posts a crash interrupted; returns their messages and the copies it wrote. */
+  async post(message: Message): Promise<void> {
+    await this.journal.begin(message);
+    const text = serializeMessage(message);
+    await Promise.all(copiesOf(message).map((file) => this.vault.write(file, text)));
+    await this.journal.end(message.id);
+  }
+
+  /** Opens the journal and finishes the posts a crash interrupted; returns their messages and the copies it wrote. */
   async recover(): Promise<Array<{ message: Message; written: string[] }>> {
     const recovered = [];
-    for (const stat of await this.vault.walk(PENDING, (name) => name.endsWith('.md'))) {
-      const file = `${PENDING}/${stat.path}`;
-      const text = await this.vault.read(file);
-      if (text === null) continue;
-      const message = parseMessage(stat.path.replace(/\.md$/, ''), text);
+    for (const message of await this.journal.open()) {
+      const text = serializeMessage(message);
       const written: string[] = [];
       for (const copy of copiesOf(message)) {
         if (await this.vault.stat(copy)) continue;
         await this.vault.write(copy, text);
         written.push(copy);
       }
-      await fs.rm(this.vault.abs(file), { force: true });
       recovered.push({ message, written });
     }
+    await this.journal.clear();
     return recovered;
+  }
+
+  close(): Promise<void> {
+    return this.journal.close();
   }
 
   /** The ids of the messages in one folder of a bot's mailbox. */

@@ -131,7 +131,7 @@ export class Mail {
     private readonly delivery: SessionDelivery,
     readonly limits: MailLimits,
   ) {
-    this.files = new FileMailbox(vault);
+    this.files = new FileMailbox(vault, path.join(stateDir, 'mail', 'journal.log'));
     this.transport = this.files;
     this.state = new MailState(path.join(stateDir, 'mail', 'state'));
     this.bucket = new TokenBucket(limits.sendBurst, limits.sendsPerSecond);
@@ -153,6 +153,7 @@ export class Mail {
     this.closed = true;
     clearInterval(this.pruneTimer);
     await Promise.allSettled([...this.sending]);
+    await this.files.close();
     await this.state.close();
   }
 
