@@ -14,6 +14,7 @@ import { Registry } from './registry.js';
 import { SearchIndex } from './search.js';
 import { Tokens } from './tokens.js';
 import { Topics } from './topics.js';
+import { TreeWatcher } from './tree-watch.js';
 import { type FileStat, Vault } from './vault.js';
 
 export interface RoostOptions {
@@ -57,6 +58,7 @@ export class Roost {
 
   private lock!: DaemonLock;
   private watchers: FSWatcher[] = [];
+  private mailWatcher?: TreeWatcher;
   private snapshotTimer?: NodeJS.Timeout;
   private readonly handlers: Array<{ prefix: string; handle: ExternalChangeHandler }> = [];
   private closed = false;
@@ -131,11 +133,15 @@ export class Roost {
     const root = this.options.home;
     const ignored = (p: string) => {
       const rel = path.relative(root, p);
-      return rel.split(path.sep).some((s) => s.startsWith('.'));
+      return rel.split(path.sep).some((s) => s.startsWith('.')) || rel === 'mail' || rel.startsWith(`mail${path.sep}`);
     };
     const data = watch(root, { ignored, ignoreInitial: true, atomic: false });
     const onEvent = (p: string) => void this.fileEvent(path.relative(root, p).split(path.sep).join('/')).catch(logError);
     data.on('add', onEvent).on('change', onEvent).on('unlink', onEvent).on('error', logError);
+    // Mailboxes grow to thousands of files per folder: watched without chokidar (see TreeWatcher).
+    await fs.mkdir(path.join(root, 'mail'), { recursive: true });
+    this.mailWatcher = new TreeWatcher(path.join(root, 'mail'), (file) => void this.fileEvent(`mail/${file}`).catch(logError));
+    await this.mailWatcher.start();
     const definitions = watch(this.options.botsDir, { ignoreInitial: true, depth: 0 });
     const reload = () => void this.registry.load().catch(logError);
     definitions.on('add', reload).on('change', reload).on('unlink', reload).on('error', logError);
@@ -148,6 +154,7 @@ export class Roost {
     this.closed = true;
     clearInterval(this.snapshotTimer);
     await Promise.all(this.watchers.map((w) => w.close()));
+    this.mailWatcher?.close();
     // Sends under way finish and queue their commits before the last commit.
     await this.mail.close();
     await this.history.close();
