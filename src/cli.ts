@@ -27,7 +27,8 @@ Usage:
   roost status [--home DIR]
         Is a daemon running on this data root, and where.
 
-Environment: ROOST_HOME, ROOST_PORT, ROOST_HOST, ROOST_BOTS, ROOST_OPERATOR_TOKEN, ROOST_TOKEN, ROOST_URL.
+Environment: ROOST_HOME, ROOST_PORT, ROOST_HOST, ROOST_BOTS, ROOST_OPERATOR_TOKEN, ROOST_TOKEN, ROOST_URL,
+ROOST_SEND_BURST and ROOST_SEND_RATE (messages a bot may send at once, and per second after).
 Defaults: data root ./memory and bot definitions ./bots of this package.`;
 
 type Flags = Record<string, string | boolean>;

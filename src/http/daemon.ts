@@ -61,7 +61,20 @@ export function daemonOptions(flags: Record<string, string | boolean>, env: Node
     port,
     readOnly: flags['read-only'] === true || env.ROOST_READ_ONLY === '1',
     operatorToken: env.ROOST_OPERATOR_TOKEN || undefined,
+    mailLimits: sendRateOf(env),
   };
+}
+
+/** The per-bot send rate from ROOST_SEND_BURST (messages at once) and ROOST_SEND_RATE (per second). */
+function sendRateOf(env: NodeJS.ProcessEnv): Partial<MailLimits> {
+  const limits: Partial<MailLimits> = {};
+  for (const [name, key] of [['ROOST_SEND_BURST', 'sendBurst'], ['ROOST_SEND_RATE', 'sendsPerSecond']] as const) {
+    if (env[name] === undefined) continue;
+    const value = Number(env[name]);
+    if (!(value > 0)) throw new Error(`${name}=${env[name]} is not a positive number`);
+    limits[key] = value;
+  }
+  return limits;
 }
 
 export function homeOf(flags: Record<string, string | boolean>, env: NodeJS.ProcessEnv = process.env): string {
