@@ -34,7 +34,8 @@ describe('sending and reading', () => {
     expect(inbox).toContain('subject: Benchmarks');
     expect(inbox).toContain('Could you compare **MiniSearch** and FlexSearch?');
     expect(readFileSync(path.join(daemon.home, `mail/dev/sent/${sent.id}.md`), 'utf8')).toBe(inbox);
-    await eventually(() => git(daemon.home, 'log', '--format=%an|%s', '--', 'mail/').includes('dev|dev: send "Benchmarks" to research (1 recipient)'));
+    await daemon.roost.history.flush();
+    expect(git(daemon.home, 'log', '--format=%an|%s', '--', 'mail/')).toContain('dev|dev: send "Benchmarks" to research (1 recipient)');
 
     const read = await call(research, 'read_inbox');
     expect(read.messages).toEqual([

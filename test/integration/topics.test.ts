@@ -39,7 +39,8 @@ describe('topics', () => {
     const created = await call(dev, 'create_topic', { name: '#ops', description: 'Operations' });
     expect(created).toMatchObject({ name: 'ops', members: ['dev'], created_by: 'dev', post_policy: 'anyone' });
     expect(readFileSync(path.join(daemon.home, 'topics/ops.md'), 'utf8')).toContain('description: Operations');
-    await eventually(() => git(daemon.home, 'log', '--format=%an|%s', '--', 'topics/ops.md').includes('dev|dev: create topic #ops'));
+    await daemon.roost.history.flush();
+    expect(git(daemon.home, 'log', '--format=%an|%s', '--', 'topics/ops.md')).toContain('dev|dev: create topic #ops');
     expect(await call(research, 'subscribe_topic', { topic: 'ops' })).toMatchObject({ changed: true, topic: { members: ['dev', 'research'] } });
     expect((await call(research, 'subscribe_topic', { topic: 'ops' })).changed).toBe(false);
     await call(main, 'subscribe_topic', { topic: 'ops' });
@@ -48,7 +49,8 @@ describe('topics', () => {
     expect(sent.recipients.map((r: any) => r.bot).sort()).toEqual(['main', 'research']);
     const copies = mailFiles(daemon.home).filter((f) => f.endsWith(`/${sent.id}.md`));
     expect(copies).toEqual([`mail/dev/sent/${sent.id}.md`, `mail/main/inbox/${sent.id}.md`, `mail/research/inbox/${sent.id}.md`]);
-    await eventually(() => git(daemon.home, 'log', '--format=%s', '--', 'mail/').includes('dev: send "Deploy" to #ops, research (2 recipients)'));
+    await daemon.roost.history.flush();
+    expect(git(daemon.home, 'log', '--format=%s', '--', 'mail/')).toContain('dev: send "Deploy" to #ops, research (2 recipients)');
 
     const history = await call(research, 'topic_history', { topic: 'ops' });
     expect(history.messages).toEqual([expect.objectContaining({ id: sent.id, from: 'dev', topic: 'ops', body: 'Deploying v2 at 14:00.' })]);
@@ -114,11 +116,13 @@ describe('topics', () => {
     const sent = await call(dev, 'send_message', { to: ['#noise'], body: 'ephemeral' });
     const kept = await call(dev, 'send_message', { to: ['research'], body: 'not in a topic' });
     expect(mailFiles(daemon.home).filter((f) => f.endsWith(`/${sent.id}.md`))).toHaveLength(3);
+    await daemon.roost.history.flush();
     expect(await daemon.roost.mail.prune(Date.now() + 2 * 86_400_000)).toBe(3);
     expect(mailFiles(daemon.home).filter((f) => f.endsWith(`/${sent.id}.md`))).toEqual([]);
     expect(mailFiles(daemon.home)).toContain(`mail/research/inbox/${kept.id}.md`);
     expect(await inboxIds(research)).not.toContain(sent.id);
     expect((await call(dev, 'topic_history', { topic: 'noise' })).messages).toEqual([]);
-    await eventually(() => git(daemon.home, 'log', '-1', '--format=%an|%s').includes("roost|roost: remove 3 message files past their topic's retention"));
+    await daemon.roost.history.flush();
+    expect(git(daemon.home, 'log', '--format=%an|%s', '--', `mail/dev/sent/${sent.id}.md`).split('\n')[0]).toBe("roost|roost: remove 3 message files past their topic's retention");
   });
 });
