@@ -33,7 +33,8 @@ Usage:
         Rebuild a data root from its backup remote (every bot's memory, mail and registry),
         then make new tokens as init does (tokens are secrets and never leave the machine).
 
-Environment: ROOST_HOME, ROOST_PORT, ROOST_HOST, ROOST_BOTS, ROOST_BACKUP, ROOST_OPERATOR_TOKEN, ROOST_TOKEN, ROOST_URL.
+Environment: ROOST_HOME, ROOST_PORT, ROOST_HOST, ROOST_BOTS, ROOST_BACKUP, ROOST_OPERATOR_TOKEN, ROOST_TOKEN, ROOST_URL,
+ROOST_SEND_BURST and ROOST_SEND_RATE (messages a bot may send at once, and per second after).
 Defaults: data root ./memory and bot definitions ./bots of this package.`;
 
 type Flags = Record<string, string | boolean>;

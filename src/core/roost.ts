@@ -2,15 +2,18 @@ import { watch, type FSWatcher } from 'chokidar';
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../package.js';
+import { inboxOnly, type SessionDelivery } from './delivery.js';
 import { RoostEvents } from './events.js';
 import { Facts } from './facts.js';
 import { History } from './history.js';
 import { Journal } from './journal.js';
 import { DaemonLock } from './lock-file.js';
+import { DEFAULT_MAIL_LIMITS, Mail, type MailLimits } from './mail.js';
 import { DEFAULT_LIMITS, Memory, type MemoryLimits } from './memory.js';
 import { Registry } from './registry.js';
 import { SearchIndex } from './search.js';
 import { Tokens } from './tokens.js';
+import { Topics } from './topics.js';
 import { type FileStat, Vault } from './vault.js';
 import { TreeWatcher } from './watch.js';
 
@@ -29,6 +32,9 @@ export interface RoostOptions {
   /** A git remote (URL or path) to push the data root to after commits: the backup. */
   backupRemote?: string;
   backupEveryMs?: number;
+  mailLimits?: Partial<MailLimits>;
+  /** Delivery of messages into recipients' live sessions (default: none, messages wait in the inbox). */
+  delivery?: SessionDelivery;
 }
 
 /** Reacts to a file under `prefix` changed on disk by someone other than this process. */
@@ -48,6 +54,8 @@ export class Roost {
   memory!: Memory;
   facts!: Facts;
   journal!: Journal;
+  topics!: Topics;
+  mail!: Mail;
   /** Set when `open` made a new operator token: the caller prints it once. */
   newOperatorToken: string | null = null;
 
@@ -95,9 +103,16 @@ export class Roost {
       this.journal = new Journal(this.memory);
       // Serve at once: shards load in the background, and a call that needs one first loads it.
       this.indexing = this.memory.indexAll().catch(logError);
+      this.topics = new Topics(this.vault, this.history, this.registry, this.events);
+      await this.topics.load();
+      const mailLimits = { ...DEFAULT_MAIL_LIMITS, ...this.options.mailLimits };
+      this.mail = new Mail(this.vault, this.stateDir, this.history, this.registry, this.topics, this.events, this.options.delivery ?? inboxOnly, mailLimits);
+      await this.mail.open();
       this.newOperatorToken = await this.tokens.initOperator(this.options.operatorToken);
       this.onExternalChange('bots/', (file, stat) => this.memory.fileChanged(file, stat));
       this.onExternalChange('registry/', () => this.registry.load());
+      this.onExternalChange('mail/', (file, stat) => this.mail.fileChanged(file, stat));
+      this.onExternalChange('topics/', (file) => this.topics.fileChanged(file));
       if (this.options.watch !== false) await this.watch();
       this.snapshotTimer = setInterval(() => void this.index.saveSnapshots().catch(logError), SNAPSHOT_EVERY_MS);
       this.snapshotTimer.unref();
@@ -140,6 +155,8 @@ export class Roost {
     clearInterval(this.snapshotTimer);
     this.data?.close();
     await Promise.all(this.watchers.map((w) => w.close()));
+    // Sends under way finish and queue their commits before the last commit.
+    await this.mail.close();
     await this.history.close();
     this.memory.stopIndexing();
     await this.indexing;

@@ -1,4 +1,6 @@
 import path from 'node:path';
+import type { SessionDelivery } from '../core/delivery.js';
+import type { MailLimits } from '../core/mail.js';
 import { Roost } from '../core/roost.js';
 import { PACKAGE_ROOT } from '../package.js';
 import { HttpServer } from './server.js';
@@ -13,6 +15,8 @@ export interface DaemonOptions {
   commitWindowMs?: number;
   sessionIdleMs?: number;
   backupRemote?: string;
+  mailLimits?: Partial<MailLimits>;
+  delivery?: SessionDelivery;
 }
 
 export interface Daemon {
@@ -29,6 +33,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     operatorToken: options.operatorToken,
     commitWindowMs: options.commitWindowMs,
     backupRemote: options.backupRemote,
+    mailLimits: options.mailLimits,
+    delivery: options.delivery,
   });
   const http = new HttpServer(roost, {
     host: options.host,
@@ -64,7 +70,20 @@ export function daemonOptions(flags: Record<string, string | boolean>, env: Node
     readOnly: flags['read-only'] === true || env.ROOST_READ_ONLY === '1',
     operatorToken: env.ROOST_OPERATOR_TOKEN || undefined,
     backupRemote: typeof flags.backup === 'string' ? flags.backup : env.ROOST_BACKUP || undefined,
+    mailLimits: sendRateOf(env),
   };
+}
+
+/** The per-bot send rate from ROOST_SEND_BURST (messages at once) and ROOST_SEND_RATE (per second). */
+function sendRateOf(env: NodeJS.ProcessEnv): Partial<MailLimits> {
+  const limits: Partial<MailLimits> = {};
+  for (const [name, key] of [['ROOST_SEND_BURST', 'sendBurst'], ['ROOST_SEND_RATE', 'sendsPerSecond']] as const) {
+    if (env[name] === undefined) continue;
+    const value = Number(env[name]);
+    if (!(value > 0)) throw new Error(`${name}=${env[name]} is not a positive number`);
+    limits[key] = value;
+  }
+  return limits;
 }
 
 export function homeOf(flags: Record<string, string | boolean>, env: NodeJS.ProcessEnv = process.env): string {

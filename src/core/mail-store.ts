@@ -1,0 +1,104 @@
+import { promises as fs } from 'node:fs';
+import { MailJournal } from './mail-journal.js';
+import { type Folder, isMessageId, mailPath, type Message, parseMessage, serializeMessage } from './message.js';
+import { isMissing, type Vault } from './vault.js';
+
+/**
+ * How a message travels to its recipients' mailboxes. The embedded implementation is the file
+ * mailbox below; one spanning several hosts would be an existing broker behind this interface.
+ */
+export interface MailTransport {
+  /**
+   * Makes the message durable in every recipient's inbox and in the sender's sent folder before
+   * it resolves. Posting the same message again (same id) is harmless.
+   */
+  post(message: Message): Promise<void>;
+}
+
+/**
+ * Mailboxes as files in the data root: `mail/<bot>/inbox/<id>.md` and `mail/<bot>/sent/<id>.md`.
+ * A post is first recorded in a journal (git-ignored, under `.roost/`), then every copy is written,
+ * then the record is closed: a post a crash interrupted is finished by `recover` at the next start,
+ * so a message reaches all of its recipients, or none if it was never recorded.
+ */
+export class FileMailbox implements MailTransport {
+  private readonly journal: MailJournal;
+
+  constructor(
+    private readonly vault: Vault,
+    journalFile: string,
+  ) {
+    this.journal = new MailJournal(journalFile);
+  }
+
+  async post(message: Message): Promise<void> {
+    await this.journal.begin(message);
+    const text = serializeMessage(message);
+    await Promise.all(copiesOf(message).map((file) => this.vault.write(file, text)));
+    await this.journal.end(message.id);
+  }
+
+  /** Opens the journal and finishes the posts a crash interrupted; returns their messages and the copies it wrote. */
+  async recover(): Promise<Array<{ message: Message; written: string[] }>> {
+    const recovered = [];
+    for (const message of await this.journal.open()) {
+      const text = serializeMessage(message);
+      const written: string[] = [];
+      for (const copy of copiesOf(message)) {
+        if (await this.vault.stat(copy)) continue;
+        await this.vault.write(copy, text);
+        written.push(copy);
+      }
+      recovered.push({ message, written });
+    }
+    await this.journal.clear();
+    return recovered;
+  }
+
+  close(): Promise<void> {
+    return this.journal.close();
+  }
+
+  /** The ids of the messages in one folder of a bot's mailbox. */
+  async list(bot: string, folder: Folder): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await fs.readdir(this.vault.abs(`mail/${bot}/${folder}`));
+    } catch (error) {
+      if (isMissing(error)) return [];
+      throw error;
+    }
+    return names.filter((n) => n.endsWith('.md')).map((n) => n.slice(0, -3)).filter(isMessageId);
+  }
+
+  async read(bot: string, folder: Folder, id: string): Promise<Message | null> {
+    const file = mailPath(bot, folder, id);
+    const text = await this.vault.read(file);
+    if (text === null) return null;
+    const message = parseMessage(id, text);
+    // A file written by hand without a valid "created" dates from its last change.
+    if (!message.created) message.created = new Date((await this.vault.stat(file))?.mtimeMs ?? Date.now()).toISOString();
+    return message;
+  }
+
+  /** Bots that have a mailbox folder. */
+  async bots(): Promise<string[]> {
+    try {
+      return (await fs.readdir(this.vault.abs('mail'), { withFileTypes: true }))
+        .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+        .map((e) => e.name);
+    } catch (error) {
+      if (isMissing(error)) return [];
+      throw error;
+    }
+  }
+
+  async remove(bot: string, folder: Folder, id: string): Promise<void> {
+    await this.vault.remove(mailPath(bot, folder, id), `mail/${bot}`);
+  }
+}
+
+/** The sender's copy and one per recipient. */
+export function copiesOf(message: Message): string[] {
+  return [...message.recipients.map((bot) => mailPath(bot, 'inbox', message.id)), mailPath(message.from, 'sent', message.id)];
+}
