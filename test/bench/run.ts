@@ -196,7 +196,13 @@ async function measurePeer(root: string, set: BenchNote[], questions: string[], 
   const pid = transport.pid!;
   const f: Figures = { startS: round((performance.now() - began) / 1000) };
   let peak = 0;
-  const sample = setInterval(() => (peak = Math.max(peak, rss(pid).peak)), 200);
+  const sample = setInterval(() => {
+    try {
+      peak = Math.max(peak, rss(pid).peak);
+    } catch {
+      // exited
+    }
+  }, 200);
   try {
     await measurePeerCalls(client, f, questions, bodies);
   } catch (error) {
