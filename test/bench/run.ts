@@ -42,6 +42,8 @@ async function main(): Promise<void> {
       const naive = await measureNaive(home, questions, corpus.map((s) => s.body));
       const peer = await measurePeer(root, set, questions, corpus.map((s) => s.body));
       results.push({ size, roost, naive, peer });
+      // Each size's tables as soon as they are measured: a later size may take long.
+      console.error(report(results, corpus.length));
     } finally {
       await stopAll();
       rmSync(root, { recursive: true, force: true });
@@ -193,7 +195,33 @@ async function measurePeer(root: string, set: BenchNote[], questions: string[], 
   await client.connect(transport);
   const pid = transport.pid!;
   const f: Figures = { startS: round((performance.now() - began) / 1000) };
-  const search = await latency(questions.length, (i) => call(client, 'search_nodes', { query: questions[i] }), PEER_BUDGET_MS);
+  let peak = 0;
+  const sample = setInterval(() => {
+    try {
+      peak = Math.max(peak, rss(pid).peak);
+    } catch {
+      // exited
+    }
+  }, 200);
+  try {
+    await measurePeerCalls(client, f, questions, bodies);
+  } catch (error) {
+    // Reported, not hidden: at 100,000 notes the reference server exits during a search.
+    f.failed = (error as Error).message.split('\n')[0];
+  } finally {
+    clearInterval(sample);
+  }
+  f.rssPeakMb = mb(peak);
+  await client.close();
+  console.error(`server-memory: search p95 ${f.searchP95} ms (${f.searchCalls} calls), write+find p95 ${f.writeAndFindP95} ms, RSS peak ${f.rssPeakMb} MB${f.failed ? `; failed: ${f.failed}` : ''}`);
+  return f;
+}
+
+async function measurePeerCalls(client: Client, f: Figures, questions: string[], bodies: string[]): Promise<void> {
+  let calls = 0;
+  const search = await latency(questions.length, (i) => (calls++, call(client, 'search_nodes', { query: questions[i] })), PEER_BUDGET_MS).catch((error: Error) => {
+    throw new Error(`${error.message} (search call ${calls})`);
+  });
   Object.assign(f, prefixed('search', ms(search)));
   f.searchCalls = search.count;
   let findable = 0;
@@ -210,10 +238,6 @@ async function measurePeer(root: string, set: BenchNote[], questions: string[], 
   // Timed with the check, as one client over stdio is all this server serves: the write alone is about half.
   Object.assign(f, prefixed('writeAndFind', ms(write)));
   f.writeFindable = `${findable}/${write.count}`;
-  f.rssPeakMb = mb(rss(pid).peak);
-  await client.close();
-  console.error(`server-memory: search p95 ${f.searchP95} ms (${f.searchCalls} calls), write+find p95 ${f.writeAndFindP95} ms, RSS peak ${f.rssPeakMb} MB`);
-  return f;
 }
 
 function prefixed(name: string, values: Record<string, number>): Figures {
@@ -257,8 +281,8 @@ function report(results: Array<{ size: number; roost: Figures; naive: Figures; p
     `| write p95 (no git) | ${results.map((r) => `${r.naive.writeP95} ms`).join(' | ')} |`,
     `| writes/s, 10 clients (no git) | ${results.map((r) => `${r.naive.write10PerS}/s`).join(' | ')} |`,
     `| **@modelcontextprotocol/server-memory** | ${cols.map(() => '').join(' | ')} |`,
-    `| search_nodes p50 / p95 | ${results.map((r) => `${r.peer.searchP50} / ${r.peer.searchP95} ms (Roost ${x(r.peer.searchP95, r.roost.searchAllP95)} faster)`).join(' | ')} |`,
-    `| create_entities + search_nodes p95 | ${results.map((r) => `${r.peer.writeAndFindP95} ms (${r.peer.writeFindable} found)`).join(' | ')} |`,
+    `| search_nodes p50 / p95 | ${results.map((r) => (r.peer.failed ? `failed: ${r.peer.failed}` : `${r.peer.searchP50} / ${r.peer.searchP95} ms (Roost ${x(r.peer.searchP95, r.roost.searchAllP95)} faster)`)).join(' | ')} |`,
+    `| create_entities + search_nodes p95 | ${results.map((r) => (r.peer.failed ? '—' : `${r.peer.writeAndFindP95} ms (${r.peer.writeFindable} found)`)).join(' | ')} |`,
     `| RSS peak | ${results.map((r) => `${r.peer.rssPeakMb} MB`).join(' | ')} |`,
   ];
   return lines.join('\n');

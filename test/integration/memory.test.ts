@@ -208,6 +208,8 @@ describe('bad input changes nothing', () => {
   ];
   for (const [name, args, message] of cases) {
     it(`refuses ${name} with a clear error`, async () => {
+      // Earlier tests' commits land in the background; let them, so only this call could change the status.
+      await daemon.roost.history.flush();
       const before = git(daemon.home, 'status', '--porcelain');
       expect(await callError(dev, 'write_note', args)).toMatch(message);
       expect(git(daemon.home, 'status', '--porcelain')).toBe(before);
