@@ -9,6 +9,7 @@ import { Journal } from './journal.js';
 import { DaemonLock } from './lock-file.js';
 import { DEFAULT_LIMITS, Memory, type MemoryLimits } from './memory.js';
 import { Registry } from './registry.js';
+import { type RuntimeOptions, Runtimes } from './runtimes/index.js';
 import { SearchIndex } from './search.js';
 import { Tokens } from './tokens.js';
 import { type FileStat, Vault } from './vault.js';
@@ -25,6 +26,8 @@ export interface RoostOptions {
   commitWindowMs?: number;
   /** Watch the data root and bot definitions for changes made by hand (default true). */
   watch?: boolean;
+  /** Where task agents run: the OpenClaw gateway, the command template, the default runtime. */
+  runtimes?: RuntimeOptions;
 }
 
 /** Reacts to a file under `prefix` changed on disk by someone other than this process. */
@@ -44,6 +47,9 @@ export class Roost {
   memory!: Memory;
   facts!: Facts;
   journal!: Journal;
+  runtimes!: Runtimes;
+  /** The daemon's base URL once it serves (task agents started as commands connect back to it). */
+  url?: string;
   /** Set when `open` made a new operator token: the caller prints it once. */
   newOperatorToken: string | null = null;
 
@@ -86,6 +92,11 @@ export class Roost {
       this.newOperatorToken = await this.tokens.initOperator(this.options.operatorToken);
       this.onExternalChange('bots/', (file, stat) => this.memory.fileChanged(file, stat));
       this.onExternalChange('registry/', () => this.registry.load());
+      this.runtimes = new Runtimes(this.options.runtimes ?? {}, (bot) => this.registry.get(bot)?.openclaw, () => this.url);
+      if (this.runtimes.openclaw) {
+        this.runtimes.openclaw.gateway.onConnect = () => void this.ensureSessions();
+        void this.ensureSessions();
+      }
       if (this.options.watch !== false) await this.watch();
       this.snapshotTimer = setInterval(() => void this.index.saveSnapshots().catch(logError), SNAPSHOT_EVERY_MS);
       this.snapshotTimer.unref();
@@ -97,7 +108,23 @@ export class Roost {
 
   /** Records where the daemon listens, for `roost mcp` and the CLI to find it. */
   async advertise(url: string): Promise<void> {
+    this.url = url;
     await this.lock.update({ url });
+  }
+
+  /** Every bot bound to an OpenClaw agent gets its persistent session on the gateway (kept if it exists). */
+  private async ensureSessions(): Promise<void> {
+    const openclaw = this.runtimes.openclaw;
+    if (!openclaw || this.closed) return;
+    for (const bot of this.registry.list({ status: 'active' })) {
+      if (!bot.openclaw) continue;
+      try {
+        await openclaw.ensureSession(bot.id, bot.openclaw);
+      } catch (error) {
+        if (!this.closed) logError(`the session ${bot.openclaw.session} of ${bot.id} is not ready on the OpenClaw gateway: ${(error as Error).message}`);
+        return;
+      }
+    }
   }
 
   onExternalChange(prefix: string, handle: ExternalChangeHandler): void {
@@ -132,6 +159,7 @@ export class Roost {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.snapshotTimer);
+    await this.runtimes?.close();
     await Promise.all(this.watchers.map((w) => w.close()));
     await this.history.close();
     await this.index.saveSnapshots();

@@ -1,5 +1,8 @@
 import path from 'node:path';
+import { commandOf } from '../core/registry.js';
 import { Roost } from '../core/roost.js';
+import type { RuntimeOptions } from '../core/runtimes/index.js';
+import { RUNTIMES, type RuntimeName } from '../core/runtimes/runtime.js';
 import { PACKAGE_ROOT } from '../package.js';
 import { HttpServer } from './server.js';
 
@@ -12,6 +15,7 @@ export interface DaemonOptions {
   operatorToken?: string;
   commitWindowMs?: number;
   sessionIdleMs?: number;
+  runtimes?: RuntimeOptions;
 }
 
 export interface Daemon {
@@ -27,6 +31,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     botsDir: options.botsDir,
     operatorToken: options.operatorToken,
     commitWindowMs: options.commitWindowMs,
+    runtimes: options.runtimes,
   });
   const http = new HttpServer(roost, {
     host: options.host,
@@ -61,6 +66,20 @@ export function daemonOptions(flags: Record<string, string | boolean>, env: Node
     port,
     readOnly: flags['read-only'] === true || env.ROOST_READ_ONLY === '1',
     operatorToken: env.ROOST_OPERATOR_TOKEN || undefined,
+    runtimes: runtimeOptions(env),
+  };
+}
+
+/** Where task agents run, from the environment. */
+export function runtimeOptions(env: NodeJS.ProcessEnv): RuntimeOptions {
+  const runtime = env.ROOST_RUNTIME || undefined;
+  if (runtime && !RUNTIMES.includes(runtime as RuntimeName)) throw new Error(`ROOST_RUNTIME=${runtime} is not one of ${RUNTIMES.join(', ')}`);
+  const url = env.ROOST_OPENCLAW_URL;
+  if (url && !env.ROOST_OPENCLAW_TOKEN) throw new Error('ROOST_OPENCLAW_URL needs the gateway token in ROOST_OPENCLAW_TOKEN');
+  return {
+    default: runtime as RuntimeName | undefined,
+    ...(url ? { openclaw: { url, token: env.ROOST_OPENCLAW_TOKEN!, agent: env.ROOST_OPENCLAW_AGENT || undefined } } : {}),
+    ...(env.ROOST_COMMAND ? { command: commandOf(env.ROOST_COMMAND) } : {}),
   };
 }
 
