@@ -117,3 +117,45 @@ export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 10_
   }
   throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
 }
+
+export interface DaemonProcess {
+  url: string;
+  pid: number;
+  /** SIGKILL: no chance to flush, save or unlock. */
+  kill(): Promise<void>;
+  /** SIGTERM: a clean stop. */
+  stop(): Promise<void>;
+}
+
+/** `roost serve` as a real child process on a free port (the operator token is OPERATOR_TOKEN). */
+export async function startDaemonProcess(home: string, extraEnv: Record<string, string> = {}): Promise<DaemonProcess> {
+  const { spawn } = await import('node:child_process');
+  const { readDaemonInfo } = await import('../src/core/lock-file.js');
+  const child = spawn(process.execPath, [CLI_PATH, 'serve', '--home', home, '--port', '0', '--bots', BOTS_DIR], {
+    env: { ...process.env, ROOST_OPERATOR_TOKEN: OPERATOR_TOKEN, ...extraEnv },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await eventually(async () => {
+    if (child.exitCode !== null) throw new Error(`roost serve exited: ${stderr}`);
+    const info = await readDaemonInfo(path.join(home, '.roost/daemon.lock'));
+    return info?.pid === child.pid && info.url ? info.url : null;
+  }, 20_000).catch((error) => {
+    child.kill('SIGKILL');
+    throw error;
+  });
+  return {
+    url,
+    pid: child.pid!,
+    kill: async () => {
+      child.kill('SIGKILL');
+      await exited;
+    },
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { UserError } from './errors.js';
 
 export interface HistoryEntry {
   commit: string;
@@ -208,7 +209,7 @@ export class History {
     try {
       return (await this.git(['rev-parse', '--verify', '--quiet', `${commit}^{commit}`])).trim();
     } catch {
-      throw new Error(`Unknown commit "${commit}" in ${this.root}`);
+      throw new UserError(`There is no version "${commit}": take a commit id from note_history.`, 'not_found');
     }
   }
 
@@ -234,10 +235,15 @@ function gitEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+/** Machine state, and temp files of writes cut short by a crash, never go into git. */
+const IGNORED = ['.roost/', '.*.tmp'];
+
 async function ensureIgnored(file: string): Promise<void> {
   const text = await fs.readFile(file, 'utf8').catch(() => '');
-  if (/^\/?\.roost\/?$/m.test(text)) return;
-  await fs.writeFile(file, `${text}${text && !text.endsWith('\n') ? '\n' : ''}.roost/\n`);
+  const present = new Set(text.split('\n').map((line) => line.trim()));
+  const missing = IGNORED.filter((pattern) => !present.has(pattern));
+  if (missing.length === 0) return;
+  await fs.writeFile(file, `${text}${text && !text.endsWith('\n') ? '\n' : ''}${missing.join('\n')}\n`);
 }
 
 /** One group per author, in order of first appearance; a path goes to the first author that claims it. */

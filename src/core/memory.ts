@@ -256,9 +256,9 @@ export class Memory {
     if (options.scope === 'all' && !readsEverything(caller)) {
       throw new UserError(`Scope "all" is for the main bot and the operator: use scope "shared" to include other bots' shared notes.`, 'forbidden');
     }
-    const others = options.bot ? [checkId(options.bot)] : this.allBots().filter((b) => b !== caller.bot);
+    const others = options.bot !== undefined ? [checkId(options.bot)] : this.allBots().filter((b) => b !== caller.bot);
     const scopes =
-      options.bot && options.bot !== caller.bot
+      options.bot !== undefined && options.bot !== caller.bot
         ? [{ bot: options.bot, sharedOnly: !readsEverything(caller) }]
         : options.scope === 'own'
           ? [{ bot: caller.bot, sharedOnly: false }]

@@ -2,6 +2,8 @@ import { UserError } from './errors.js';
 
 const ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const MAX_PATH = 512;
+/** Bytes per file or folder name: file systems allow 255, and a temp file adds a prefix and suffix. */
+const MAX_SEGMENT_BYTES = 200;
 
 /** Bot ids and topic names: lower-case letters, digits, `-` and `_`, at most 64 characters. */
 export function checkId(id: string, what = 'bot id'): string {
@@ -24,6 +26,10 @@ export function checkNotePath(input: string, what = 'path'): string {
   if (/[\u0000-\u001f\u007f]/.test(input)) {
     throw new UserError(`The ${what} contains a control or NUL character: use printable characters only.`);
   }
+  if (!input.isWellFormed() || /\p{Cf}/u.test(input)) {
+    throw new UserError(`The ${what} contains invisible formatting characters or broken Unicode: use visible characters only.`);
+  }
+  input = input.normalize('NFC');
   if (input.includes('\\')) {
     throw new UserError(`The ${what} "${input}" contains a backslash: separate folders with "/".`);
   }
@@ -40,6 +46,9 @@ export function checkNotePath(input: string, what = 'path'): string {
     }
     if (s.startsWith('.')) {
       throw new UserError(`The ${what} "${input}" has a hidden segment "${s}": names may not start with ".".`);
+    }
+    if (Buffer.byteLength(s) > MAX_SEGMENT_BYTES) {
+      throw new UserError(`The ${what} has a name longer than ${MAX_SEGMENT_BYTES} bytes: shorten "${s.slice(0, 40)}…".`);
     }
     if (s !== s.trim()) {
       throw new UserError(`The ${what} "${input}" has a name with leading or trailing spaces: remove them.`);

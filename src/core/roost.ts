@@ -78,6 +78,7 @@ export class Roost {
     this.lock = await DaemonLock.acquire(path.join(this.stateDir, 'daemon.lock'));
     try {
       await writeDataReadme(home);
+      await this.vault.removeStaleTemps();
       this.history = await History.open(home, { windowMs: this.options.commitWindowMs });
       this.registry = new Registry(this.vault, this.history, this.options.botsDir);
       await this.registry.load();

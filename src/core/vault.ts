@@ -71,7 +71,7 @@ export class Vault {
     const target = this.abs(relative);
     const dir = path.dirname(target);
     await fs.mkdir(dir, { recursive: true });
-    const temp = path.join(dir, `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+    const temp = path.join(dir, `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`); // matches TEMP_FILE
     const handle = await fs.open(temp, 'w', 0o644);
     try {
       await handle.writeFile(content, 'utf8');
@@ -146,6 +146,23 @@ export class Vault {
     return out;
   }
 
+  /** Removes temp files left by writes that a crash cut short (they were never acknowledged). */
+  async removeStaleTemps(): Promise<number> {
+    let removed = 0;
+    const visit = async (dir: string): Promise<void> => {
+      for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
+        if (entry.isDirectory()) {
+          if (entry.name !== '.git' && entry.name !== '.roost') await visit(path.join(dir, entry.name));
+        } else if (TEMP_FILE.test(entry.name)) {
+          await fs.rm(path.join(dir, entry.name), { force: true });
+          removed++;
+        }
+      }
+    };
+    await visit(this.root);
+    return removed;
+  }
+
   private async pruneEmpty(dir: string, stop: string): Promise<void> {
     while (dir.startsWith(stop) && dir !== stop) {
       try {
@@ -158,6 +175,7 @@ export class Vault {
   }
 }
 
+const TEMP_FILE = /^\..+\.[0-9a-f]{12}\.tmp$/;
 const WRITING = 'writing';
 const GONE = 'gone';
 const MAX_MARKS = 50_000;

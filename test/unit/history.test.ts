@@ -64,7 +64,7 @@ describe('History.open', () => {
     write(root, '.roost/index.json', '{}');
     await openHistory(root);
     expect(git(root, 'branch', '--show-current').trim()).toBe('main');
-    expect(readFileSync(path.join(root, '.gitignore'), 'utf8')).toBe('.roost/\n');
+    expect(readFileSync(path.join(root, '.gitignore'), 'utf8')).toBe('.roost/\n.*.tmp\n');
     expect(recent(root, 5)).toEqual(['external <external@roost.local>|roost <roost@roost.local>|external: recover 2 uncommitted changes']);
     expect(git(root, 'ls-files').trim().split('\n').sort()).toEqual(['.gitignore', 'README.md']);
   });
@@ -94,7 +94,7 @@ describe('History.open', () => {
     await openHistory(root);
 
     expect(existsSync(path.join(root, '.git/index.lock'))).toBe(false);
-    expect(readFileSync(path.join(root, '.gitignore'), 'utf8')).toBe('node_modules/\n.roost/\n');
+    expect(readFileSync(path.join(root, '.gitignore'), 'utf8')).toBe('node_modules/\n.roost/\n.*.tmp\n');
     expect(recent(root, 1)).toEqual(['external <external@roost.local>|roost <roost@roost.local>|external: recover 4 uncommitted changes']);
     expect(git(root, 'status', '--porcelain')).toBe('');
   });
@@ -359,7 +359,7 @@ describe('log, show, diff', () => {
     expect(await history.show('bots/dev/plan.md', v3)).toBeNull();
     expect(await history.show('bots/dev/roadmap.md', start)).toBeNull();
     expect(await history.show('bots/dev', v1)).toBeNull();
-    await expect(history.show('bots/dev/plan.md', 'deadbeef')).rejects.toThrow(/Unknown commit "deadbeef"/);
+    await expect(history.show('bots/dev/plan.md', 'deadbeef')).rejects.toThrow(/no version "deadbeef"/);
   });
 
   it('diffs two versions, a version where the file was absent, and the work tree', async () => {
@@ -376,7 +376,7 @@ describe('log, show, diff', () => {
     write(root, 'bots/dev/roadmap.md', 'one\ntwo\nthree\n');
     expect(await history.diff('bots/dev/roadmap.md', v3)).toContain(' two\n+three\n');
     expect(await history.diff('bots/dev/roadmap.md', v3, v3)).toBe('');
-    await expect(history.diff('bots/dev/plan.md', v1, 'abcdef12')).rejects.toThrow(/Unknown commit "abcdef12"/);
+    await expect(history.diff('bots/dev/plan.md', v1, 'abcdef12')).rejects.toThrow(/no version "abcdef12"/);
   });
 });
 
