@@ -1,11 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { LiveDeliveryResult, LiveMessage, SessionDelivery } from '../src/core/delivery.js';
+import type { MailLimits } from '../src/core/mail.js';
+import type { RuntimeOptions } from '../src/core/runtimes/index.js';
 import { type Daemon, startDaemon } from '../src/http/daemon.js';
 import { CLI_PATH, PACKAGE_ROOT } from '../src/package.js';
 
@@ -27,7 +30,15 @@ export interface TestDaemon extends Daemon {
 
 /** A daemon on a fresh (or given) data root, listening on a free loopback port, with a token per defined bot. */
 export async function startTestDaemon(
-  options: { home?: string; readOnly?: boolean; botsDir?: string; sessionIdleMs?: number } = {},
+  options: {
+    home?: string;
+    readOnly?: boolean;
+    botsDir?: string;
+    sessionIdleMs?: number;
+    mailLimits?: Partial<MailLimits>;
+    delivery?: SessionDelivery;
+    runtimes?: RuntimeOptions;
+  } = {},
 ): Promise<TestDaemon> {
   const home = options.home ?? tempDir();
   const daemon = await startDaemon({
@@ -39,6 +50,9 @@ export async function startTestDaemon(
     operatorToken: OPERATOR_TOKEN,
     commitWindowMs: 20,
     sessionIdleMs: options.sessionIdleMs,
+    mailLimits: options.mailLimits,
+    delivery: options.delivery,
+    runtimes: options.runtimes,
   });
   const tokens: Record<string, string> = {};
   for (const bot of daemon.roost.registry.list()) tokens[bot.id] = await daemon.roost.tokens.issue(bot.id);
@@ -158,4 +172,30 @@ export async function startDaemonProcess(home: string, extraEnv: Record<string, 
       await exited;
     },
   };
+}
+
+/** Live delivery in this process: records every call; bots in `live` have a session, bots in `failing` make it throw. */
+export class RecordingDelivery implements SessionDelivery {
+  readonly calls: Array<{ bot: string; message: LiveMessage }> = [];
+  readonly live = new Set<string>();
+  readonly failing = new Set<string>();
+
+  async deliver(bot: string, message: LiveMessage): Promise<LiveDeliveryResult> {
+    this.calls.push({ bot, message });
+    if (this.failing.has(bot)) throw new Error('the gateway is unreachable');
+    return this.live.has(bot) ? { live: true, session: `agent:${bot}:main` } : { live: false, reason: 'no live session' };
+  }
+}
+
+/** Every file under the data root's `mail/` folder, sorted (to check that a refused send wrote nothing). */
+export function mailFiles(home: string): string[] {
+  const root = path.join(home, 'mail');
+  try {
+    return readdirSync(root, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => path.relative(home, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
+      .sort();
+  } catch {
+    return [];
+  }
 }

@@ -2,10 +2,12 @@ import type { Caller } from '../src/core/access.js';
 import type { Bot } from '../src/core/registry.js';
 import type { Tool } from './define.js';
 import { memoryTools } from './memory.js';
+import { messageTools } from './messages.js';
 import { registryTools } from './registry.js';
+import { topicTools } from './topics.js';
 
 /** Every tool Roost serves, in the order clients list them. */
-export const allTools: Tool[] = [...memoryTools, ...registryTools] as unknown as Tool[];
+export const allTools: Tool[] = [...memoryTools, ...registryTools, ...messageTools, ...topicTools] as unknown as Tool[];
 
 /**
  * The tools one connection gets: those its bot definition lists (by name or toolset; all when it

@@ -2,16 +2,19 @@ import { watch, type FSWatcher } from 'chokidar';
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../package.js';
+import { inboxOnly, type SessionDelivery } from './delivery.js';
 import { RoostEvents } from './events.js';
 import { Facts } from './facts.js';
 import { History } from './history.js';
 import { Journal } from './journal.js';
 import { DaemonLock } from './lock-file.js';
+import { DEFAULT_MAIL_LIMITS, Mail, type MailLimits } from './mail.js';
 import { DEFAULT_LIMITS, Memory, type MemoryLimits } from './memory.js';
 import { Registry } from './registry.js';
 import { type RuntimeOptions, Runtimes } from './runtimes/index.js';
 import { SearchIndex } from './search.js';
 import { Tokens } from './tokens.js';
+import { Topics } from './topics.js';
 import { type FileStat, Vault } from './vault.js';
 
 export interface RoostOptions {
@@ -26,6 +29,9 @@ export interface RoostOptions {
   commitWindowMs?: number;
   /** Watch the data root and bot definitions for changes made by hand (default true). */
   watch?: boolean;
+  mailLimits?: Partial<MailLimits>;
+  /** Delivery of messages into recipients' live sessions (default: the OpenClaw gateway when configured, else none: messages wait in the inbox). */
+  delivery?: SessionDelivery;
   /** Where task agents run: the OpenClaw gateway, the command template, the default runtime. */
   runtimes?: RuntimeOptions;
 }
@@ -47,6 +53,8 @@ export class Roost {
   memory!: Memory;
   facts!: Facts;
   journal!: Journal;
+  topics!: Topics;
+  mail!: Mail;
   runtimes!: Runtimes;
   /** The daemon's base URL once it serves (task agents started as commands connect back to it). */
   url?: string;
@@ -90,10 +98,18 @@ export class Roost {
       this.facts = new Facts(this.memory);
       this.journal = new Journal(this.memory);
       await this.memory.indexAll();
+      this.topics = new Topics(this.vault, this.history, this.registry, this.events);
+      await this.topics.load();
+      this.runtimes = new Runtimes(this.options.runtimes ?? {}, (bot) => this.registry.get(bot)?.openclaw, () => this.url);
+      const mailLimits = { ...DEFAULT_MAIL_LIMITS, ...this.options.mailLimits };
+      const delivery = this.options.delivery ?? this.runtimes.openclaw ?? inboxOnly;
+      this.mail = new Mail(this.vault, this.stateDir, this.history, this.registry, this.topics, this.events, delivery, mailLimits);
+      await this.mail.open();
       this.newOperatorToken = await this.tokens.initOperator(this.options.operatorToken);
       this.onExternalChange('bots/', (file, stat) => this.memory.fileChanged(file, stat));
       this.onExternalChange('registry/', () => this.registry.load());
-      this.runtimes = new Runtimes(this.options.runtimes ?? {}, (bot) => this.registry.get(bot)?.openclaw, () => this.url);
+      this.onExternalChange('mail/', (file, stat) => this.mail.fileChanged(file, stat));
+      this.onExternalChange('topics/', (file) => this.topics.fileChanged(file));
       if (this.runtimes.openclaw) {
         this.runtimes.openclaw.gateway.onConnect = () => void this.ensureSessions();
         void this.ensureSessions();
@@ -160,8 +176,10 @@ export class Roost {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.snapshotTimer);
-    await this.runtimes?.close();
+    await this.runtimes.close();
     await Promise.all(this.watchers.map((w) => w.close()));
+    // Sends under way finish and queue their commits before the last commit.
+    await this.mail.close();
     await this.history.close();
     await this.index.saveSnapshots();
     await this.lock.release();

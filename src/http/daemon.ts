@@ -1,4 +1,6 @@
 import path from 'node:path';
+import type { SessionDelivery } from '../core/delivery.js';
+import type { MailLimits } from '../core/mail.js';
 import { commandOf } from '../core/registry.js';
 import { Roost } from '../core/roost.js';
 import type { RuntimeOptions } from '../core/runtimes/index.js';
@@ -15,6 +17,8 @@ export interface DaemonOptions {
   operatorToken?: string;
   commitWindowMs?: number;
   sessionIdleMs?: number;
+  mailLimits?: Partial<MailLimits>;
+  delivery?: SessionDelivery;
   runtimes?: RuntimeOptions;
 }
 
@@ -31,6 +35,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     botsDir: options.botsDir,
     operatorToken: options.operatorToken,
     commitWindowMs: options.commitWindowMs,
+    mailLimits: options.mailLimits,
+    delivery: options.delivery,
     runtimes: options.runtimes,
   });
   const http = new HttpServer(roost, {

@@ -19,11 +19,11 @@ it('lists every tool with its schemas and annotations', async () => {
   expect(tools).toMatchSnapshot();
 });
 
-it('lists the resources and the note template', async () => {
+it('lists the resources and the note and topic templates', async () => {
   const dev = await httpClient(daemon.url, daemon.tokens.dev);
   const templates = await dev.listResourceTemplates();
-  expect(templates.resourceTemplates.map((t) => t.uriTemplate)).toEqual(['roost://bots/{bot}/notes/{+path}']);
+  expect(templates.resourceTemplates.map((t) => t.uriTemplate)).toEqual(['roost://bots/{bot}/notes/{+path}', 'roost://topics/{topic}']);
   const { resources } = await dev.listResources();
-  expect(resources.map((r) => r.uri)).toContain('roost://bots');
+  expect(resources.map((r) => r.uri)).toEqual(expect.arrayContaining(['roost://bots', 'roost://inbox', 'roost://topics/dev']));
   await dev.close();
 });

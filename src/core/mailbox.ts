@@ -1,0 +1,139 @@
+import MiniSearch from 'minisearch';
+import { type Folder, IdClock, type Message, type MessageMeta, metaOf, requestDigest } from './message.js';
+
+/** Messages sorted by id (time of sending), with lookup by id. */
+export class SortedMessages {
+  private readonly list: MessageMeta[] = [];
+  private readonly byId = new Map<string, MessageMeta>();
+
+  get size(): number {
+    return this.list.length;
+  }
+
+  get(id: string): MessageMeta | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Adds or replaces a message; most arrive in order, so this is mostly a push. */
+  put(meta: MessageMeta): void {
+    if (this.byId.has(meta.id)) this.list[this.indexOf(meta.id)] = meta;
+    else if (this.list.length === 0 || this.list[this.list.length - 1].id < meta.id) this.list.push(meta);
+    else this.list.splice(this.indexOf(meta.id), 0, meta);
+    this.byId.set(meta.id, meta);
+  }
+
+  delete(id: string): boolean {
+    if (!this.byId.delete(id)) return false;
+    this.list.splice(this.indexOf(id), 1);
+    return true;
+  }
+
+  /** Oldest first, starting after the id `after` when given. */
+  *ascending(after?: string): Generator<MessageMeta> {
+    for (let i = after === undefined ? 0 : this.upperBound(after); i < this.list.length; i++) yield this.list[i];
+  }
+
+  /** Newest first, starting before the id `before` when given. */
+  *descending(before?: string): Generator<MessageMeta> {
+    for (let i = (before === undefined ? this.list.length : this.lowerBound(before)) - 1; i >= 0; i--) yield this.list[i];
+  }
+
+  private indexOf(id: string): number {
+    return this.lowerBound(id);
+  }
+
+  /** First index whose id is >= `id`. */
+  private lowerBound(id: string): number {
+    let lo = 0;
+    let hi = this.list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.list[mid].id < id) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** First index whose id is > `id`. */
+  private upperBound(id: string): number {
+    let lo = 0;
+    let hi = this.list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.list[mid].id <= id) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
+
+interface IndexedMessage {
+  /** `<folder>/<id>` */
+  key: string;
+  subject: string;
+  body: string;
+  from: string;
+  to: string;
+}
+
+export interface MailHit {
+  folder: Folder;
+  meta: MessageMeta;
+  score: number;
+  terms: string[];
+}
+
+/** What the daemon knows of one bot's mail: its inbox, its sent messages, and a full-text index of both. */
+export class Mailbox {
+  readonly inbox = new SortedMessages();
+  readonly sent = new SortedMessages();
+  readonly clock = new IdClock();
+  /** The bot's idempotency keys: key → the message first sent with it and a digest of its request. */
+  readonly keys = new Map<string, { id: string; digest: string }>();
+  private readonly index = new MiniSearch<IndexedMessage>({
+    idField: 'key',
+    fields: ['subject', 'body', 'from', 'to'],
+    searchOptions: { boost: { subject: 2, from: 1.5, to: 1.5 } },
+  });
+
+  folder(folder: Folder): SortedMessages {
+    return folder === 'inbox' ? this.inbox : this.sent;
+  }
+
+  put(folder: Folder, message: Message): MessageMeta {
+    const meta = metaOf(message);
+    this.folder(folder).put(meta);
+    const doc = { key: `${folder}/${message.id}`, subject: message.subject, body: message.body, from: message.from, to: message.to.join(' ') };
+    if (this.index.has(doc.key)) this.index.replace(doc);
+    else this.index.add(doc);
+    if (folder === 'sent') {
+      this.clock.seen(message.id);
+      if (message.idempotency_key) this.keys.set(message.idempotency_key, { id: message.id, digest: requestDigest(message) });
+    }
+    return meta;
+  }
+
+  remove(folder: Folder, id: string): MessageMeta | undefined {
+    const meta = this.folder(folder).get(id);
+    if (!meta) return undefined;
+    this.folder(folder).delete(id);
+    this.index.discard(`${folder}/${id}`);
+    if (folder === 'sent' && meta.idempotency_key && this.keys.get(meta.idempotency_key)?.id === id) this.keys.delete(meta.idempotency_key);
+    return meta;
+  }
+
+  search(query: string, keep: (folder: Folder, meta: MessageMeta) => boolean): MailHit[] {
+    const hits: MailHit[] = [];
+    for (const result of this.index.search(query, { prefix: (term) => term.length >= 3, fuzzy: 0.2, maxFuzzy: 1 })) {
+      const [folder, id] = splitKey(String(result.id));
+      const meta = this.folder(folder).get(id);
+      if (meta && keep(folder, meta)) hits.push({ folder, meta, score: result.score, terms: result.terms });
+    }
+    return hits;
+  }
+}
+
+function splitKey(key: string): [Folder, string] {
+  const slash = key.indexOf('/');
+  return [key.slice(0, slash) as Folder, key.slice(slash + 1)];
+}
