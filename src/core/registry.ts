@@ -159,6 +159,16 @@ export class Registry {
     return bot;
   }
 
+  /** Takes a registered bot out of the registry, as if it never was (a task agent whose start was refused). */
+  async remove(id: string, by: string): Promise<void> {
+    const bot = this.require(id);
+    if (bot.source !== 'registered') throw new UserError(`Bot "${id}" is defined in the bots folder: retire it instead.`, 'forbidden');
+    const file = `registry/${id}.md`;
+    await this.vault.remove(file, 'registry');
+    this.history.enqueue({ author: by, paths: [file], summary: `remove bot ${id}` });
+    this.bots.delete(id);
+  }
+
   private async save(bot: Bot, by: string, action: string): Promise<void> {
     const frontmatter: Record<string, unknown> = {
       id: bot.id,

@@ -11,7 +11,9 @@ import { DaemonLock } from './lock-file.js';
 import { DEFAULT_MAIL_LIMITS, Mail, type MailLimits } from './mail.js';
 import { DEFAULT_LIMITS, Memory, type MemoryLimits } from './memory.js';
 import { Registry } from './registry.js';
+import { GatewayError } from './runtimes/gateway.js';
 import { type RuntimeOptions, Runtimes } from './runtimes/index.js';
+import { DEFAULT_SPAWN_LIMITS, type SpawnLimits, Tasks } from './spawn.js';
 import { SearchIndex } from './search.js';
 import { Tokens } from './tokens.js';
 import { Topics } from './topics.js';
@@ -34,6 +36,7 @@ export interface RoostOptions {
   delivery?: SessionDelivery;
   /** Where task agents run: the OpenClaw gateway, the command template, the default runtime. */
   runtimes?: RuntimeOptions;
+  spawnLimits?: Partial<SpawnLimits>;
 }
 
 /** Reacts to a file under `prefix` changed on disk by someone other than this process. */
@@ -56,6 +59,7 @@ export class Roost {
   topics!: Topics;
   mail!: Mail;
   runtimes!: Runtimes;
+  tasks!: Tasks;
   /** The daemon's base URL once it serves (task agents started as commands connect back to it). */
   url?: string;
   /** Set when `open` made a new operator token: the caller prints it once. */
@@ -100,11 +104,18 @@ export class Roost {
       await this.memory.indexAll();
       this.topics = new Topics(this.vault, this.history, this.registry, this.events);
       await this.topics.load();
-      this.runtimes = new Runtimes(this.options.runtimes ?? {}, (bot) => this.registry.get(bot)?.openclaw, () => this.url);
+      // A bot's live session: the one bound in its definition, or the one a task agent works in.
+      const sessionOf = (bot: string) => this.registry.get(bot)?.openclaw ?? this.tasks?.sessionOf(bot);
+      this.runtimes = new Runtimes(this.options.runtimes ?? {}, sessionOf, () => this.url);
       const mailLimits = { ...DEFAULT_MAIL_LIMITS, ...this.options.mailLimits };
       const delivery = this.options.delivery ?? this.runtimes.openclaw ?? inboxOnly;
       this.mail = new Mail(this.vault, this.stateDir, this.history, this.registry, this.topics, this.events, delivery, mailLimits);
       await this.mail.open();
+      this.tasks = new Tasks(this.vault, this.history, this.registry, this.tokens, this.memory, this.runtimes, this.mail, this.events, {
+        ...DEFAULT_SPAWN_LIMITS,
+        ...this.options.spawnLimits,
+      });
+      await this.tasks.load();
       this.newOperatorToken = await this.tokens.initOperator(this.options.operatorToken);
       this.onExternalChange('bots/', (file, stat) => this.memory.fileChanged(file, stat));
       this.onExternalChange('registry/', () => this.registry.load());
@@ -138,8 +149,10 @@ export class Roost {
       try {
         await openclaw.ensureSession(bot.id, bot.openclaw);
       } catch (error) {
-        if (!this.closed) logError(`the session ${bot.openclaw.session} of ${bot.id} is not ready on the OpenClaw gateway: ${(error as Error).message}`);
-        return;
+        if (this.closed) return;
+        logError(`the session ${bot.openclaw.session} of ${bot.id} is not ready on the OpenClaw gateway: ${(error as Error).message}`);
+        // An unreachable gateway fails them all alike; the next connection tries again.
+        if (error instanceof GatewayError && ['unreachable', 'refused', 'timeout'].includes(error.code)) return;
       }
     }
   }
@@ -176,6 +189,7 @@ export class Roost {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.snapshotTimer);
+    await this.tasks.close();
     await this.runtimes.close();
     await Promise.all(this.watchers.map((w) => w.close()));
     // Sends under way finish and queue their commits before the last commit.

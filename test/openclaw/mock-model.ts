@@ -52,6 +52,17 @@ export class MockModel {
     const id = `chatcmpl-${this.requests.length}`;
     const chunk = (delta: unknown, finish: string | null = null) =>
       `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 0, model: 'echo', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    const sleep = Number(/^SLEEP (\d+)$/m.exec(text)?.[1] ?? 0);
+    if (!next && sleep) {
+      const aborted = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), sleep);
+        res.once('close', () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+      });
+      if (aborted) return;
+    }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     if (next) {
       const call = { index: 0, id: `call_${this.requests.length}`, type: 'function', function: { name: next.name, arguments: next.args } };

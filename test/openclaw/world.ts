@@ -4,7 +4,8 @@ import { OpenClawGateway } from '../../src/core/runtimes/gateway.js';
 import { Tokens } from '../../src/core/tokens.js';
 import { type Daemon, startDaemon } from '../../src/http/daemon.js';
 import { CLI_PATH } from '../../src/package.js';
-import { OPERATOR_TOKEN, tempDir } from '../helpers.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { httpClient, OPERATOR_TOKEN, tempDir } from '../helpers.js';
 import { freePort, OpenClawProcess } from './harness.js';
 import { MockModel } from './mock-model.js';
 
@@ -24,6 +25,7 @@ const BOTS: Record<string, string> = {
  */
 export class World {
   daemon!: Daemon;
+  private readonly clients: Client[] = [];
   /** An operator connection to the gateway, for the test's own requests. */
   readonly operator: OpenClawGateway;
 
@@ -114,6 +116,13 @@ export class World {
     });
   }
 
+  /** An MCP client acting as `bot`, straight to the daemon. */
+  async client(bot: string): Promise<Client> {
+    const client = await httpClient(this.daemon.url, this.tokens[bot]);
+    this.clients.push(client);
+    return client;
+  }
+
   get roost() {
     return this.daemon.roost;
   }
@@ -136,6 +145,7 @@ export class World {
   }
 
   async stop(): Promise<void> {
+    await Promise.all(this.clients.splice(0).map((c) => c.close().catch(() => undefined)));
     await this.operator.close();
     await this.daemon?.close();
     await this.gateway.stop();

@@ -102,6 +102,16 @@ export class OpenClawRuntime implements AgentRuntime, SessionDelivery {
     return this.deliverText(bot, formatMessage(message), `roost-msg-${message.id}`);
   }
 
+  /** Injects a message into any session by its key. Never throws. */
+  async inject(session: string, message: LiveMessage): Promise<LiveDeliveryResult> {
+    try {
+      await this.send(session, formatMessage(message), `roost-msg-${message.id}`);
+      return { live: true, session };
+    } catch (error) {
+      return { live: false, session, reason: (error as Error).message };
+    }
+  }
+
   /** Injects text into a bot's bound session, creating the session first if the gateway lost it. Never throws. */
   async deliverText(bot: string, text: string, idempotencyKey: string): Promise<LiveDeliveryResult> {
     const binding = this.bindingOf(bot);
