@@ -17,8 +17,12 @@ describe('Roost with a real OpenClaw gateway', () => {
   });
 
   it('creates the persistent session of every bot bound to an OpenClaw agent', async () => {
-    const listed = await world.operator.request<{ sessions: Array<{ key: string; label?: string }> }>('sessions.list', { limit: 50 });
-    const byKey = new Map(listed.sessions.map((s) => [s.key, s]));
+    // Roost creates them in the background once connected: the gateway may come up after Roost.
+    const byKey = await eventually(async () => {
+      const listed = await world.operator.request<{ sessions: Array<{ key: string; label?: string }> }>('sessions.list', { limit: 50 });
+      const found = new Map(listed.sessions.map((s) => [s.key, s]));
+      return found.has(DEV_SESSION) && found.has(RESEARCH_SESSION) && found;
+    }, 30_000);
     expect(byKey.get(DEV_SESSION)?.label).toBe('Roost dev');
     expect(byKey.get(RESEARCH_SESSION)?.label).toBe('Roost research');
   });
@@ -93,9 +97,22 @@ describe('Roost with a real OpenClaw gateway', () => {
     const main = await world.client('main');
     const sent = await call(main, 'send_message', { to: ['research'], subject: 'Sources', body: 'Please collect sources on zebras.' });
     expect(sent.recipients).toEqual([expect.objectContaining({ bot: 'research', live: true, session: RESEARCH_SESSION })]);
-    const history = await world.history(RESEARCH_SESSION);
-    const injected = history.find((m) => m.role === 'user' && JSON.stringify(m.content).includes('Please collect sources on zebras.'));
-    expect(JSON.stringify(injected?.content)).toContain(`id ${sent.id}, from main, to research`);
+    // The gateway admits the message at once and writes it to the transcript as the turn starts.
+    const injected = await eventually(async () => {
+      const history = await world.history(RESEARCH_SESSION);
+      return history.find((m) => m.role === 'user' && JSON.stringify(m.content).includes('Please collect sources on zebras.'));
+    }, 60_000);
+    expect(JSON.stringify(injected.content)).toContain(`id ${sent.id}, from main, to research`);
+  });
+
+  it('sends into a session that is no bot\'s, keeping the message in the sender\'s sent mail', async () => {
+    const scratch = 'agent:research:scratch';
+    await world.operator.request('sessions.create', { agentId: 'research', key: scratch, label: 'Scratch' });
+    const main = await world.client('main');
+    const sent = await call(main, 'send_to_session', { session: scratch, subject: 'Note', body: 'A word from main.' });
+    expect(sent).toMatchObject({ session: scratch, live: true });
+    expect(readFileSync(path.join(world.home, 'mail', 'main', 'sent', `${sent.id}.md`), 'utf8')).toContain(`session:${scratch}`);
+    await eventually(async () => JSON.stringify(await world.history(scratch)).includes('A word from main.'), 60_000);
   });
 
   it('expires a task agent at its deadline: its run is aborted, the parent told, its memory cleaned up', async () => {
