@@ -28,6 +28,7 @@ Usage:
         Is a daemon running on this data root, and where.
 
 Environment: ROOST_HOME, ROOST_PORT, ROOST_HOST, ROOST_BOTS, ROOST_OPERATOR_TOKEN, ROOST_TOKEN, ROOST_URL.
+Task agents: ROOST_OPENCLAW_URL, ROOST_OPENCLAW_TOKEN, ROOST_OPENCLAW_AGENT, ROOST_RUNTIME, ROOST_COMMAND.
 Defaults: data root ./memory and bot definitions ./bots of this package.`;
 
 type Flags = Record<string, string | boolean>;

@@ -8,7 +8,10 @@ import { CLEANUPS, type Task, type TaskNode } from '../src/core/spawn.js';
 import { defineTool, type ToolContext } from './define.js';
 
 const deadline = z.string().optional().describe('When the task must be done: a duration (30s, 15m, 2h, 1d) or an ISO time. Default: 1h.');
-const wait = z.boolean().default(false).describe('Block until the task ends (with progress notifications) and return its result.');
+const wait = z
+  .boolean()
+  .default(false)
+  .describe('Block until the task ends and return its result. Progress notifications every 5 s keep the call alive for clients that reset their timeout on progress.');
 const status = z.enum(['starting', 'running', 'done', 'failed', 'expired', 'cancelled']);
 
 const taskOut = z.object({
@@ -91,6 +94,9 @@ export const spawnAgent = defineTool({
   output: { ...taskOut.shape, token: z.string().optional().describe("Runtime none: the agent's bearer token, shown only here; hand it to the agent.") },
   handler: async (a, context) => {
     const { roost, caller } = context;
+    if (a.wait && (a.runtime ?? roost.runtimes.default) === 'none') {
+      throw new UserError('wait cannot be used with runtime none: the agent needs the token this call returns before it can start. Spawn without wait, then call agent_status or wait for the result in your inbox.');
+    }
     const { task, token } = await roost.tasks.spawn(caller, a);
     return { ...taskView(roost, await maybeWait(roost, task, a.wait, context)), ...(token ? { token } : {}) };
   },

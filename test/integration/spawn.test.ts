@@ -30,7 +30,7 @@ describe('spawning task agents on the command and none runtimes', () => {
     const main = await start();
     const progress: number[] = [];
     const result = (await main.callTool(
-      { name: 'spawn_agent', arguments: { task: 'What is the answer?', wait: true } },
+      { name: 'spawn_agent', arguments: { task: 'What is the answer? (pause 6000 first)', wait: true } },
       undefined,
       { onprogress: (p) => void progress.push(p.progress) },
     )) as { structuredContent: Record<string, any>; isError?: boolean };
@@ -40,6 +40,7 @@ describe('spawning task agents on the command and none runtimes', () => {
     expect(done).toMatchObject({ status: 'done', runtime: 'command', parent: 'main', kind: 'spawn', kept: ['notes/finding.md'] });
     expect(done.run_id).toMatch(/^pid:\d+$/);
     expect(done.result).toBe(`${agent} (${agent}) answers: 42`);
+    expect(progress.length).toBeGreaterThan(0);
 
     const [report] = (await inbox(main)).filter((m) => m.from === agent);
     expect(report.subject).toContain(`Task ${agent} done`);
@@ -62,6 +63,7 @@ describe('spawning task agents on the command and none runtimes', () => {
     const spawned = await call(main, 'spawn_agent', { task: 'Summarize the logs', runtime: 'none', cleanup: 'keep' });
     expect(spawned).toMatchObject({ status: 'running', runtime: 'none', run_id: `none:${spawned.agent}` });
     expect(spawned.token).toMatch(/^roost_/);
+    expect(await callError(main, 'spawn_agent', { task: 'x', runtime: 'none', wait: true })).toMatch(/wait cannot be used with runtime none/);
     let agent = await connect(spawned.token);
     expect((await call(agent, 'whoami')).bot).toBe(spawned.agent);
     await call(agent, 'write_note', { path: 'summary.md', body: 'All quiet.' });
@@ -110,7 +112,7 @@ describe('spawning task agents on the command and none runtimes', () => {
 
   it('cancels a running command agent, killing its process', async () => {
     const main = await start();
-    const spawned = await call(main, 'spawn_agent', { task: 'sleep for a minute' });
+    const spawned = await call(main, 'spawn_agent', { task: 'pause 60000, then answer' });
     const cancelled = await call(main, 'cancel_agent', { id: spawned.agent });
     expect(cancelled).toMatchObject({ status: 'cancelled', error: 'cancelled by main' });
     expect(() => process.kill(spawned.pid, 0)).toThrow();

@@ -97,25 +97,11 @@ export class OpenClawRuntime implements AgentRuntime, SessionDelivery {
     await this.gateway.request('sessions.create', { agentId: binding.agent, key: binding.session, label: `Roost ${bot}` });
   }
 
-  /** Injects a message into the recipient's bound session. Never throws. */
+  /** Injects a message into the recipient's bound session, creating the session first if the gateway lost it. Never throws. */
   async deliver(bot: string, message: LiveMessage): Promise<LiveDeliveryResult> {
-    return this.deliverText(bot, formatMessage(message), `roost-msg-${message.id}`);
-  }
-
-  /** Injects a message into any session by its key. Never throws. */
-  async inject(session: string, message: LiveMessage): Promise<LiveDeliveryResult> {
-    try {
-      await this.send(session, formatMessage(message), `roost-msg-${message.id}`);
-      return { live: true, session };
-    } catch (error) {
-      return { live: false, session, reason: (error as Error).message };
-    }
-  }
-
-  /** Injects text into a bot's bound session, creating the session first if the gateway lost it. Never throws. */
-  async deliverText(bot: string, text: string, idempotencyKey: string): Promise<LiveDeliveryResult> {
     const binding = this.bindingOf(bot);
     if (!binding) return { live: false, reason: 'no OpenClaw session is bound to this bot' };
+    const [text, idempotencyKey] = [formatMessage(message), `roost-msg-${message.id}`];
     try {
       try {
         await this.send(binding.session, text, idempotencyKey);
@@ -127,6 +113,16 @@ export class OpenClawRuntime implements AgentRuntime, SessionDelivery {
       return { live: true, session: binding.session };
     } catch (error) {
       return { live: false, session: binding.session, reason: (error as Error).message };
+    }
+  }
+
+  /** Injects a message into any session by its key. Never throws. */
+  async inject(session: string, message: LiveMessage): Promise<LiveDeliveryResult> {
+    try {
+      await this.send(session, formatMessage(message), `roost-msg-${message.id}`);
+      return { live: true, session };
+    } catch (error) {
+      return { live: false, session, reason: (error as Error).message };
     }
   }
 
