@@ -35,6 +35,7 @@ Usage:
 
 Environment: ROOST_HOME, ROOST_PORT, ROOST_HOST, ROOST_BOTS, ROOST_BACKUP, ROOST_OPERATOR_TOKEN, ROOST_TOKEN, ROOST_URL,
 ROOST_SEND_BURST and ROOST_SEND_RATE (messages a bot may send at once, and per second after).
+Task agents: ROOST_OPENCLAW_URL, ROOST_OPENCLAW_TOKEN, ROOST_OPENCLAW_AGENT, ROOST_RUNTIME, ROOST_COMMAND.
 Defaults: data root ./memory and bot definitions ./bots of this package.`;
 
 type Flags = Record<string, string | boolean>;

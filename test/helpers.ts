@@ -8,6 +8,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { LiveDeliveryResult, LiveMessage, SessionDelivery } from '../src/core/delivery.js';
 import type { MailLimits } from '../src/core/mail.js';
+import type { RuntimeOptions } from '../src/core/runtimes/index.js';
 import { type Daemon, startDaemon } from '../src/http/daemon.js';
 import { CLI_PATH, PACKAGE_ROOT } from '../src/package.js';
 
@@ -29,8 +30,15 @@ export interface TestDaemon extends Daemon {
 
 /** A daemon on a fresh (or given) data root, listening on a free loopback port, with a token per defined bot. */
 export async function startTestDaemon(
-  options: { home?: string; readOnly?: boolean; botsDir?: string; sessionIdleMs?: number } = {},
-  options: { home?: string; readOnly?: boolean; botsDir?: string; mailLimits?: Partial<MailLimits>; delivery?: SessionDelivery } = {},
+  options: {
+    home?: string;
+    readOnly?: boolean;
+    botsDir?: string;
+    sessionIdleMs?: number;
+    mailLimits?: Partial<MailLimits>;
+    delivery?: SessionDelivery;
+    runtimes?: RuntimeOptions;
+  } = {},
 ): Promise<TestDaemon> {
   const home = options.home ?? tempDir();
   const daemon = await startDaemon({
@@ -44,6 +52,7 @@ export async function startTestDaemon(
     sessionIdleMs: options.sessionIdleMs,
     mailLimits: options.mailLimits,
     delivery: options.delivery,
+    runtimes: options.runtimes,
   });
   const tokens: Record<string, string> = {};
   for (const bot of daemon.roost.registry.list()) tokens[bot.id] = await daemon.roost.tokens.issue(bot.id);
@@ -163,6 +172,8 @@ export async function startDaemonProcess(home: string, extraEnv: Record<string, 
       await exited;
     },
   };
+}
+
 /** Live delivery in this process: records every call; bots in `live` have a session, bots in `failing` make it throw. */
 export class RecordingDelivery implements SessionDelivery {
   readonly calls: Array<{ bot: string; message: LiveMessage }> = [];

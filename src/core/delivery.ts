@@ -26,7 +26,12 @@ export interface LiveDeliveryResult {
  */
 export interface SessionDelivery {
   deliver(bot: string, message: LiveMessage): Promise<LiveDeliveryResult>;
+  /** Injects into a session by its key, whoever's it is (a message addressed `session:<key>`). */
+  inject?(session: string, message: LiveMessage): Promise<LiveDeliveryResult>;
 }
+
+/** How a message addresses a session rather than a bot: `session:<session key>`. */
+export const SESSION_ADDRESS = 'session:';
 
 /** The embedded default: no live sessions are known, so messages wait in the inbox. */
 export const inboxOnly: SessionDelivery = {

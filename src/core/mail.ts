@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { OPERATOR_ID } from './access.js';
-import type { LiveDeliveryResult, SessionDelivery } from './delivery.js';
+import { type LiveDeliveryResult, type LiveMessage, SESSION_ADDRESS, type SessionDelivery } from './delivery.js';
 import { UserError } from './errors.js';
 import type { Activity, RoostEvents } from './events.js';
 import type { History } from './history.js';
@@ -185,6 +185,8 @@ export class Mail {
       this.record(message);
       // Queued now, under the sender's lock, so each recipient's live deliveries keep the sending order.
       const live = message.recipients.map((bot) => this.liveQueue.run(bot, () => this.deliverLive(bot, message)));
+      const sessions = message.to.filter((to) => to.startsWith(SESSION_ADDRESS));
+      live.push(...sessions.map((to) => this.liveQueue.run(to, () => this.injectLive(to, message))));
       return { message, live };
     });
     this.sending.add(work);
@@ -244,6 +246,11 @@ export class Mail {
         }
         continue;
       }
+      if (entry.startsWith(SESSION_ADDRESS)) {
+        if (!this.delivery.inject) problems.push(`"${entry}" is a session, and no OpenClaw gateway is configured to reach it`);
+        else if (!/^session:agent:[^:\s]+:\S+$/.test(entry)) problems.push(`"${entry}" is not a session address (session:agent:<agent>:<name>)`);
+        continue;
+      }
       const bot = this.registry.get(entry);
       if (entry === OPERATOR_ID || bot?.status === 'active') direct.push(entry);
       else if (bot) problems.push(`"${entry}" is retired and reads no mail`);
@@ -281,11 +288,19 @@ export class Mail {
   }
 
   private async deliverLive(bot: string, m: Message): Promise<Delivery> {
-    const live = { id: m.id, from: m.from, to: m.to.join(', '), subject: m.subject, body: m.body, created: m.created, thread: m.thread, topic: m.topic, priority: m.priority };
     try {
-      return { bot, ...(await this.delivery.deliver(bot, live)) };
+      return { bot, ...(await this.delivery.deliver(bot, liveOf(m))) };
     } catch (error) {
       return { bot, live: false, reason: `live delivery failed (${(error as Error).message}); the message is in the inbox` };
+    }
+  }
+
+  /** A message addressed to a session: injected there, and kept in the sender's sent mail. */
+  private async injectLive(to: string, m: Message): Promise<Delivery> {
+    try {
+      return { bot: to, ...(await this.delivery.inject!(to.slice(SESSION_ADDRESS.length), liveOf(m))) };
+    } catch (error) {
+      return { bot: to, live: false, reason: `injecting failed (${(error as Error).message}); the message is in your sent mail` };
     }
   }
 
@@ -636,4 +651,8 @@ class TokenBucket {
     this.levels.set(key, { tokens: tokens - 1, at: now });
     return 0;
   }
+}
+
+function liveOf(m: Message): LiveMessage {
+  return { id: m.id, from: m.from, to: m.to.join(', '), subject: m.subject, body: m.body, created: m.created, thread: m.thread, topic: m.topic, priority: m.priority };
 }

@@ -1,3 +1,4 @@
+import { promises as fs } from 'node:fs';
 import { type Caller, mayRead, readsEverything } from './access.js';
 import { UserError } from './errors.js';
 import type { RoostEvents } from './events.js';
@@ -161,6 +162,14 @@ export class Memory {
         return { bot, path: to, from, version: current.version, size: stat.size, created: true };
       }),
     );
+  }
+
+  /** Forgets a bot whose memory is empty (a task agent whose start was undone): its folder and its search shard. */
+  async forgetEmptyBot(bot: string): Promise<void> {
+    checkId(bot);
+    if (this.index.list(bot).length) return;
+    this.index.removeBot(bot);
+    await fs.rmdir(this.vault.abs(`bots/${bot}`)).catch(() => undefined);
   }
 
   // ---- reading -------------------------------------------------------------------------

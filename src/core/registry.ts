@@ -4,6 +4,8 @@ import { UserError } from './errors.js';
 import type { History } from './history.js';
 import { parseNote, serializeNote, stringOf } from './notes.js';
 import { checkId } from './paths.js';
+import type { OpenClawBinding } from './runtimes/openclaw.js';
+import { RUNTIMES, type RuntimeName } from './runtimes/runtime.js';
 import type { Visibility } from './search.js';
 import { isMissing, type Vault } from './vault.js';
 
@@ -29,6 +31,11 @@ export interface Bot {
   parent?: string;
   created?: string;
   updated?: string;
+  /** The OpenClaw agent this bot is, and its persistent session on the gateway. */
+  openclaw?: OpenClawBinding;
+  /** The runtime its tasks run on, and the `command` runtime's template for it. */
+  runtime?: RuntimeName;
+  command?: string[];
 }
 
 export interface BotPresence {
@@ -152,6 +159,16 @@ export class Registry {
     return bot;
   }
 
+  /** Takes a registered bot out of the registry, as if it never was (a task agent whose start was refused). */
+  async remove(id: string, by: string): Promise<void> {
+    const bot = this.require(id);
+    if (bot.source !== 'registered') throw new UserError(`Bot "${id}" is defined in the bots folder: retire it instead.`, 'forbidden');
+    const file = `registry/${id}.md`;
+    await this.vault.remove(file, 'registry');
+    this.history.enqueue({ author: by, paths: [file], summary: `remove bot ${id}` });
+    this.bots.delete(id);
+  }
+
   private async save(bot: Bot, by: string, action: string): Promise<void> {
     const frontmatter: Record<string, unknown> = {
       id: bot.id,
@@ -193,6 +210,10 @@ function botFromText(text: string, file: string, source: Bot['source']): Bot | {
   }
   const kind = stringOf(fm.kind) || 'specialist';
   if (!KINDS.includes(kind as BotKind)) return { problem: `kind "${kind}" is not one of ${KINDS.join(', ')}` };
+  const runtime = stringOf(fm.runtime);
+  if (runtime && !RUNTIMES.includes(runtime as RuntimeName)) return { problem: `runtime "${runtime}" is not one of ${RUNTIMES.join(', ')}` };
+  const openclaw = bindingOf(id, fm.openclaw);
+  if (typeof openclaw === 'string') return { problem: openclaw };
   return {
     id,
     name: stringOf(fm.name) || id,
@@ -208,7 +229,29 @@ function botFromText(text: string, file: string, source: Bot['source']): Bot | {
     parent: stringOf(fm.parent) || undefined,
     created: stringOf(fm.created) || undefined,
     updated: stringOf(fm.updated) || undefined,
+    ...(openclaw ? { openclaw } : {}),
+    ...(runtime ? { runtime: runtime as RuntimeName } : {}),
+    ...(fm.command !== undefined ? { command: commandOf(fm.command) } : {}),
   };
+}
+
+/** `openclaw: { agent, session? }`: the session defaults to `agent:<agent>:roost:<bot>`. Returns a problem as a string. */
+function bindingOf(bot: string, value: unknown): OpenClawBinding | string | undefined {
+  if (value === undefined || value === null) return undefined;
+  const fields = (typeof value === 'object' ? value : { agent: value }) as Record<string, unknown>;
+  const agent = stringOf(fields.agent);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(agent)) return 'openclaw.agent must be the id of an OpenClaw agent';
+  const session = stringOf(fields.session) || `agent:${agent}:roost:${bot}`;
+  if (!session.startsWith(`agent:${agent}:`) || session.length === `agent:${agent}:`.length) {
+    return `openclaw.session must be a session key of agent "${agent}": agent:${agent}:<name>`;
+  }
+  return { agent, session };
+}
+
+/** A command template: a list of arguments, or one string split at spaces. */
+export function commandOf(value: unknown): string[] {
+  if (Array.isArray(value)) return value.map(String);
+  return String(value ?? '').split(/\s+/).filter(Boolean);
 }
 
 /** A registry file for a defined bot changes only its profile; its kind and tools stay as defined. */

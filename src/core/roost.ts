@@ -11,6 +11,9 @@ import { DaemonLock } from './lock-file.js';
 import { DEFAULT_MAIL_LIMITS, Mail, type MailLimits } from './mail.js';
 import { DEFAULT_LIMITS, Memory, type MemoryLimits } from './memory.js';
 import { Registry } from './registry.js';
+import { GatewayError } from './runtimes/gateway.js';
+import { type RuntimeOptions, Runtimes } from './runtimes/index.js';
+import { DEFAULT_SPAWN_LIMITS, type SpawnLimits, Tasks } from './spawn.js';
 import { SearchIndex } from './search.js';
 import { Tokens } from './tokens.js';
 import { Topics } from './topics.js';
@@ -33,8 +36,11 @@ export interface RoostOptions {
   backupRemote?: string;
   backupEveryMs?: number;
   mailLimits?: Partial<MailLimits>;
-  /** Delivery of messages into recipients' live sessions (default: none, messages wait in the inbox). */
+  /** Delivery of messages into recipients' live sessions (default: the OpenClaw gateway when configured, else none: messages wait in the inbox). */
   delivery?: SessionDelivery;
+  /** Where task agents run: the OpenClaw gateway, the command template, the default runtime. */
+  runtimes?: RuntimeOptions;
+  spawnLimits?: Partial<SpawnLimits>;
 }
 
 /** Reacts to a file under `prefix` changed on disk by someone other than this process. */
@@ -56,6 +62,10 @@ export class Roost {
   journal!: Journal;
   topics!: Topics;
   mail!: Mail;
+  runtimes!: Runtimes;
+  tasks!: Tasks;
+  /** The daemon's base URL once it serves (task agents started as commands connect back to it). */
+  url?: string;
   /** Set when `open` made a new operator token: the caller prints it once. */
   newOperatorToken: string | null = null;
 
@@ -105,14 +115,27 @@ export class Roost {
       this.indexing = this.memory.indexAll().catch(logError);
       this.topics = new Topics(this.vault, this.history, this.registry, this.events);
       await this.topics.load();
+      // A bot's live session: the one bound in its definition, or the one a task agent works in.
+      const sessionOf = (bot: string) => this.registry.get(bot)?.openclaw ?? this.tasks?.sessionOf(bot);
+      this.runtimes = new Runtimes(this.options.runtimes ?? {}, sessionOf, () => this.url);
       const mailLimits = { ...DEFAULT_MAIL_LIMITS, ...this.options.mailLimits };
-      this.mail = new Mail(this.vault, this.stateDir, this.history, this.registry, this.topics, this.events, this.options.delivery ?? inboxOnly, mailLimits);
+      const delivery = this.options.delivery ?? this.runtimes.openclaw ?? inboxOnly;
+      this.mail = new Mail(this.vault, this.stateDir, this.history, this.registry, this.topics, this.events, delivery, mailLimits);
       await this.mail.open();
+      this.tasks = new Tasks(this.vault, this.history, this.registry, this.tokens, this.memory, this.runtimes, this.mail, this.events, {
+        ...DEFAULT_SPAWN_LIMITS,
+        ...this.options.spawnLimits,
+      });
+      await this.tasks.load();
       this.newOperatorToken = await this.tokens.initOperator(this.options.operatorToken);
       this.onExternalChange('bots/', (file, stat) => this.memory.fileChanged(file, stat));
       this.onExternalChange('registry/', () => this.registry.load());
       this.onExternalChange('mail/', (file, stat) => this.mail.fileChanged(file, stat));
       this.onExternalChange('topics/', (file) => this.topics.fileChanged(file));
+      if (this.runtimes.openclaw) {
+        this.runtimes.openclaw.gateway.onConnect = () => void this.ensureSessions();
+        void this.ensureSessions();
+      }
       if (this.options.watch !== false) await this.watch();
       this.snapshotTimer = setInterval(() => void this.index.saveSnapshots().catch(logError), SNAPSHOT_EVERY_MS);
       this.snapshotTimer.unref();
@@ -124,7 +147,25 @@ export class Roost {
 
   /** Records where the daemon listens, for `roost mcp` and the CLI to find it. */
   async advertise(url: string): Promise<void> {
+    this.url = url;
     await this.lock.update({ url });
+  }
+
+  /** Every bot bound to an OpenClaw agent gets its persistent session on the gateway (kept if it exists). */
+  private async ensureSessions(): Promise<void> {
+    const openclaw = this.runtimes.openclaw;
+    if (!openclaw || this.closed) return;
+    for (const bot of this.registry.list({ status: 'active' })) {
+      if (!bot.openclaw) continue;
+      try {
+        await openclaw.ensureSession(bot.id, bot.openclaw);
+      } catch (error) {
+        if (this.closed) return;
+        logError(`the session ${bot.openclaw.session} of ${bot.id} is not ready on the OpenClaw gateway: ${(error as Error).message}`);
+        // An unreachable gateway fails them all alike; the next connection tries again.
+        if (error instanceof GatewayError && ['unreachable', 'refused', 'timeout'].includes(error.code)) return;
+      }
+    }
   }
 
   onExternalChange(prefix: string, handle: ExternalChangeHandler): void {
@@ -153,6 +194,8 @@ export class Roost {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.snapshotTimer);
+    await this.tasks.close();
+    await this.runtimes.close();
     this.data?.close();
     await Promise.all(this.watchers.map((w) => w.close()));
     // Sends under way finish and queue their commits before the last commit.

@@ -1,7 +1,10 @@
 import path from 'node:path';
 import type { SessionDelivery } from '../core/delivery.js';
 import type { MailLimits } from '../core/mail.js';
+import { commandOf } from '../core/registry.js';
 import { Roost } from '../core/roost.js';
+import type { RuntimeOptions } from '../core/runtimes/index.js';
+import { RUNTIMES, type RuntimeName } from '../core/runtimes/runtime.js';
 import { PACKAGE_ROOT } from '../package.js';
 import { HttpServer } from './server.js';
 
@@ -17,6 +20,7 @@ export interface DaemonOptions {
   backupRemote?: string;
   mailLimits?: Partial<MailLimits>;
   delivery?: SessionDelivery;
+  runtimes?: RuntimeOptions;
 }
 
 export interface Daemon {
@@ -35,6 +39,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     backupRemote: options.backupRemote,
     mailLimits: options.mailLimits,
     delivery: options.delivery,
+    runtimes: options.runtimes,
   });
   const http = new HttpServer(roost, {
     host: options.host,
@@ -71,6 +76,20 @@ export function daemonOptions(flags: Record<string, string | boolean>, env: Node
     operatorToken: env.ROOST_OPERATOR_TOKEN || undefined,
     backupRemote: typeof flags.backup === 'string' ? flags.backup : env.ROOST_BACKUP || undefined,
     mailLimits: sendRateOf(env),
+    runtimes: runtimeOptions(env),
+  };
+}
+
+/** Where task agents run, from the environment. */
+export function runtimeOptions(env: NodeJS.ProcessEnv): RuntimeOptions {
+  const runtime = env.ROOST_RUNTIME || undefined;
+  if (runtime && !RUNTIMES.includes(runtime as RuntimeName)) throw new Error(`ROOST_RUNTIME=${runtime} is not one of ${RUNTIMES.join(', ')}`);
+  const url = env.ROOST_OPENCLAW_URL;
+  if (url && !env.ROOST_OPENCLAW_TOKEN) throw new Error('ROOST_OPENCLAW_URL needs the gateway token in ROOST_OPENCLAW_TOKEN');
+  return {
+    default: runtime as RuntimeName | undefined,
+    ...(url ? { openclaw: { url, token: env.ROOST_OPENCLAW_TOKEN!, agent: env.ROOST_OPENCLAW_AGENT || undefined } } : {}),
+    ...(env.ROOST_COMMAND ? { command: commandOf(env.ROOST_COMMAND) } : {}),
   };
 }
 

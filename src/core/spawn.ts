@@ -1,0 +1,719 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { promises as fs } from 'node:fs';
+import { type Caller, readsEverything } from './access.js';
+import { UserError } from './errors.js';
+import type { RoostEvents } from './events.js';
+import type { History } from './history.js';
+import { KeyedLock } from './lock.js';
+import { type Memory, rootPath } from './memory.js';
+import { parseNote, serializeNote, stringOf } from './notes.js';
+import type { Bot, Registry } from './registry.js';
+import type { Runtimes } from './runtimes/index.js';
+import type { OpenClawBinding } from './runtimes/openclaw.js';
+import type { RunEnd, RunRef, RuntimeName } from './runtimes/runtime.js';
+import type { Tokens } from './tokens.js';
+import { isMissing, type Vault } from './vault.js';
+
+export type TaskStatus = 'starting' | 'running' | 'done' | 'failed' | 'expired' | 'cancelled';
+export type Cleanup = 'archive' | 'keep' | 'delete';
+export const CLEANUPS: Cleanup[] = ['archive', 'keep', 'delete'];
+
+/** A piece of work one bot asked of another: a new task agent (`spawn`) or an existing bot (`assign`). */
+export interface Task {
+  id: string;
+  kind: 'spawn' | 'assign';
+  /** Who does the work. */
+  bot: string;
+  /** Who asked, and gets the result. */
+  parent: string;
+  text: string;
+  status: TaskStatus;
+  runtime: RuntimeName;
+  run?: RunRef;
+  topic?: string;
+  deadline: string;
+  /** What happens to a spawned agent's memory when its task ends. */
+  cleanup: Cleanup;
+  /** 1 for a task of a standing bot, one more for each task agent above it. */
+  depth: number;
+  created: string;
+  started?: string;
+  ended?: string;
+  result?: string;
+  error?: string;
+  /** Notes the agent asked to keep, copied into the parent's memory. */
+  kept?: string[];
+  /** The message in the parent's inbox that reported the end. */
+  reported?: string;
+  /** True once a spawned agent's memory was cleaned up and its token revoked. */
+  cleaned?: boolean;
+}
+
+export interface SpawnLimits {
+  /** Live tasks one bot may have asked for at once (spawned and assigned). */
+  maxChildren: number;
+  /** How deep task agents may spawn task agents. */
+  maxDepth: number;
+  /** Live tasks in the whole daemon. */
+  maxLive: number;
+  defaultDeadlineMs: number;
+  maxDeadlineMs: number;
+}
+
+export const DEFAULT_SPAWN_LIMITS: SpawnLimits = {
+  maxChildren: 5,
+  maxDepth: 3,
+  maxLive: 50,
+  defaultDeadlineMs: 60 * 60_000,
+  maxDeadlineMs: 7 * 24 * 60 * 60_000,
+};
+
+/** The part of messaging that tasks use: a durable message, also delivered live where the recipient has a session. */
+export interface TaskMail {
+  send(
+    sender: string,
+    request: { to: string[]; subject: string; body: string; idempotency_key: string },
+  ): Promise<{ id: string; recipients: Array<{ bot: string; live: boolean; session?: string; reason?: string }> }>;
+}
+
+export interface SpawnRequest {
+  task: string;
+  role?: string;
+  topic?: string;
+  runtime?: RuntimeName;
+  deadline?: string;
+  cleanup?: Cleanup;
+}
+
+export interface AssignRequest {
+  bot: string;
+  task: string;
+  deadline?: string;
+}
+
+/** How a new task was handed over: the runtime's proof, or the message that carried it. */
+export interface Handover {
+  task: Task;
+  /** Runtime `none`: the new agent's token, for whoever starts it (shown once). */
+  token?: string;
+  message?: { id: string; live: boolean; session?: string; reason?: string };
+}
+
+export interface TaskNode extends Task {
+  last_activity?: string;
+  children: TaskNode[];
+}
+
+const LIVE: TaskStatus[] = ['starting', 'running'];
+const REAP_EVERY_MS = 1_000;
+/** Each wait on a runtime lasts at most this long, so a deadline or a shutdown is noticed in time. */
+const WAIT_SLICE_MS = 30_000;
+/** Results longer than this reach the parent's inbox cut short; the whole result stays in the task file. */
+const REPORTED_RESULT_CHARS = 32_000;
+const RESULT_CHARS = 256_000;
+
+export function isLive(task: Task): boolean {
+  return LIVE.includes(task.status);
+}
+
+/**
+ * Task agents and assigned tasks: registry entry, token and memory folder of a spawned agent,
+ * its run on a runtime, the deadline reaper, quotas, the result to the parent's inbox, cleanup.
+ * Each task is a file `tasks/<id>.md` (frontmatter: its state; body: the task), so it survives restarts.
+ */
+export class Tasks {
+  private readonly tasks = new Map<string, Task>();
+  private readonly locks = new KeyedLock();
+  private readonly ended = new EventEmitter<{ end: [Task] }>();
+  private readonly stopping = new AbortController();
+  private reaper?: NodeJS.Timeout;
+  private reaping = false;
+
+  constructor(
+    private readonly vault: Vault,
+    private readonly history: Pick<History, 'enqueue'>,
+    private readonly registry: Registry,
+    private readonly tokens: Tokens,
+    private readonly memory: Memory,
+    private readonly runtimes: Runtimes,
+    private readonly mail: TaskMail,
+    private readonly events: RoostEvents,
+    private readonly limits: SpawnLimits = DEFAULT_SPAWN_LIMITS,
+  ) {
+    this.ended.setMaxListeners(0);
+  }
+
+  /** Loads every task; resumes watching live runs and finishes reporting any that ended unreported. */
+  async load(): Promise<void> {
+    for (const file of await listTaskFiles(this.vault.abs('tasks'))) {
+      const text = await this.vault.read(`tasks/${file}`);
+      const task = text === null ? null : taskFromText(text);
+      if (task) this.tasks.set(task.id, task);
+    }
+    for (const task of this.tasks.values()) {
+      if (isLive(task)) void this.watch(task.id);
+      else if (!task.reported || (task.kind === 'spawn' && !task.cleaned)) void this.locks.run(task.id, () => this.settle(task)).catch(logError);
+    }
+    this.reaper = setInterval(() => void this.reap().catch(logError), REAP_EVERY_MS);
+    this.reaper.unref();
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.reaper);
+    this.stopping.abort();
+  }
+
+  get(id: string): Task | undefined {
+    return this.tasks.get(id);
+  }
+
+  /** The OpenClaw session a live task agent works in, so messages to it reach it there. */
+  sessionOf(bot: string): OpenClawBinding | undefined {
+    const task = this.tasks.get(bot);
+    const session = task?.kind === 'spawn' && isLive(task) ? task.run?.session : undefined;
+    const agent = session ? /^agent:([^:]+):/.exec(session)?.[1] : undefined;
+    return session && agent ? { agent, session } : undefined;
+  }
+
+  /** The bot a session belongs to: a bot bound to it, or the task agent working in it. */
+  ownerOfSession(key: string): string | undefined {
+    const bound = this.registry.list().find((b) => b.openclaw?.session === key);
+    if (bound) return bound.id;
+    return [...this.tasks.values()].find((t) => t.kind === 'spawn' && t.run?.session === key)?.bot;
+  }
+
+  /** The active bot whose live session is `key`: messages to that bot reach exactly that session. */
+  botInSession(key: string): string | undefined {
+    const bot = this.ownerOfSession(key);
+    const active = bot && this.registry.get(bot)?.status === 'active';
+    return active && (this.registry.get(bot)?.openclaw ?? this.sessionOf(bot))?.session === key ? bot : undefined;
+  }
+
+  // ---- starting ------------------------------------------------------------------------
+
+  /** Starts a new task agent. If the runtime refuses the brief, everything made for it is undone. */
+  async spawn(caller: Caller, request: SpawnRequest): Promise<Handover> {
+    const parent = this.requireBot(caller);
+    const depth = this.depthOf(parent.id) + 1;
+    if (depth > this.limits.maxDepth) {
+      throw new UserError(`Task agents may nest only ${this.limits.maxDepth} deep and you are at depth ${depth - 1}: do this task yourself or hand it back to your parent.`, 'forbidden');
+    }
+    this.checkQuota(parent.id);
+    const roleBot = request.role ? this.registry.get(request.role) : undefined;
+    const runtime = request.runtime ?? roleBot?.runtime ?? this.runtimes.default;
+    const deadline = this.deadlineOf(request.deadline);
+    const cleanup = request.cleanup ?? 'archive';
+    const id = this.newId(roleBot?.id ?? 'task');
+    const now = new Date().toISOString();
+    const task: Task = {
+      id,
+      kind: 'spawn',
+      bot: id,
+      parent: parent.id,
+      text: request.task,
+      status: 'starting',
+      runtime,
+      ...(request.topic ? { topic: request.topic } : {}),
+      deadline,
+      cleanup,
+      depth,
+      created: now,
+    };
+    const runtimeImpl = this.runtimes.get(runtime);
+    const agent = roleBot?.openclaw?.agent ?? parent.openclaw?.agent ?? this.runtimes.options.openclaw?.agent;
+    const command = (roleBot?.command ?? this.runtimes.options.command)?.map((arg) => fill(arg, { bot: id, task: request.task, parent: parent.id }));
+    const brief = briefOf(task, roleBot ? roleBot.role : request.role, runtime);
+    this.tasks.set(id, task); // counted against the quotas from now on
+
+    return this.locks.run(id, async () => {
+      let token: string;
+      try {
+        await this.save(task, parent.id, `spawn ${id}`);
+        await this.registry.register(
+          {
+            id,
+            kind: 'task',
+            parent: parent.id,
+            name: id,
+            description: firstLine(request.task),
+            topics: request.topic ? [request.topic] : [],
+            tools: roleBot?.tools ? [...roleBot.tools, 'complete_task'] : undefined,
+            visibility: roleBot?.visibility ?? 'private',
+            role: roleBot?.role ?? request.role ?? '',
+          },
+          parent.id,
+        );
+        token = await this.tokens.issue(id);
+        await this.memory.write(id, 'TASK.md', brief, { title: `Task from ${parent.id}`, type: 'task' });
+        task.run = await runtimeImpl.start({
+          bot: id,
+          task: id,
+          brief,
+          token,
+          agent,
+          session: agent ? `agent:${agent}:roost:${parent.id}:${id}` : undefined,
+          command,
+        });
+      } catch (error) {
+        await this.undoSpawn(task, parent.id);
+        throw error;
+      }
+      task.status = 'running';
+      task.started = new Date().toISOString();
+      await this.save(task, parent.id, `start ${id} on ${runtime}`);
+      this.events.emitActivity({ kind: 'task.spawn', bot: id, by: parent.id, detail: { task: id, runtime, run: task.run.runId } });
+      void this.watch(id);
+      return { task: { ...task }, ...(runtime === 'none' ? { token } : {}) };
+    });
+  }
+
+  /** Gives an existing bot a task: a message to its inbox (and live into its session), tracked like a spawn. */
+  async assign(caller: Caller, request: AssignRequest): Promise<Handover> {
+    const parent = this.requireBot(caller);
+    const target = this.registry.require(request.bot);
+    if (target.id === parent.id) throw new UserError('You cannot assign a task to yourself: just do it.');
+    if (target.status !== 'active') throw new UserError(`Bot "${target.id}" is retired: assign the task to an active bot (list_bots).`);
+    this.checkQuota(parent.id);
+    const deadline = this.deadlineOf(request.deadline);
+    const id = this.newId(`${target.id}-task`);
+    const task: Task = {
+      id,
+      kind: 'assign',
+      bot: target.id,
+      parent: parent.id,
+      text: request.task,
+      status: 'starting',
+      runtime: 'none',
+      deadline,
+      cleanup: 'keep',
+      depth: this.depthOf(parent.id) + 1,
+      created: new Date().toISOString(),
+    };
+    this.tasks.set(id, task); // counted against the quotas from now on
+    return this.locks.run(id, async () => {
+      let sent: Awaited<ReturnType<TaskMail['send']>>;
+      try {
+        await this.save(task, parent.id, `assign ${id} to ${target.id}`);
+        sent = await this.mail.send(parent.id, {
+          to: [target.id],
+          subject: `Task ${id}: ${firstLine(request.task)}`,
+          body: `${request.task}\n\n---\nTask ${id} from ${parent.id}, due ${deadline}. When it is done, call complete_task with task "${id}" and your result.`,
+          idempotency_key: `${id}-brief`,
+        });
+      } catch (error) {
+        this.tasks.delete(id);
+        await this.vault.remove(`tasks/${id}.md`, 'tasks');
+        this.history.enqueue({ author: parent.id, paths: [`tasks/${id}.md`], summary: `undo assign ${id}` });
+        throw error;
+      }
+      const delivery = sent.recipients.find((r) => r.bot === target.id);
+      task.status = 'running';
+      task.started = new Date().toISOString();
+      task.run = { runtime: 'none', runId: sent.id, ...(delivery?.session ? { session: delivery.session } : {}) };
+      await this.save(task, parent.id, `start ${id}`);
+      this.events.emitActivity({ kind: 'task.assign', bot: target.id, by: parent.id, detail: { task: id } });
+      return { task: { ...task }, message: { id: sent.id, live: delivery?.live ?? false, session: delivery?.session, reason: delivery?.reason } };
+    });
+  }
+
+  // ---- ending --------------------------------------------------------------------------
+
+  /** The working bot reports its result. `id` may be left out when the caller has exactly one live task. */
+  async complete(caller: Caller, input: { id?: string; result: string; outcome?: 'done' | 'failed'; keep?: string[] }): Promise<Task> {
+    const live = [...this.tasks.values()].filter((t) => t.bot === caller.bot && isLive(t));
+    const task = input.id ? this.tasks.get(input.id) : live.length === 1 ? live[0] : undefined;
+    if (!task) {
+      if (input.id) throw new UserError(`There is no task "${input.id}": call agent_status to see your tasks.`, 'not_found');
+      throw new UserError(
+        live.length ? `You have ${live.length} live tasks (${live.map((t) => t.id).join(', ')}): say which one with "task".` : 'You have no live task to complete.',
+        live.length ? 'invalid' : 'not_found',
+      );
+    }
+    if (task.bot !== caller.bot) throw new UserError(`Task "${task.id}" is ${task.bot}'s to complete, not yours.`, 'forbidden');
+    if (!isLive(task)) throw new UserError(`Task "${task.id}" already ended (${task.status}); nothing was changed.`, 'conflict');
+    const keep = input.keep ?? [];
+    if (keep.length && task.kind !== 'spawn') throw new UserError('"keep" is for task agents, whose memory is cleaned up; your notes stay yours anyway.');
+    for (const path of keep) await this.memory.read(caller, caller.bot, path);
+    return this.finish(task.id, { status: input.outcome ?? 'done', result: input.result }, caller.bot, keep);
+  }
+
+  async cancel(caller: Caller, id: string): Promise<Task> {
+    const task = this.require(caller, id);
+    if (task.parent !== caller.bot && !readsEverything(caller) && !this.isAncestor(caller.bot, task)) {
+      throw new UserError(`Only whoever asked for task "${task.id}" (${task.parent}), the main bot or the operator may cancel it.`, 'forbidden');
+    }
+    if (!isLive(task)) throw new UserError(`Task "${task.id}" already ended (${task.status}); nothing was changed.`, 'conflict');
+    // Ended first, so the run's own end (e.g. the killed process exiting) is not taken for the outcome.
+    const ended = await this.finish(task.id, { status: 'cancelled', error: `cancelled by ${caller.bot}` }, caller.bot);
+    await this.stopRun(task);
+    return ended;
+  }
+
+  /**
+   * Ends a live task once: records the end, reports it to the parent, cleans up a spawned agent.
+   * Others see the task ended only once it has been reported, so its status and the parent's inbox agree.
+   */
+  private async finish(id: string, end: RunEnd | { status: 'expired'; error: string }, by: string, keep: string[] = []): Promise<Task> {
+    return this.locks.run(id, async () => {
+      const current = this.tasks.get(id)!;
+      if (!isLive(current)) throw new UserError(`Task "${id}" already ended (${current.status}); nothing was changed.`, 'conflict');
+      const task: Task = { ...current, status: end.status, ended: new Date().toISOString() };
+      if ('result' in end && end.result !== undefined) task.result = end.result.slice(0, RESULT_CHARS);
+      if (end.error) task.error = end.error;
+      if (keep.length) task.kept = keep;
+      await this.save(task, by, `${task.id} ${task.status}`);
+      await this.settle(task);
+      this.tasks.set(id, task);
+      this.events.emitActivity({ kind: 'task.end', bot: task.bot, by, detail: { task: task.id, status: task.status } });
+      this.ended.emit('end', { ...task });
+      return { ...task };
+    });
+  }
+
+  /** Reports an ended task to its parent and cleans up after a spawned agent; safe to repeat. */
+  private async settle(task: Task): Promise<void> {
+    if (!task.reported) {
+      try {
+        const sent = await this.mail.send(task.bot, {
+          to: [task.parent],
+          subject: `Task ${task.id} ${task.status}: ${firstLine(task.text)}`,
+          body: reportOf(task),
+          idempotency_key: `${task.id}-end`,
+        });
+        task.reported = sent.id;
+      } catch (error) {
+        logError(`the end of task ${task.id} could not be reported to ${task.parent}: ${(error as Error).message}`);
+      }
+    }
+    if (task.kind === 'spawn' && !task.cleaned) {
+      await this.cleanUp(task);
+      task.cleaned = true;
+    }
+    await this.save(task, task.parent, `settle ${task.id}`);
+  }
+
+  /** Archives, keeps or deletes a spawned agent's memory (kept notes always go to the parent), then retires it. */
+  private async cleanUp(task: Task): Promise<void> {
+    const self: Caller = { bot: task.bot, kind: 'task', operator: false };
+    const notes = this.memory.list(self, task.bot, '', true).notes.map((n) => n.path);
+    const copied = task.cleanup === 'archive' ? notes : (task.kept ?? []).filter((p) => notes.includes(p));
+    for (const path of copied) {
+      const text = await this.vault.read(rootPath(task.bot, path));
+      if (text !== null) await this.memory.writeWith(task.parent, `tasks/${task.bot}/${path}`, () => text, `archive ${task.bot}/${path}`);
+    }
+    if (task.cleanup !== 'keep') for (const path of notes) await this.memory.remove(task.bot, path).catch(logError);
+    if (this.registry.get(task.bot)?.status === 'active') {
+      await this.registry.update(task.bot, { status: 'retired' }, task.parent, `retire task agent ${task.bot}`);
+    }
+    await this.tokens.revoke(task.bot);
+  }
+
+  // ---- watching ------------------------------------------------------------------------
+
+  /** Waits on a live task's run until it ends (the runtime reports it), the task ends otherwise, or Roost closes. */
+  private async watch(id: string): Promise<void> {
+    const task = this.tasks.get(id);
+    if (!task?.run || task.runtime === 'none') return;
+    let runtime;
+    try {
+      runtime = this.runtimes.get(task.runtime);
+    } catch (error) {
+      return logError(`task ${id} runs on ${task.runtime}, which is not configured now: ${(error as Error).message}`);
+    }
+    const signal = this.stopping.signal;
+    while (!signal.aborted && isLive(this.tasks.get(id)!)) {
+      const left = Date.parse(task.deadline) - Date.now();
+      const end = await runtime.wait(task.run, Math.max(1, Math.min(WAIT_SLICE_MS, left)), signal).catch((error: Error) => {
+        logError(`waiting on task ${id}: ${error.message}`);
+        return null;
+      });
+      if (end && !signal.aborted) await this.finish(id, end, task.bot).catch(ignoreEnded);
+      if (left <= 0) await new Promise((r) => setTimeout(r, REAP_EVERY_MS));
+    }
+  }
+
+  /** Ends the live tasks past their deadline and tells their parents. */
+  private async reap(): Promise<void> {
+    if (this.reaping) return;
+    this.reaping = true;
+    try {
+      const now = Date.now();
+      for (const task of [...this.tasks.values()]) {
+        if (task.status !== 'running' || Date.parse(task.deadline) > now) continue;
+        await this.finish(task.id, { status: 'expired', error: `it passed its deadline ${task.deadline}` }, 'roost').catch(ignoreEnded);
+        await this.stopRun(task);
+      }
+    } finally {
+      this.reaping = false;
+    }
+  }
+
+  private async stopRun(task: Task): Promise<void> {
+    if (!task.run || task.runtime === 'none') return;
+    try {
+      await this.runtimes.get(task.runtime).cancel(task.run);
+    } catch (error) {
+      logError(`stopping the run of task ${task.id}: ${(error as Error).message}`);
+    }
+  }
+
+  /** Resolves when the task ends, or with its state so far when `signal` aborts; reports progress meanwhile. */
+  async waitFor(id: string, signal: AbortSignal, progress: (task: Task, elapsedMs: number) => Promise<void>, everyMs = 5_000): Promise<Task> {
+    const started = Date.now();
+    while (isLive(this.tasks.get(id)!) && !signal.aborted) {
+      const ended = new Promise<void>((resolve) => {
+        const done = (task: Task) => task.id === id && finish();
+        const finish = () => {
+          clearTimeout(timer);
+          this.ended.off('end', done);
+          signal.removeEventListener('abort', finish);
+          resolve();
+        };
+        const timer = setTimeout(finish, everyMs);
+        this.ended.on('end', done);
+        signal.addEventListener('abort', finish, { once: true });
+      });
+      await ended;
+      const task = this.tasks.get(id)!;
+      if (isLive(task)) await progress({ ...task }, Date.now() - started).catch(() => undefined);
+    }
+    return { ...this.tasks.get(id)! };
+  }
+
+  // ---- viewing -------------------------------------------------------------------------
+
+  /** A task by id, or a bot's latest task; visible to its parent, its worker, their ancestors, main and the operator. */
+  require(caller: Caller, id: string): Task {
+    const task = this.tasks.get(id) ?? this.latestOf(id);
+    if (!task) throw new UserError(`There is no task or task agent "${id}": call list_agents to see yours.`, 'not_found');
+    if (!this.mayView(caller, task)) throw new UserError(`Task "${task.id}" is not yours to see.`, 'forbidden');
+    return { ...task };
+  }
+
+  /** The caller's tasks as a tree (what it asked for, and what those agents asked for); everything for main and the operator. */
+  tree(caller: Caller, options: { live?: boolean } = {}): TaskNode[] {
+    const all = [...this.tasks.values()].filter((t) => !options.live || isLive(t));
+    const node = (task: Task): TaskNode => ({
+      ...task,
+      ...this.activityOf(task),
+      children: task.kind === 'spawn' ? all.filter((c) => c.parent === task.bot).sort(byCreated).map(node) : [],
+    });
+    const roots = readsEverything(caller) ? all.filter((t) => !this.tasks.has(t.parent)) : all.filter((t) => t.parent === caller.bot);
+    return roots.sort(byCreated).map(node);
+  }
+
+  lastActivity(task: Task): string | undefined {
+    return this.activityOf(task).last_activity;
+  }
+
+  private activityOf(task: Task): { last_activity?: string } {
+    const seen = this.registry.presenceOf(task.bot).lastSeen;
+    const times = [seen, task.started, task.ended].filter((t): t is string => !!t).sort();
+    return times.length ? { last_activity: times.at(-1) } : {};
+  }
+
+  private mayView(caller: Caller, task: Task): boolean {
+    return readsEverything(caller) || task.parent === caller.bot || task.bot === caller.bot || this.isAncestor(caller.bot, task);
+  }
+
+  /** True when `bot` asked, directly or through its task agents, for `task`. */
+  private isAncestor(bot: string, task: Task): boolean {
+    let parent = this.tasks.get(task.parent);
+    for (let hops = 0; parent && hops < 100; hops++) {
+      if (parent.parent === bot) return true;
+      parent = this.tasks.get(parent.parent);
+    }
+    return false;
+  }
+
+  private latestOf(bot: string): Task | undefined {
+    return [...this.tasks.values()].filter((t) => t.bot === bot).sort(byCreated).at(-1);
+  }
+
+  // ---- rules ---------------------------------------------------------------------------
+
+  private requireBot(caller: Caller): Bot {
+    const bot = this.registry.get(caller.bot);
+    if (!bot) throw new UserError('Tasks are asked for by a bot: connect as one (the operator token with the X-Roost-Bot header acts as any bot).', 'forbidden');
+    return bot;
+  }
+
+  private checkQuota(parent: string): void {
+    const live = [...this.tasks.values()].filter(isLive);
+    const mine = live.filter((t) => t.parent === parent).length;
+    if (mine >= this.limits.maxChildren) {
+      throw new UserError(`You already have ${mine} live tasks, the most one bot may have: wait for one to end, or cancel one (list_agents, cancel_agent).`, 'rate_limited');
+    }
+    if (live.length >= this.limits.maxLive) {
+      throw new UserError(`Roost already runs ${live.length} live tasks, its limit: try again when some have ended.`, 'rate_limited');
+    }
+  }
+
+  private depthOf(bot: string): number {
+    const own = this.tasks.get(bot);
+    return own?.kind === 'spawn' ? own.depth : 0;
+  }
+
+  /** `30s`, `15m`, `2h`, `1d`, or an ISO time; within the limits. */
+  private deadlineOf(input: string | undefined): string {
+    const now = Date.now();
+    let at: number;
+    if (input === undefined) at = now + this.limits.defaultDeadlineMs;
+    else {
+      const duration = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)$/.exec(input.trim());
+      at = duration ? now + Number(duration[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[duration[2] as 's']! : Date.parse(input);
+      if (Number.isNaN(at)) throw new UserError(`deadline "${input}" is neither a duration (30s, 15m, 2h, 1d) nor an ISO time.`);
+    }
+    if (at <= now) throw new UserError(`deadline "${input}" is already past: give a time in the future.`);
+    if (at - now > this.limits.maxDeadlineMs) {
+      throw new UserError(`deadline "${input}" is further away than the ${this.limits.maxDeadlineMs / 86_400_000}-day limit: give a nearer one.`);
+    }
+    return new Date(at).toISOString();
+  }
+
+  private newId(base: string): string {
+    const stem = base.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^-+/, '').slice(0, 40) || 'task';
+    for (;;) {
+      const id = `${stem}-${randomBytes(3).toString('hex')}`;
+      if (!this.tasks.has(id) && !this.registry.get(id)) return id;
+    }
+  }
+
+  // ---- files ---------------------------------------------------------------------------
+
+  private async save(task: Task, by: string, summary: string): Promise<void> {
+    const file = `tasks/${task.id}.md`;
+    await this.vault.write(file, taskToText(task));
+    this.history.enqueue({ author: by, paths: [file], summary });
+  }
+
+  /** Removes what a refused spawn made: the agent's note, token, registry entry and task file. */
+  private async undoSpawn(task: Task, by: string): Promise<void> {
+    this.tasks.delete(task.id);
+    const steps = [
+      () => this.memory.remove(task.bot, 'TASK.md'),
+      () => this.memory.forgetEmptyBot(task.bot),
+      () => this.tokens.revoke(task.bot),
+      () => this.registry.remove(task.bot, by),
+      async () => {
+        await this.vault.remove(`tasks/${task.id}.md`, 'tasks');
+        this.history.enqueue({ author: by, paths: [`tasks/${task.id}.md`], summary: `undo spawn ${task.id}` });
+      },
+    ];
+    for (const step of steps) await step().catch((error: Error) => (error instanceof UserError ? undefined : logError(error.message)));
+  }
+}
+
+function briefOf(task: Task, role: string | undefined, runtime: RuntimeName): string {
+  const ending =
+    runtime === 'openclaw'
+      ? `When you are done, answer with your result: your final reply is reported to ${task.parent}.`
+      : `When you are done, call complete_task with your result (it goes to ${task.parent}).`;
+  return [
+    `You are ${task.bot}, a task agent started by ${task.parent} through Roost.`,
+    role ? `\nYour role:\n${role.trim()}` : '',
+    `\nYour task:\n${task.text.trim()}`,
+    `\nDeadline: ${task.deadline}. ${ending}`,
+  ]
+    .filter(Boolean)
+    .join('\n')
+    .concat('\n');
+}
+
+function reportOf(task: Task): string {
+  const result = task.result ?? '';
+  const shown = result.length > REPORTED_RESULT_CHARS ? `${result.slice(0, REPORTED_RESULT_CHARS)}\n\n[cut: the whole result is in tasks/${task.id}.md]` : result;
+  const lines = [
+    shown || (task.error ? '' : '(no result text)'),
+    task.error ? `Why: ${task.error}` : '',
+    '',
+    '---',
+    `Task ${task.id} (${task.kind === 'spawn' ? 'task agent' : 'assigned to'} ${task.bot}) ${task.status} at ${task.ended}.`,
+    task.kept?.length ? `Kept notes, now in your memory: ${task.kept.map((p) => `tasks/${task.bot}/${p}`).join(', ')}.` : '',
+    task.kind === 'spawn' && task.cleanup === 'archive' ? `Its memory is archived in your memory under tasks/${task.bot}/.` : '',
+  ];
+  return lines.filter((line, i) => line !== '' || i === 2).join('\n').trim();
+}
+
+function fill(template: string, values: Record<string, string>): string {
+  return template.replace(/\{(bot|task|parent)\}/g, (_, key: string) => values[key]);
+}
+
+function firstLine(text: string): string {
+  const line = text.trim().split('\n')[0] ?? '';
+  return line.length > 80 ? `${line.slice(0, 77)}…` : line;
+}
+
+function byCreated(a: Task, b: Task): number {
+  return a.created.localeCompare(b.created);
+}
+
+const FIELDS = ['id', 'kind', 'bot', 'parent', 'status', 'runtime', 'topic', 'deadline', 'cleanup', 'depth', 'created', 'started', 'ended', 'result', 'error', 'kept', 'reported', 'cleaned'] as const;
+
+function taskToText(task: Task): string {
+  const frontmatter: Record<string, unknown> = {};
+  for (const key of FIELDS) frontmatter[key] = task[key];
+  if (task.run) {
+    frontmatter.run_id = task.run.runId;
+    frontmatter.session = task.run.session;
+    frontmatter.pid = task.run.pid;
+  }
+  return serializeNote(frontmatter, `${task.text.trim()}\n`);
+}
+
+function taskFromText(text: string): Task | null {
+  const { frontmatter: fm, body, problem } = parseNote(text);
+  if (problem || !stringOf(fm.id) || !stringOf(fm.bot)) return null;
+  const runId = stringOf(fm.run_id);
+  const optional = (key: string) => (stringOf(fm[key]) ? { [key]: stringOf(fm[key]) } : {});
+  return {
+    id: stringOf(fm.id),
+    kind: fm.kind === 'assign' ? 'assign' : 'spawn',
+    bot: stringOf(fm.bot),
+    parent: stringOf(fm.parent),
+    text: body.trim(),
+    status: stringOf(fm.status) as TaskStatus,
+    runtime: stringOf(fm.runtime) as RuntimeName,
+    ...(runId
+      ? {
+          run: {
+            runtime: stringOf(fm.runtime) as RuntimeName,
+            runId,
+            ...optional('session'),
+            ...(typeof fm.pid === 'number' ? { pid: fm.pid } : {}),
+          },
+        }
+      : {}),
+    ...optional('topic'),
+    deadline: stringOf(fm.deadline),
+    cleanup: (stringOf(fm.cleanup) || 'archive') as Cleanup,
+    depth: typeof fm.depth === 'number' ? fm.depth : 1,
+    created: stringOf(fm.created),
+    ...optional('started'),
+    ...optional('ended'),
+    ...optional('result'),
+    ...optional('error'),
+    ...(Array.isArray(fm.kept) ? { kept: fm.kept.map(String) } : {}),
+    ...optional('reported'),
+    ...(fm.cleaned === true ? { cleaned: true } : {}),
+  } as Task;
+}
+
+async function listTaskFiles(dir: string): Promise<string[]> {
+  try {
+    return (await fs.readdir(dir)).filter((f) => f.endsWith('.md') && !f.startsWith('.')).sort();
+  } catch (error) {
+    if (isMissing(error)) return [];
+    throw error;
+  }
+}
+
+/** A task that ended meanwhile (another path finished it first) is no error for the one that came second. */
+function ignoreEnded(error: unknown): void {
+  if (!(error instanceof UserError && error.code === 'conflict')) logError(error);
+}
+
+function logError(error: unknown): void {
+  console.error('roost:', error instanceof Error ? error.message : error);
+}

@@ -1,0 +1,155 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { OpenClawGateway } from '../../src/core/runtimes/gateway.js';
+import { Tokens } from '../../src/core/tokens.js';
+import { type Daemon, startDaemon } from '../../src/http/daemon.js';
+import { CLI_PATH } from '../../src/package.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { httpClient, OPERATOR_TOKEN, tempDir } from '../helpers.js';
+import { freePort, OpenClawProcess } from './harness.js';
+import { MockModel } from './mock-model.js';
+
+/** The OpenClaw agents of this world; each is the Roost bot of the same id. */
+export const AGENTS = ['dev', 'research'] as const;
+const GATEWAY_TOKEN = 'roost-e2e-gateway-token';
+
+const BOTS: Record<string, string> = {
+  'main.md': '---\nid: main\nkind: main\n---\nThe main bot.\n',
+  'dev.md': '---\nid: dev\nkind: specialist\nvisibility: private\nopenclaw: { agent: dev }\n---\nThe development specialist.\n',
+  'research.md': '---\nid: research\nkind: specialist\nvisibility: private\nopenclaw: { agent: research }\n---\nThe research specialist.\n',
+};
+
+/**
+ * A mock model, a real OpenClaw gateway with two agents (dev, research) that use Roost through
+ * `mcp.servers` (one entry per bot, each agent denied the other's), and a Roost daemon bound to it.
+ */
+export class World {
+  daemon!: Daemon;
+  private readonly clients: Client[] = [];
+  /** An operator connection to the gateway, for the test's own requests. */
+  readonly operator: OpenClawGateway;
+
+  private constructor(
+    readonly dir: string,
+    readonly home: string,
+    readonly botsDir: string,
+    readonly model: MockModel,
+    readonly gateway: OpenClawProcess,
+    readonly roostPort: number,
+    readonly tokens: Record<string, string>,
+  ) {
+    this.operator = new OpenClawGateway({ url: gateway.url, token: GATEWAY_TOKEN, requestTimeoutMs: 60_000 });
+  }
+
+  static async start(): Promise<World> {
+    const dir = tempDir('roost-openclaw-');
+    const home = path.join(dir, 'roost');
+    const botsDir = path.join(dir, 'bots');
+    mkdirSync(botsDir, { recursive: true });
+    for (const [file, text] of Object.entries(BOTS)) writeFileSync(path.join(botsDir, file), text);
+    const tokens: Record<string, string> = {};
+    const issuer = new Tokens(path.join(home, '.roost'));
+    for (const bot of ['main', ...AGENTS]) tokens[bot] = await issuer.issue(bot);
+
+    const model = await MockModel.start();
+    const [gatewayPort, roostPort] = [await freePort(), await freePort()];
+    const roostUrl = `http://127.0.0.1:${roostPort}`;
+    const config = {
+      gateway: { mode: 'local', bind: 'loopback', port: gatewayPort, auth: { mode: 'token', token: GATEWAY_TOKEN } },
+      logging: { file: path.join(dir, 'openclaw.log') },
+      models: {
+        providers: {
+          mock: {
+            baseUrl: model.baseUrl,
+            apiKey: 'mock',
+            api: 'openai-completions',
+            models: [{ id: 'echo', name: 'echo', contextWindow: 128000, maxTokens: 4096, input: ['text'], reasoning: false }],
+          },
+        },
+      },
+      agents: {
+        ownership: 'explicit',
+        defaults: { model: { primary: 'mock/echo' } },
+        entries: Object.fromEntries(
+          AGENTS.map((agent) => [
+            agent,
+            {
+              workspace: path.join(dir, 'workspaces', agent),
+              tools: { deny: AGENTS.filter((other) => other !== agent).map((other) => `roost_${other}__*`) },
+            },
+          ]),
+        ),
+      },
+      tools: { toolSearch: false },
+      mcp: {
+        servers: Object.fromEntries(
+          AGENTS.map((bot) => [
+            `roost_${bot}`,
+            { command: process.execPath, args: [CLI_PATH, 'mcp', '--bot', bot, '--url', roostUrl], env: { ROOST_TOKEN: tokens[bot] } },
+          ]),
+        ),
+      },
+    };
+    let gateway: OpenClawProcess;
+    try {
+      gateway = await OpenClawProcess.start({ dir: path.join(dir, 'openclaw'), port: gatewayPort, token: GATEWAY_TOKEN, config });
+    } catch (error) {
+      await model.close();
+      throw error;
+    }
+    const world = new World(dir, home, botsDir, model, gateway, roostPort, tokens);
+    await world.startRoost();
+    return world;
+  }
+
+  /** (Re)starts the Roost daemon on its fixed port, bound to the gateway. */
+  async startRoost(): Promise<void> {
+    this.daemon = await startDaemon({
+      home: this.home,
+      botsDir: this.botsDir,
+      host: '127.0.0.1',
+      port: this.roostPort,
+      readOnly: false,
+      operatorToken: OPERATOR_TOKEN,
+      commitWindowMs: 20,
+      runtimes: { openclaw: { url: this.gateway.url, token: GATEWAY_TOKEN, agent: 'dev' } },
+    });
+  }
+
+  /** An MCP client acting as `bot`, straight to the daemon. */
+  async client(bot: string): Promise<Client> {
+    const client = await httpClient(this.daemon.url, this.tokens[bot]);
+    this.clients.push(client);
+    return client;
+  }
+
+  get roost() {
+    return this.daemon.roost;
+  }
+
+  /** Runs one agent turn in a session and returns its final reply. */
+  async turn(agent: string, sessionKey: string, message: string): Promise<string> {
+    const idempotencyKey = `e2e-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    const { runId } = await this.operator.request<{ runId: string }>('agent', { agentId: agent, sessionKey, message, idempotencyKey, deliver: false });
+    const end = await this.operator.request<{ status: string; terminalReply?: { text?: string } }>(
+      'agent.wait',
+      { runId, timeoutMs: 90_000 },
+      { timeoutMs: 100_000 },
+    );
+    if (end.status !== 'ok') throw new Error(`the run in ${sessionKey} ended with ${JSON.stringify(end)}`);
+    return end.terminalReply?.text ?? '';
+  }
+
+  async history(sessionKey: string): Promise<Array<{ role: string; content: unknown }>> {
+    return (await this.operator.request<{ messages: Array<{ role: string; content: unknown }> }>('chat.history', { sessionKey, limit: 200 })).messages;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.clients.splice(0).map((c) => c.close().catch(() => undefined)));
+    await this.operator.close();
+    await this.daemon?.close();
+    await this.gateway.stop();
+    await this.model.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
