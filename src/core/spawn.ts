@@ -396,7 +396,7 @@ export class Tasks {
   /** Archives, keeps or deletes a spawned agent's memory (kept notes always go to the parent), then retires it. */
   private async cleanUp(task: Task): Promise<void> {
     const self: Caller = { bot: task.bot, kind: 'task', operator: false };
-    const notes = this.memory.list(self, task.bot, '', true).notes.map((n) => n.path);
+    const notes = (await this.memory.list(self, task.bot, '', true)).notes.map((n) => n.path);
     const copied = task.cleanup === 'archive' ? notes : (task.kept ?? []).filter((p) => notes.includes(p));
     for (const path of copied) {
       const text = await this.vault.read(rootPath(task.bot, path));
