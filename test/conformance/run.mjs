@@ -1,7 +1,8 @@
 // Runs the MCP conformance suite's server scenarios that apply to Roost against a real daemon.
 // The suite's client sends no credentials, so a loopback proxy adds the operator token (acting as
 // the main bot); Host and Origin pass through unchanged but for the port, so the daemon's own
-// DNS-rebinding checks are what the suite tests.
+// DNS-rebinding checks are what the suite tests. Expected failures are listed, with reasons, in
+// expected-failures.yml.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -57,7 +58,7 @@ const url = `http://localhost:${proxy.address().port}/mcp`;
 let failed = 0;
 for (const scenario of SCENARIOS) {
   // Asynchronously: the proxy lives in this process and must keep serving while the suite runs.
-  const suite = spawn(process.execPath, [path.join(root, 'node_modules/@modelcontextprotocol/conformance/dist/index.js'), 'server', '--url', url, '--scenario', scenario], {
+  const suite = spawn(process.execPath, [path.join(root, 'node_modules/@modelcontextprotocol/conformance/dist/index.js'), 'server', '--url', url, '--scenario', scenario, '--expected-failures', path.join(root, 'test/conformance/expected-failures.yml')], {
     cwd: home,
     stdio: ['ignore', 'pipe', 'pipe'],
     timeout: 120_000,
