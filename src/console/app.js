@@ -2,12 +2,14 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, connectEvents, daemon, disconnectEvents, get, useActivity, whenLoggedOut } from './api.js';
 import { html } from './html.js';
-import { useRoute } from './router.js';
+import { href, useRoute } from './router.js';
 import { BotPage } from './views/bot.js';
+import { MailView } from './views/mail.js';
 import { ErrorBox, useDebounced, useLoad } from './views/common.js';
 import { Overview } from './views/overview.js';
 import { Problems } from './views/problems.js';
 import { Search } from './views/search.js';
+import { TopicPage, Topics } from './views/topics.js';
 
 function App() {
   // null: not known yet; false: logged out; otherwise the session's details.
@@ -55,6 +57,8 @@ function Login({ onLogin }) {
 
 const NAV = [
   ['', 'Overview'],
+  ['topics', 'Topics'],
+  ['mail', 'Mail'],
   ['search', 'Search'],
   ['problems', 'Problems'],
 ];
@@ -94,6 +98,13 @@ function page({ parts, query }) {
       return html`<${Overview} />`;
     case 'bots':
       return html`<${BotPage} key=${parts[1]} id=${parts[1]} query=${query} />`;
+    case 'topics':
+      return parts[1] ? html`<${TopicPage} key=${parts[1]} name=${parts[1]} />` : html`<${Topics} />`;
+    case 'mail':
+      return html`<div class="operator-mail">
+        <p class="muted">The operator's own mail: messages bots send to “operator”, and what you sent from here.</p>
+        <${MailView} bot="operator" query=${query} link=${(q) => href('mail', q)} />
+      </div>`;
     case 'search':
       return html`<${Search} query=${query} />`;
     case 'problems':
