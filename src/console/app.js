@@ -3,6 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, connectEvents, daemon, disconnectEvents, get, useActivity, whenLoggedOut } from './api.js';
 import { html } from './html.js';
 import { href, useRoute } from './router.js';
+import { Agents } from './views/agents.js';
 import { BotPage } from './views/bot.js';
 import { MailView } from './views/mail.js';
 import { ErrorBox, useDebounced, useLoad } from './views/common.js';
@@ -57,6 +58,7 @@ function Login({ onLogin }) {
 
 const NAV = [
   ['', 'Overview'],
+  ['agents', 'Agents'],
   ['topics', 'Topics'],
   ['mail', 'Mail'],
   ['search', 'Search'],
@@ -67,7 +69,7 @@ function Shell({ session, live }) {
   const route = useRoute();
   const [section = ''] = route.parts;
   const [problems, reloadProblems] = useLoad(() => get('/api/problems'), []);
-  const problemCount = problems.data ? problems.data.notes.length + problems.data.bots.length : 0;
+  const problemCount = problems.data ? problems.data.notes.length + problems.data.bots.length + problems.data.agents.length : 0;
   useActivity(useDebounced(reloadProblems, 1000));
   const logout = async () => {
     await api('POST', '/api/logout').catch(() => undefined);
@@ -98,6 +100,8 @@ function page({ parts, query }) {
       return html`<${Overview} />`;
     case 'bots':
       return html`<${BotPage} key=${parts[1]} id=${parts[1]} query=${query} />`;
+    case 'agents':
+      return html`<${Agents} query=${query} />`;
     case 'topics':
       return parts[1] ? html`<${TopicPage} key=${parts[1]} name=${parts[1]} />` : html`<${Topics} />`;
     case 'mail':

@@ -124,13 +124,24 @@ export class ConsoleApi {
       route('GET', '/api/session', () => ({ operator: true, read_only: this.options.readOnly })),
       route('GET', '/api/overview', async (r) => {
         const { bots } = (await r.tool('list_bots', {})) as { bots: Array<{ id: string; last_seen?: string }> };
-        return { bots: bots.map((bot) => ({ ...bot, ...this.statsOf(bot.id, bot.last_seen) })) };
+        const { agents } = (await r.tool('list_agents', {})) as { agents: Array<{ task: string; kind: string; agent: string; status: string; deadline: string }> };
+        // What a bot works on: a task it has under way, else (a task agent) the task it was spawned for.
+        const tasks = new Map<string, { task: string; status: string; deadline: string }>();
+        for (const a of agents) {
+          const live = a.status === 'starting' || a.status === 'running';
+          if (live || (a.kind === 'spawn' && !tasks.has(a.agent))) tasks.set(a.agent, { task: a.task, status: a.status, deadline: a.deadline });
+        }
+        return { bots: bots.map((bot) => ({ ...bot, ...this.statsOf(bot.id, bot.last_seen), ...(tasks.has(bot.id) ? { task: tasks.get(bot.id) } : {}) })) };
       }),
       route('GET', '/api/activity', () => ({ activity: [...this.recent].reverse() })),
-      route('GET', '/api/problems', () => ({
-        notes: [...this.roost.memory.problems].map(([file, problem]) => ({ ...noteOfFile(file), problem })).sort(byFile),
-        bots: this.roost.registry.problems,
-      })),
+      route('GET', '/api/problems', async (r) => {
+        const { agents } = (await r.tool('list_agents', {})) as { agents: Array<{ status: string }> };
+        return {
+          notes: [...this.roost.memory.problems].map(([file, problem]) => ({ ...noteOfFile(file), problem })).sort(byFile),
+          bots: this.roost.registry.problems,
+          agents: agents.filter((a) => a.status === 'expired' || a.status === 'failed'),
+        };
+      }),
       route('GET', '/api/search', (r) =>
         r.tool('search_memory', {
           query: r.query.get('query') ?? '',
@@ -179,6 +190,10 @@ export class ConsoleApi {
       route('GET', '/api/topics/:topic/messages', (r) =>
         r.tool('topic_history', { topic: r.params.topic, cursor: text(r.query, 'cursor'), limit: int(r.query, 'limit') ?? 50 }),
       ),
+      route('GET', '/api/agents', (r) => r.tool('list_agents', { live: r.query.get('live') === 'true' })),
+      route('POST', '/api/agents/:id/cancel', (r) => r.tool('cancel_agent', { id: r.params.id })),
+      route('GET', '/api/sessions', (r) => r.tool('list_sessions', { limit: 100 })),
+      route('GET', '/api/sessions/:session/history', (r) => r.tool('session_history', { session: r.params.session, limit: int(r.query, 'limit') ?? 30 })),
       // A member joins or leaves as itself, like the bot calling subscribe_topic / unsubscribe_topic.
       route('PUT', '/api/topics/:topic/members/:bot', (r) => r.toolAsBot('subscribe_topic', { topic: r.params.topic })),
       route('DELETE', '/api/topics/:topic/members/:bot', (r) => r.toolAsBot('unsubscribe_topic', { topic: r.params.topic })),

@@ -205,6 +205,19 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the console in a brow
     await shot('topic');
   });
 
+  it('shows task agents under whoever spawned them, and cancels one', async () => {
+    const spawned = await call(main, 'spawn_agent', { task: 'Survey the backups.', runtime: 'none', deadline: '2h' });
+    await page.click('nav a[href="#/agents"]');
+    const row = page.locator('table.tasks tr', { has: page.locator('a.bot-name', { hasText: spawned.agent }) });
+    await row.locator('.badge.task-running').waitFor();
+    expect(await row.locator('td').nth(2).textContent()).toBe('main');
+    await shot('agents');
+    await row.getByRole('button', { name: 'Cancel' }).click();
+    await row.locator('.badge.task-cancelled').waitFor();
+    expect(await call(main, 'agent_status', { id: spawned.task })).toMatchObject({ status: 'cancelled', error: 'cancelled by operator' });
+    expect(await row.getByRole('button', { name: 'Cancel' }).count()).toBe(0);
+  });
+
   it('lists notes whose frontmatter is broken', async () => {
     writeFileSync(path.join(daemon.home, 'bots/dev/notes/broken.md'), '---\ntitle: [unclosed\n---\nbody\n');
     await daemon.roost.fileEvent('bots/dev/notes/broken.md');

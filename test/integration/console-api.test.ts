@@ -297,6 +297,7 @@ describe('console API over the messaging and topic tools', () => {
   it('creates a topic, adds and removes members as themselves, changes and archives it', async () => {
     const created = await request('POST', '/api/topics', { body: { name: 'ops', description: 'Deploys', members: ['dev'] } });
     expect(created.body).toMatchObject({ name: 'ops', members: ['dev'], created_by: 'operator' });
+    await daemon.roost.history.flush();
     const joined = await request('PUT', '/api/topics/ops/members/research');
     expect(joined.body.topic.members).toEqual(['dev', 'research']);
     await daemon.roost.history.flush();
@@ -318,6 +319,41 @@ describe('console API over the messaging and topic tools', () => {
     expect(refused.body.error).toMatch(/archived/);
     const { body } = await request('GET', '/api/topics');
     expect(body.topics.find((t: any) => t.name === 'ops')).toMatchObject({ archived: true, messages: 1 });
+  });
+});
+
+describe('console API over the spawn tools', () => {
+  it('lists task agents, shows what a bot works on, cancels a task once, and reports expired ones', async () => {
+    const main = await httpClient(daemon.url, daemon.tokens.main);
+    try {
+      const spawned = await call(main, 'spawn_agent', { task: 'Summarize the logs.', runtime: 'none', deadline: '30m' });
+      const { body: listed } = await request('GET', '/api/agents?live=true');
+      expect(listed.agents.find((a: any) => a.task === spawned.task)).toMatchObject({ agent: spawned.agent, parent: 'main', status: 'running', level: 0 });
+      const { body: overview } = await request('GET', '/api/overview');
+      expect(overview.bots.find((b: any) => b.id === spawned.agent)).toMatchObject({ kind: 'task', parent: 'main', task: { task: spawned.task, status: 'running' } });
+
+      const cancelled = await request('POST', `/api/agents/${spawned.task}/cancel`);
+      expect(cancelled.body).toMatchObject({ task: spawned.task, status: 'cancelled', error: 'cancelled by operator' });
+      const again = await request('POST', `/api/agents/${spawned.task}/cancel`);
+      expect(again.status).toBe(409);
+      expect(again.body.error).toMatch(/already ended \(cancelled\)/);
+      expect((await request('POST', '/api/agents/nobody/cancel')).status).toBe(404);
+
+      const late = await call(main, 'spawn_agent', { task: 'Too slow.', runtime: 'none', deadline: '1s' });
+      const problems = await eventually(async () => {
+        const { body } = await request('GET', '/api/problems');
+        return body.agents.some((a: any) => a.task === late.task) ? body : null;
+      });
+      expect(problems.agents.find((a: any) => a.task === late.task)).toMatchObject({ status: 'expired' });
+    } finally {
+      await main.close();
+    }
+  });
+
+  it('says why there are no sessions when no OpenClaw gateway is configured', async () => {
+    const res = await request('GET', '/api/sessions');
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatch(/No OpenClaw gateway is configured/);
   });
 });
 

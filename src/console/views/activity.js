@@ -44,6 +44,9 @@ function describe(a) {
     const n = d.ids?.length ?? 0;
     return html`${who} ${a.kind === 'message.read' ? 'read' : 'acknowledged'} <a href=${mailLink(a.bot, 'inbox')}>${n} message${n === 1 ? '' : 's'}</a>`;
   }
+  if (a.kind === 'task.spawn') return html`${who} spawned <a href=${href('bots', a.bot)}>${a.bot}</a> (${d.runtime})`;
+  if (a.kind === 'task.assign') return html`${who} gave <a href=${href('bots', a.bot)}>${a.bot}</a> a task`;
+  if (a.kind === 'task.end') return html`<a href=${href('agents')}>${a.bot}</a>'s task ${d.status === 'done' ? 'is done' : `ended: ${d.status}`}`;
   if (a.kind.startsWith('topic.')) {
     return html`${who} ${VERBS[a.kind] ?? a.kind} <a href=${href('topics', d.topic)}>#${d.topic}</a>`;
   }

@@ -4,6 +4,7 @@ import { bytes, plural, Time } from '../format.js';
 import { html } from '../html.js';
 import { href } from '../router.js';
 import { ActivityLine, shownInFeed } from './activity.js';
+import { isLiveTask, TaskStatus } from './agents.js';
 import { Chips, KindBadge, Loaded, Online, useDebounced, useLoad } from './common.js';
 
 const KIND_ORDER = { main: 0, specialist: 1, task: 2 };
@@ -57,7 +58,11 @@ function BotRow({ bot, depth }) {
       ${bot.description ? html`<div class="muted small">${bot.description}</div>` : null}
     </td>
     <td><${KindBadge} kind=${bot.kind} /></td>
-    <td>${bot.status}${bot.online ? html`<div class="small ok presence">online · ${plural(bot.sessions, 'session')}</div>` : null}</td>
+    <td>
+      ${bot.task ? html`<a href=${href('agents')}><${TaskStatus} status=${bot.task.status} /></a>` : bot.status}
+      ${bot.task && isLiveTask(bot.task.status) ? html`<div class="small muted presence">due <${Time} at=${bot.task.deadline} /></div>` : null}
+      ${bot.online ? html`<div class="small ok presence">online · ${plural(bot.sessions, 'session')}</div>` : null}
+    </td>
     <td><${Time} at=${bot.last_activity} /></td>
     <td><${Chips} items=${bot.topics} /></td>
     <td class="num">${bot.mail.unread ? html`<a class="unread-count" href=${href('bots', bot.id, { tab: 'mail' })}>${bot.mail.unread}</a>` : html`<span class="muted">0</span>`}</td>
