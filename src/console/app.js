@@ -2,12 +2,15 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, connectEvents, daemon, disconnectEvents, get, useActivity, whenLoggedOut } from './api.js';
 import { html } from './html.js';
-import { useRoute } from './router.js';
+import { href, useRoute } from './router.js';
+import { Agents } from './views/agents.js';
 import { BotPage } from './views/bot.js';
+import { MailView } from './views/mail.js';
 import { ErrorBox, useDebounced, useLoad } from './views/common.js';
 import { Overview } from './views/overview.js';
 import { Problems } from './views/problems.js';
 import { Search } from './views/search.js';
+import { TopicPage, Topics } from './views/topics.js';
 
 function App() {
   // null: not known yet; false: logged out; otherwise the session's details.
@@ -55,6 +58,9 @@ function Login({ onLogin }) {
 
 const NAV = [
   ['', 'Overview'],
+  ['agents', 'Agents'],
+  ['topics', 'Topics'],
+  ['mail', 'Mail'],
   ['search', 'Search'],
   ['problems', 'Problems'],
 ];
@@ -63,7 +69,7 @@ function Shell({ session, live }) {
   const route = useRoute();
   const [section = ''] = route.parts;
   const [problems, reloadProblems] = useLoad(() => get('/api/problems'), []);
-  const problemCount = problems.data ? problems.data.notes.length + problems.data.bots.length : 0;
+  const problemCount = problems.data ? problems.data.notes.length + problems.data.bots.length + problems.data.agents.length : 0;
   useActivity(useDebounced(reloadProblems, 1000));
   const logout = async () => {
     await api('POST', '/api/logout').catch(() => undefined);
@@ -94,6 +100,15 @@ function page({ parts, query }) {
       return html`<${Overview} />`;
     case 'bots':
       return html`<${BotPage} key=${parts[1]} id=${parts[1]} query=${query} />`;
+    case 'agents':
+      return html`<${Agents} query=${query} />`;
+    case 'topics':
+      return parts[1] ? html`<${TopicPage} key=${parts[1]} name=${parts[1]} />` : html`<${Topics} />`;
+    case 'mail':
+      return html`<div class="operator-mail">
+        <p class="muted">The operator's own mail: messages bots send to “operator”, and what you sent from here.</p>
+        <${MailView} bot="operator" query=${query} link=${(q) => href('mail', q)} />
+      </div>`;
     case 'search':
       return html`<${Search} query=${query} />`;
     case 'problems':

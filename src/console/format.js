@@ -13,12 +13,18 @@ export function plural(n, word) {
 export function ago(iso) {
   if (!iso) return '—';
   const seconds = Math.round((Date.now() - Date.parse(iso)) / 1000);
-  if (seconds < 10) return 'just now';
-  if (seconds < 60) return `${seconds} s ago`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
-  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
-  if (seconds < 86400 * 30) return `${Math.floor(seconds / 86400)} d ago`;
-  return iso.slice(0, 10);
+  if (Math.abs(seconds) < 10) return 'just now';
+  const span = duration(Math.abs(seconds));
+  if (!span) return iso.slice(0, 10);
+  return seconds < 0 ? `in ${span}` : `${span} ago`;
+}
+
+function duration(seconds) {
+  if (seconds < 60) return `${seconds} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h`;
+  if (seconds < 86400 * 30) return `${Math.floor(seconds / 86400)} d`;
+  return null;
 }
 
 /** A relative time with the exact one on hover. */

@@ -397,18 +397,26 @@ export class Mail {
     const all = [...metas.values()].sort((a, b) => (a.meta.id < b.meta.id ? -1 : 1));
     const start = cursor === undefined ? 0 : all.findIndex((m) => m.meta.id > cursor);
     const page = start === -1 ? [] : all.slice(start, start + limit);
-    const messages = await Promise.all(
-      page.map(async ({ folder, meta }) => {
-        const message = (await this.files.read(bot, folder, meta.id)) ?? { ...meta, body: '' };
-        return {
-          ...shown({ ...message, size: meta.size }),
-          folder,
-          ...(folder === 'inbox' ? { status: this.statusOf(bot, meta.id) } : { recipients: meta.recipients, ...this.acksOf(meta) }),
-        };
-      }),
-    );
+    const messages = await Promise.all(page.map(({ folder, meta }) => this.described(bot, folder, meta)));
     const more = start !== -1 && start + limit < all.length;
     return { thread: id, total: all.length, messages, ...(more ? { next_cursor: page[page.length - 1].meta.id } : {}) };
+  }
+
+  /** One folder of the bot's mail, newest first, marking nothing read: the operator's view of a mailbox. */
+  async folder(bot: string, folder: Folder, cursor: string | undefined, limit: number) {
+    if (cursor !== undefined && !isMessageId(cursor)) throw new UserError(`cursor "${cursor}" is not one this call returned: omit it to start from the newest message.`);
+    const box = this.box(bot);
+    const page: MessageMeta[] = [];
+    let more = false;
+    for (const meta of box.folder(folder).descending(cursor)) {
+      if (page.length === limit) {
+        more = true;
+        break;
+      }
+      page.push(meta);
+    }
+    const messages = await Promise.all(page.map((meta) => this.described(bot, folder, meta)));
+    return { bot, folder, total: box.folder(folder).size, unread: this.unreadCount(bot), messages, ...(more ? { next_cursor: page[page.length - 1].id } : {}) };
   }
 
   async search(bot: string, query: string, options: MessageFilter & { folder: Folder | 'all'; limit: number; offset: number }) {
@@ -547,6 +555,16 @@ export class Mail {
 
   private forgetSent(meta: MessageMeta): void {
     if (meta.topic) this.topicMessages.get(meta.topic)?.delete(meta.id);
+  }
+
+  /** A message of the bot's mail with its body and state: read or acked (inbox), or who got and acknowledged it (sent). */
+  private async described(bot: string, folder: Folder, meta: MessageMeta) {
+    const message = (await this.files.read(bot, folder, meta.id)) ?? { ...meta, body: '' };
+    return {
+      ...shown({ ...message, size: meta.size }),
+      folder,
+      ...(folder === 'inbox' ? { status: this.statusOf(bot, meta.id) } : { recipients: meta.recipients, ...this.acksOf(meta) }),
+    };
   }
 
   private statusOf(bot: string, id: string): MessageStatus {

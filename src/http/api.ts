@@ -124,13 +124,24 @@ export class ConsoleApi {
       route('GET', '/api/session', () => ({ operator: true, read_only: this.options.readOnly })),
       route('GET', '/api/overview', async (r) => {
         const { bots } = (await r.tool('list_bots', {})) as { bots: Array<{ id: string; last_seen?: string }> };
-        return { bots: bots.map((bot) => ({ ...bot, ...this.memoryStats(bot.id, bot.last_seen) })) };
+        const { agents } = (await r.tool('list_agents', {})) as { agents: Array<{ task: string; kind: string; agent: string; status: string; deadline: string }> };
+        // What a bot works on: a task it has under way, else (a task agent) the task it was spawned for.
+        const tasks = new Map<string, { task: string; status: string; deadline: string }>();
+        for (const a of agents) {
+          const live = a.status === 'starting' || a.status === 'running';
+          if (live || (a.kind === 'spawn' && !tasks.has(a.agent))) tasks.set(a.agent, { task: a.task, status: a.status, deadline: a.deadline });
+        }
+        return { bots: bots.map((bot) => ({ ...bot, ...this.statsOf(bot.id, bot.last_seen), ...(tasks.has(bot.id) ? { task: tasks.get(bot.id) } : {}) })) };
       }),
       route('GET', '/api/activity', () => ({ activity: [...this.recent].reverse() })),
-      route('GET', '/api/problems', () => ({
-        notes: [...this.roost.memory.problems].map(([file, problem]) => ({ ...noteOfFile(file), problem })).sort(byFile),
-        bots: this.roost.registry.problems,
-      })),
+      route('GET', '/api/problems', async (r) => {
+        const { agents } = (await r.tool('list_agents', {})) as { agents: Array<{ status: string }> };
+        return {
+          notes: [...this.roost.memory.problems].map(([file, problem]) => ({ ...noteOfFile(file), problem })).sort(byFile),
+          bots: this.roost.registry.problems,
+          agents: agents.filter((a) => a.status === 'expired' || a.status === 'failed'),
+        };
+      }),
       route('GET', '/api/search', (r) =>
         r.tool('search_memory', {
           query: r.query.get('query') ?? '',
@@ -146,7 +157,7 @@ export class ConsoleApi {
       ),
       route('GET', '/api/bots/:bot', async (r) => {
         const bot = await r.tool('get_bot', { id: r.params.bot });
-        return { ...bot, ...this.memoryStats(r.params.bot, bot.last_seen as string | undefined) };
+        return { ...bot, ...this.statsOf(r.params.bot, bot.last_seen as string | undefined) };
       }),
       route('GET', '/api/bots/:bot/notes', (r) =>
         r.tool('list_notes', { bot: r.params.bot, folder: text(r.query, 'folder'), limit: 500, offset: int(r.query, 'offset') }),
@@ -165,6 +176,27 @@ export class ConsoleApi {
         r.tool('note_diff', { bot: r.params.bot, path: r.query.get('path') ?? '', from: r.query.get('from') ?? '', to: text(r.query, 'to') }),
       ),
       route('POST', '/api/bots/:bot/restore', (r) => r.toolAsBot('restore_note', r.body)),
+      route('GET', '/api/bots/:bot/mail', (r) => {
+        const folder = r.query.get('folder') ?? 'inbox';
+        if (folder !== 'inbox' && folder !== 'sent') throw new ApiError(400, `folder "${folder}" is neither "inbox" nor "sent".`);
+        return this.roost.mail.folder(this.actingAs(r.params.bot).bot, folder, text(r.query, 'cursor'), 30);
+      }),
+      route('GET', '/api/bots/:bot/threads/:thread', (r) => r.toolAsBot('get_thread', { thread: r.params.thread })),
+      route('POST', '/api/messages', (r) => r.tool('send_message', r.body)),
+      route('GET', '/api/topics', (r) => r.tool('list_topics', { include_archived: true })),
+      route('POST', '/api/topics', (r) => r.tool('create_topic', r.body)),
+      route('PUT', '/api/topics/:topic', (r) => r.tool('update_topic', { ...r.body, topic: r.params.topic })),
+      route('POST', '/api/topics/:topic/archive', (r) => r.tool('archive_topic', { topic: r.params.topic })),
+      route('GET', '/api/topics/:topic/messages', (r) =>
+        r.tool('topic_history', { topic: r.params.topic, cursor: text(r.query, 'cursor'), limit: int(r.query, 'limit') ?? 50 }),
+      ),
+      route('GET', '/api/agents', (r) => r.tool('list_agents', { live: r.query.get('live') === 'true' })),
+      route('POST', '/api/agents/:id/cancel', (r) => r.tool('cancel_agent', { id: r.params.id })),
+      route('GET', '/api/sessions', (r) => r.tool('list_sessions', { limit: 100 })),
+      route('GET', '/api/sessions/:session/history', (r) => r.tool('session_history', { session: r.params.session, limit: int(r.query, 'limit') ?? 30 })),
+      // A member joins or leaves as itself, like the bot calling subscribe_topic / unsubscribe_topic.
+      route('PUT', '/api/topics/:topic/members/:bot', (r) => r.toolAsBot('subscribe_topic', { topic: r.params.topic })),
+      route('DELETE', '/api/topics/:topic/members/:bot', (r) => r.toolAsBot('unsubscribe_topic', { topic: r.params.topic })),
     ];
   }
 
@@ -201,6 +233,7 @@ export class ConsoleApi {
   }
 
   private actingAs(id: string): Caller {
+    if (id === OPERATOR_ID) return OPERATOR;
     const bot = this.roost.registry.get(id);
     if (!bot) throw new ApiError(404, `There is no bot "${id}".`);
     return { bot: bot.id, kind: bot.kind, operator: true };
@@ -215,8 +248,11 @@ export class ConsoleApi {
     return (await tool.handler(input.data as never, context)) as Record<string, unknown>;
   }
 
-  /** How big a bot's memory is, and when it last did anything (a request, or a change to its notes). */
-  private memoryStats(bot: string, lastSeen: string | undefined): { memory: { notes: number; bytes: number }; last_activity?: string } {
+  /** How big a bot's memory and inbox are, and when it last did anything (a request, or a change to its notes). */
+  private statsOf(
+    bot: string,
+    lastSeen: string | undefined,
+  ): { memory: { notes: number; bytes: number }; mail: { unread: number; total: number }; last_activity?: string } {
     let bytes = 0;
     let newest = lastSeen ? Date.parse(lastSeen) : 0;
     const notes = this.roost.index.list(bot);
@@ -224,7 +260,8 @@ export class ConsoleApi {
       bytes += note.size;
       newest = Math.max(newest, note.mtimeMs);
     }
-    return { memory: { notes: notes.length, bytes }, ...(newest > 0 ? { last_activity: new Date(newest).toISOString() } : {}) };
+    const { unread, total } = this.roost.mail.summary(bot, 0);
+    return { memory: { notes: notes.length, bytes }, mail: { unread, total }, ...(newest > 0 ? { last_activity: new Date(newest).toISOString() } : {}) };
   }
 
   private readonly onActivity = (activity: Activity): void => {

@@ -165,6 +165,59 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the console in a brow
     expect(await page.locator('a.note-link.selected').textContent()).toContain('kube.md');
   });
 
+  it('sends a bot a message and shows it in the bot\'s inbox, which the bot then reads over MCP', async () => {
+    await page.goto(`${daemon.url}/#/bots/dev?tab=mail`);
+    await page.fill('.send-box input[name=subject]', 'Check the deploy');
+    await page.fill('.send-box textarea[name=body]', 'Please check the **deploy** logs.');
+    await page.click('.send-box button[type=submit]');
+    await page.locator('.send-box .notice', { hasText: 'dev: in its inbox' }).waitFor();
+    const row = page.locator('.messages .message', { hasText: 'Check the deploy' });
+    await row.waitFor();
+    expect(await row.locator('.message-who').textContent()).toBe('operator → dev');
+    expect(await row.locator('.badge.status-unread').count()).toBe(1);
+    await row.locator('.message-head').click();
+    expect(await row.locator('.markdown strong').textContent()).toBe('deploy');
+    await shot('mail');
+    const inbox = await call(dev, 'read_inbox', {});
+    expect(inbox.messages.map((m: any) => [m.from, m.subject, m.body])).toEqual([['operator', 'Check the deploy', 'Please check the **deploy** logs.']]);
+    // The bot read it: the console shows it read without a reload.
+    await row.locator('.badge.status-read').waitFor();
+  });
+
+  it('creates a topic, adds a member, and shows its messages as they are posted', async () => {
+    await page.click('nav a[href="#/topics"]');
+    await page.fill('.new-topic input[name=name]', 'ops');
+    await page.fill('.new-topic input[name=description]', 'Deploys and incidents');
+    await page.check('.new-topic input[name=member-dev]');
+    await page.click('.new-topic button[type=submit]');
+    await page.locator('.topic-page h1', { hasText: '#ops' }).waitFor();
+    expect(await page.locator('.member-list a').allTextContents()).toEqual(['dev']);
+    await page.selectOption('.add-member select', 'research');
+    await page.click('.add-member button');
+    await page.locator('.member-list a', { hasText: 'research' }).waitFor();
+    expect(await page.locator('.member-list a').allTextContents()).toEqual(['dev', 'research']);
+    await daemon.roost.history.flush();
+    expect(git(daemon.home, 'log', '-1', '--format=%an %s', '--', 'topics/ops.md').trim()).toBe('research research: subscribe to #ops');
+
+    await call(dev, 'send_message', { to: ['#ops'], subject: 'Deploying 0.2 now', body: 'Rolling out.' });
+    await page.locator('.messages .message', { hasText: 'Deploying 0.2 now' }).waitFor();
+    expect(await page.locator('.messages .message-who').first().textContent()).toBe('dev → #ops');
+    await shot('topic');
+  });
+
+  it('shows task agents under whoever spawned them, and cancels one', async () => {
+    const spawned = await call(main, 'spawn_agent', { task: 'Survey the backups.', runtime: 'none', deadline: '2h' });
+    await page.click('nav a[href="#/agents"]');
+    const row = page.locator('table.tasks tr', { has: page.locator('a.bot-name', { hasText: spawned.agent }) });
+    await row.locator('.badge.task-running').waitFor();
+    expect(await row.locator('td').nth(2).textContent()).toBe('main');
+    await shot('agents');
+    await row.getByRole('button', { name: 'Cancel' }).click();
+    await row.locator('.badge.task-cancelled').waitFor();
+    expect(await call(main, 'agent_status', { id: spawned.task })).toMatchObject({ status: 'cancelled', error: 'cancelled by operator' });
+    expect(await row.getByRole('button', { name: 'Cancel' }).count()).toBe(0);
+  });
+
   it('lists notes whose frontmatter is broken', async () => {
     writeFileSync(path.join(daemon.home, 'bots/dev/notes/broken.md'), '---\ntitle: [unclosed\n---\nbody\n');
     await daemon.roost.fileEvent('bots/dev/notes/broken.md');

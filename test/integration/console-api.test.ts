@@ -255,6 +255,108 @@ describe('console API over the same tools', () => {
   });
 });
 
+describe('console API over the messaging and topic tools', () => {
+  it('sends as the operator; the bot\'s inbox shows it without marking it read', async () => {
+    const sent = await request('POST', '/api/messages', { body: { to: ['research'], subject: 'Survey', body: 'Compare three vector stores.', priority: 'high' } });
+    expect(sent.status).toBe(200);
+    expect(sent.body.recipients).toEqual([{ bot: 'research', live: false, reason: expect.any(String) }]);
+    const file = path.join(daemon.home, `mail/research/inbox/${sent.body.id}.md`);
+    expect(readFileSync(file, 'utf8')).toContain('Compare three vector stores.');
+
+    for (let look = 0; look < 2; look++) {
+      const inbox = await request('GET', '/api/bots/research/mail');
+      expect(inbox.body.messages[0]).toMatchObject({ id: sent.body.id, from: 'operator', subject: 'Survey', priority: 'high', status: 'unread' });
+      expect(inbox.body.unread).toBe(1);
+    }
+    const outbox = await request('GET', '/api/bots/operator/mail?folder=sent');
+    expect(outbox.body.messages[0]).toMatchObject({ id: sent.body.id, folder: 'sent', recipients: ['research'] });
+    const thread = await request('GET', `/api/bots/research/threads/${sent.body.id}`);
+    expect(thread.body.messages.map((m: any) => m.id)).toEqual([sent.body.id]);
+    const overview = await request('GET', '/api/overview');
+    expect(overview.body.bots.find((b: any) => b.id === 'research').mail).toEqual({ unread: 1, total: 1 });
+  });
+
+  it('refuses a bad send or mailbox request with 400 and sends nothing', async () => {
+    const before = (await request('GET', '/api/bots/operator/mail?folder=sent')).body.total;
+    const cases: Array<[string, string, unknown, RegExp]> = [
+      ['POST', '/api/messages', { to: [], body: 'x' }, /"to" is empty/],
+      ['POST', '/api/messages', { to: ['nobody'], body: 'x' }, /no bot "nobody"/],
+      ['POST', '/api/messages', { to: ['dev'], body: 'x', priority: 'asap' }, /priority/],
+      ['POST', '/api/messages', { to: ['dev'] }, /"body" is required/],
+      ['GET', '/api/bots/dev/mail?folder=trash', undefined, /neither "inbox" nor "sent"/],
+      ['GET', '/api/bots/dev/mail?cursor=..%2F..', undefined, /cursor/],
+    ];
+    for (const [method, url, body, message] of cases) {
+      const res = await request(method, url, { body });
+      expect(res.status, `${method} ${url} ${JSON.stringify(body)}`).toBe(400);
+      expect(res.body.error).toMatch(message);
+    }
+    expect((await request('GET', '/api/bots/operator/mail?folder=sent')).body.total).toBe(before);
+  });
+
+  it('creates a topic, adds and removes members as themselves, changes and archives it', async () => {
+    const created = await request('POST', '/api/topics', { body: { name: 'ops', description: 'Deploys', members: ['dev'] } });
+    expect(created.body).toMatchObject({ name: 'ops', members: ['dev'], created_by: 'operator' });
+    await daemon.roost.history.flush();
+    const joined = await request('PUT', '/api/topics/ops/members/research');
+    expect(joined.body.topic.members).toEqual(['dev', 'research']);
+    await daemon.roost.history.flush();
+    expect(git(daemon.home, 'log', '-1', '--format=%an %s', '--', 'topics/ops.md').trim()).toBe('research research: subscribe to #ops');
+    expect((await request('DELETE', '/api/topics/ops/members/dev')).body.topic.members).toEqual(['research']);
+
+    const posted = await request('POST', '/api/messages', { body: { to: ['#ops'], body: 'Deploy at noon.' } });
+    expect(posted.body.recipients.map((r: any) => r.bot)).toEqual(['research']);
+    const stream = await request('GET', '/api/topics/ops/messages');
+    expect(stream.body.messages.map((m: any) => m.body)).toEqual(['Deploy at noon.']);
+
+    const badRetention = await request('PUT', '/api/topics/ops', { body: { retention_days: 'soon' } });
+    expect(badRetention.status).toBe(400);
+    expect(badRetention.body.error).toMatch(/retention_days/);
+    expect((await request('PUT', '/api/topics/ops', { body: { post_policy: 'members', retention_days: 30 } })).body).toMatchObject({ post_policy: 'members', retention_days: 30 });
+    expect((await request('POST', '/api/topics/ops/archive')).body.archived).toBe(true);
+    const refused = await request('POST', '/api/messages', { body: { to: ['#ops'], body: 'Too late.' } });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatch(/archived/);
+    const { body } = await request('GET', '/api/topics');
+    expect(body.topics.find((t: any) => t.name === 'ops')).toMatchObject({ archived: true, messages: 1 });
+  });
+});
+
+describe('console API over the spawn tools', () => {
+  it('lists task agents, shows what a bot works on, cancels a task once, and reports expired ones', async () => {
+    const main = await httpClient(daemon.url, daemon.tokens.main);
+    try {
+      const spawned = await call(main, 'spawn_agent', { task: 'Summarize the logs.', runtime: 'none', deadline: '30m' });
+      const { body: listed } = await request('GET', '/api/agents?live=true');
+      expect(listed.agents.find((a: any) => a.task === spawned.task)).toMatchObject({ agent: spawned.agent, parent: 'main', status: 'running', level: 0 });
+      const { body: overview } = await request('GET', '/api/overview');
+      expect(overview.bots.find((b: any) => b.id === spawned.agent)).toMatchObject({ kind: 'task', parent: 'main', task: { task: spawned.task, status: 'running' } });
+
+      const cancelled = await request('POST', `/api/agents/${spawned.task}/cancel`);
+      expect(cancelled.body).toMatchObject({ task: spawned.task, status: 'cancelled', error: 'cancelled by operator' });
+      const again = await request('POST', `/api/agents/${spawned.task}/cancel`);
+      expect(again.status).toBe(409);
+      expect(again.body.error).toMatch(/already ended \(cancelled\)/);
+      expect((await request('POST', '/api/agents/nobody/cancel')).status).toBe(404);
+
+      const late = await call(main, 'spawn_agent', { task: 'Too slow.', runtime: 'none', deadline: '1s' });
+      const problems = await eventually(async () => {
+        const { body } = await request('GET', '/api/problems');
+        return body.agents.some((a: any) => a.task === late.task) ? body : null;
+      });
+      expect(problems.agents.find((a: any) => a.task === late.task)).toMatchObject({ status: 'expired' });
+    } finally {
+      await main.close();
+    }
+  });
+
+  it('says why there are no sessions when no OpenClaw gateway is configured', async () => {
+    const res = await request('GET', '/api/sessions');
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatch(/No OpenClaw gateway is configured/);
+  });
+});
+
 describe('console files', () => {
   it('serves the page with a strict content security policy, and the libraries from the package', async () => {
     const page = await fetch(new URL('/', daemon.url));

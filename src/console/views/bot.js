@@ -5,9 +5,10 @@ import { html } from '../html.js';
 import { renderMarkdown } from '../markdown.js';
 import { href } from '../router.js';
 import { Chips, KindBadge, Loaded, Online, useDebounced, useLoad } from './common.js';
+import { MailView } from './mail.js';
 import { NotePane } from './note.js';
 
-/** One bot: its header, then its memory (folder tree + note) or its profile. */
+/** One bot: its header, then its memory (folder tree + note), its mail, or its profile. */
 export function BotPage({ id, query }) {
   const [bot, reloadBot] = useLoad(() => get(`/api/bots/${encodeURIComponent(id)}`), [id]);
   // Bumped when this bot's memory changes, so the tree and the open note reload.
@@ -15,8 +16,9 @@ export function BotPage({ id, query }) {
   const refreshBot = useDebounced(reloadBot, 500);
   useActivity((activity) => {
     if (activity.bot !== id) return;
-    setChanges((c) => ({ count: c.count + 1, paths: new Set([activity.path, activity.detail?.from]) }));
     refreshBot();
+    if (!activity.kind.startsWith('note.')) return;
+    setChanges((c) => ({ count: c.count + 1, paths: new Set([activity.path, activity.detail?.from]) }));
   });
   const tab = query.get('tab') ?? 'memory';
   return html`<div class="bot-page">
@@ -25,9 +27,14 @@ export function BotPage({ id, query }) {
       <${BotHeader} bot=${b} />
       <div class="tabs" role="tablist">
         <a role="tab" aria-selected=${tab === 'memory'} class=${tab === 'memory' ? 'active' : ''} href=${href('bots', id)}>Memory</a>
+        <a role="tab" aria-selected=${tab === 'mail'} class=${tab === 'mail' ? 'active' : ''} href=${href('bots', id, { tab: 'mail' })}>
+          Mail${b.mail.unread ? html` <span class="unread-count">${b.mail.unread}</span>` : null}
+        </a>
         <a role="tab" aria-selected=${tab === 'profile'} class=${tab === 'profile' ? 'active' : ''} href=${href('bots', id, { tab: 'profile' })}>Profile</a>
       </div>
-      ${tab === 'profile' ? html`<${Profile} bot=${b} />` : html`<${Memory} bot=${b} query=${query} changes=${changes} />`}
+      ${tab === 'profile' ? html`<${Profile} bot=${b} />` : null}
+      ${tab === 'mail' ? html`<${MailView} bot=${id} query=${query} link=${(q) => href('bots', id, { tab: 'mail', ...q })} />` : null}
+      ${tab === 'memory' ? html`<${Memory} bot=${b} query=${query} changes=${changes} />` : null}
     `}<//>
   </div>`;
 }
@@ -45,6 +52,7 @@ function BotHeader({ bot }) {
     <dl class="stats">
       <div><dt>Memory</dt><dd>${plural(bot.memory.notes, 'note')} · ${bytes(bot.memory.bytes)}</dd></div>
       <div><dt>Last activity</dt><dd><${Time} at=${bot.last_activity} /></dd></div>
+      <div><dt>Inbox</dt><dd>${plural(bot.mail.total, 'message')}${bot.mail.unread ? `, ${bot.mail.unread} unread` : ''}</dd></div>
       <div><dt>Sessions</dt><dd>${bot.sessions}</dd></div>
       ${bot.parent ? html`<div><dt>Parent</dt><dd><a href=${href('bots', bot.parent)}>${bot.parent}</a></dd></div>` : null}
       <div><dt>Topics</dt><dd><${Chips} items=${bot.topics} /></dd></div>

@@ -3,7 +3,8 @@ import { get, useActivity } from '../api.js';
 import { bytes, plural, Time } from '../format.js';
 import { html } from '../html.js';
 import { href } from '../router.js';
-import { ActivityLine } from './activity.js';
+import { ActivityLine, shownInFeed } from './activity.js';
+import { isLiveTask, TaskStatus } from './agents.js';
 import { Chips, KindBadge, Loaded, Online, useDebounced, useLoad } from './common.js';
 
 const KIND_ORDER = { main: 0, specialist: 1, task: 2 };
@@ -21,10 +22,11 @@ export function Overview() {
     return () => clearInterval(timer);
   }, [reloadBots]);
   useActivity((activity) => {
-    setLive((feed) => [activity, ...feed].slice(0, FEED_SIZE));
+    if (shownInFeed(activity)) setLive((feed) => [activity, ...feed].slice(0, FEED_SIZE));
     refresh();
   });
-  const feed = [...live, ...(initial.data?.activity ?? []).filter((a) => !live.some((l) => l.at === a.at && l.path === a.path))].slice(0, FEED_SIZE);
+  const earlier = (initial.data?.activity ?? []).filter((a) => shownInFeed(a) && !live.some((l) => l.at === a.at && l.kind === a.kind && l.path === a.path));
+  const feed = [...live, ...earlier].slice(0, FEED_SIZE);
   return html`<div class="overview">
     <section class="card">
       <h2>Bots ${bots.data ? html`<span class="count">${bots.data.bots.length}</span>` : null}</h2>
@@ -41,7 +43,7 @@ export function Overview() {
 
 function BotTable({ bots }) {
   return html`<table class="bots">
-    <thead><tr><th>Bot</th><th>Kind</th><th>Status</th><th>Last activity</th><th>Topics</th><th class="num">Memory</th></tr></thead>
+    <thead><tr><th>Bot</th><th>Kind</th><th>Status</th><th>Last activity</th><th>Topics</th><th class="num">Unread</th><th class="num">Memory</th></tr></thead>
     <tbody>${treeOrder(bots).map(({ bot, depth }) => html`<${BotRow} key=${bot.id} bot=${bot} depth=${depth} />`)}</tbody>
   </table>`;
 }
@@ -56,9 +58,14 @@ function BotRow({ bot, depth }) {
       ${bot.description ? html`<div class="muted small">${bot.description}</div>` : null}
     </td>
     <td><${KindBadge} kind=${bot.kind} /></td>
-    <td>${bot.status}${bot.online ? html`<div class="small ok presence">online · ${plural(bot.sessions, 'session')}</div>` : null}</td>
+    <td>
+      ${bot.task ? html`<a href=${href('agents')}><${TaskStatus} status=${bot.task.status} /></a>` : bot.status}
+      ${bot.task && isLiveTask(bot.task.status) ? html`<div class="small muted presence">due <${Time} at=${bot.task.deadline} /></div>` : null}
+      ${bot.online ? html`<div class="small ok presence">online · ${plural(bot.sessions, 'session')}</div>` : null}
+    </td>
     <td><${Time} at=${bot.last_activity} /></td>
     <td><${Chips} items=${bot.topics} /></td>
+    <td class="num">${bot.mail.unread ? html`<a class="unread-count" href=${href('bots', bot.id, { tab: 'mail' })}>${bot.mail.unread}</a>` : html`<span class="muted">0</span>`}</td>
     <td class="num">${plural(bot.memory.notes, 'note')}<div class="muted small">${bytes(bot.memory.bytes)}</div></td>
   </tr>`;
 }

@@ -1,9 +1,11 @@
 import { get } from '../api.js';
+import { Time } from '../format.js';
 import { html } from '../html.js';
 import { href } from '../router.js';
+import { TaskStatus } from './agents.js';
 import { Loaded, useLoad } from './common.js';
 
-/** Everything that needs a person: notes with broken frontmatter, bot definitions that could not be read. */
+/** Everything that needs a person: notes with broken frontmatter, bot definitions that could not be read, tasks that failed or expired. */
 export function Problems() {
   const [problems] = useLoad(() => get('/api/problems'), []);
   return html`<${Loaded} state=${problems}>${(p) => html`<div class="problems">
@@ -21,6 +23,20 @@ export function Problems() {
         ? html`<p class="muted">None: every definition in the bots folder and the registry loads.</p>`
         : html`<table class="list"><thead><tr><th>File</th><th>Problem</th></tr></thead><tbody>
             ${p.bots.map((b) => html`<tr key=${b.file}><td class="mono">${b.file}</td><td>${b.problem}</td></tr>`)}
+          </tbody></table>`}
+    </section>
+    <section class="card">
+      <h2>Task agents that failed or expired <span class="count">${p.agents.length}</span></h2>
+      ${p.agents.length === 0
+        ? html`<p class="muted">None.</p>`
+        : html`<table class="list"><thead><tr><th>Agent</th><th>Status</th><th>Asked by</th><th>Deadline</th><th>Why</th></tr></thead><tbody>
+            ${p.agents.map((a) => html`<tr key=${a.task}>
+              <td><a href=${href('bots', a.agent)}>${a.agent}</a> <span class="muted small mono">${a.task}</span></td>
+              <td><${TaskStatus} status=${a.status} /></td>
+              <td>${a.parent}</td>
+              <td><${Time} at=${a.deadline} /></td>
+              <td>${a.error ?? a.result ?? '—'}</td>
+            </tr>`)}
           </tbody></table>`}
     </section>
   </div>`}<//>`;
