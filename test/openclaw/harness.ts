@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { OpenClawGateway } from '../../src/core/runtimes/gateway.js';
@@ -118,22 +118,52 @@ export class OpenClawProcess {
     throw new Error(`the OpenClaw gateway was not ready within ${READY_TIMEOUT_MS / 1000}s; see ${this.log}`);
   }
 
-  /** Stops the gateway and everything it started (its process group): SIGTERM, then SIGKILL. */
+  /**
+   * Stops the gateway and everything it started: SIGTERM to its process group, then SIGKILL to
+   * whatever is left of its process tree (it starts its MCP servers in process groups of their own).
+   */
   async stop(): Promise<void> {
     const pid = this.child.pid;
-    if (pid === undefined || this.child.exitCode !== null || this.child.signalCode !== null) return killGroup(pid, 'SIGKILL');
-    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    killGroup(pid, 'SIGTERM');
-    const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), STOP_TIMEOUT_MS).unref());
-    await Promise.race([exited, timer]);
-    killGroup(pid, 'SIGKILL');
+    if (pid === undefined) return;
+    const tree = descendants(pid);
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+      kill(-pid, 'SIGTERM');
+      const timer = new Promise<void>((resolve) => setTimeout(resolve, STOP_TIMEOUT_MS).unref());
+      await Promise.race([exited, timer]);
+    }
+    for (const p of [-pid, pid, ...tree, ...descendants(pid)]) kill(p, 'SIGKILL');
   }
 }
 
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (pid === undefined) return;
+/** Every process below `pid`, from /proc (Linux). */
+function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // stat: "pid (comm) state ppid …"; comm may hold spaces and parentheses, so read after the last ")".
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: number[] = [];
+  const visit = (p: number) => {
+    for (const c of children.get(p) ?? []) {
+      out.push(c);
+      visit(c);
+    }
+  };
+  visit(pid);
+  return out;
+}
+
+function kill(pid: number, signal: NodeJS.Signals): void {
   try {
-    process.kill(-pid, signal);
+    process.kill(pid, signal);
   } catch {
     // already gone
   }
