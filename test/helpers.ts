@@ -83,7 +83,8 @@ export async function stdioClient(bot: string, token: string, options: { url?: s
   const client = new Client({ name: 'roost-test-stdio', version: '1.0.0' });
   const args = [CLI_PATH, 'mcp', '--bot', bot];
   if (options.url) args.push('--url', options.url);
-  if (options.home) args.push('--home', options.home);
+  // A daemon the bridge starts listens on a free port (the default 7777 may be taken on a test machine).
+  if (options.home) args.push('--home', options.home, '--port', '0');
   const transport = new StdioClientTransport({
     command: process.execPath,
     args,
