@@ -664,14 +664,20 @@ function offer(top: Candidate[], size: number, key: number, doc: Doc): boolean {
 
 async function writeAtomically(file: string, data: string): Promise<void> {
   const temp = `${file}.${process.pid}.tmp`;
-  const handle = await open(temp, 'w');
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
+    const handle = await open(temp, 'w');
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, file);
+  } catch (error) {
+    // A full disk must not leave half a snapshot behind; the old snapshot stays valid.
+    await rm(temp, { force: true }).catch(() => undefined);
+    throw error;
   }
-  await rename(temp, file);
 }
 
 /** A window of `body` around the first of `terms`, whitespace collapsed, with '…' where cut. */
