@@ -85,7 +85,7 @@ export class World {
         servers: Object.fromEntries(
           AGENTS.map((bot) => [
             `roost_${bot}`,
-            { command: process.execPath, args: [CLI_PATH, 'mcp', '--bot', bot, '--url', roostUrl], env: { ROOST_TOKEN: tokens[bot] } },
+            { command: process.execPath, args: [CLI_PATH, 'mcp', '--bot', bot, '--url', roostUrl], env: { ROOST_TOKEN: tokens[bot] }, requestTimeoutMs: 120_000 },
           ]),
         ),
       },
