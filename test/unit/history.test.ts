@@ -216,6 +216,22 @@ describe('grouped commits', () => {
     ]);
   });
 
+  it('builds on a commit a person made by hand meanwhile, and keeps git status clean', async () => {
+    const { root, history } = await openHistory();
+    write(root, 'bots/dev/a.md', 'a\n');
+    history.enqueue({ author: 'dev', paths: ['bots/dev/a.md'], summary: 'write a.md' });
+    await history.flush();
+    write(root, 'people/readme.md', 'by hand\n');
+    git(root, 'add', 'people/readme.md');
+    git(root, '-c', 'user.name=someone', '-c', 'user.email=someone@example.com', 'commit', '-q', '-m', 'by hand');
+    write(root, 'bots/dev/a.md', 'a2\n');
+    history.enqueue({ author: 'dev', paths: ['bots/dev/a.md'], summary: 'edit a.md' });
+    await history.flush();
+    expect(git(root, 'log', '-3', '--format=%an %s').trim().split('\n')).toEqual(['dev dev: edit a.md', 'someone by hand', 'dev dev: write a.md']);
+    expect(git(root, 'show', 'HEAD:bots/dev/a.md')).toBe('a2\n');
+    expect(git(root, 'status', '--porcelain')).toBe('');
+  });
+
   it('takes paths literally: spaces, glob characters, non-ASCII', async () => {
     const { root, history } = await openHistory();
     const files = ['bots/dev/a b*.md', 'bots/dev/[x].md', 'bots/dev/ünïcödé.md', 'bots/dev/:colon.md'];
@@ -290,7 +306,8 @@ describe('flush', () => {
 
   it('retries a failed commit on the next window', async () => {
     const { root, history } = await openHistory();
-    const lock = path.join(root, '.git/index.lock');
+    // git cannot move a branch another process has locked.
+    const lock = path.join(root, '.git/refs/heads/main.lock');
     writeFileSync(lock, '');
     const errors = vi.spyOn(console, 'error').mockImplementation(() => rmSync(lock, { force: true }));
     write(root, 'bots/dev/a.md', 'a\n');
@@ -302,7 +319,8 @@ describe('flush', () => {
 
   it('rejects when the retry fails too, and the queue keeps working', async () => {
     const { root, history } = await openHistory();
-    const lock = path.join(root, '.git/index.lock');
+    // git cannot move a branch another process has locked.
+    const lock = path.join(root, '.git/refs/heads/main.lock');
     writeFileSync(lock, '');
     const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
     write(root, 'bots/dev/a.md', 'a\n');
