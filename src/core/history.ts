@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from './errors.js';
-import { FastImport, quote, type TreeEntry } from './fast-import.js';
+import { FastImport, IgnoreCheck, quote, type TreeEntry } from './git-streams.js';
 
 export interface HistoryEntry {
   commit: string;
@@ -37,6 +37,8 @@ interface Waiter {
 
 const COMMITTER = 'roost <roost@roost.local>';
 const SUBJECT_WIDTH = 60;
+/** git's index (what `git status` compares with) catches up with the commits this long after them. */
+const INDEX_SYNC_MS = 1_000;
 const FIELD = '\x1f';
 const RECORD = '\x1e';
 
@@ -50,9 +52,11 @@ export class History {
   /** The serial commit queue: each run starts when the previous one ended. */
   private tail = Promise.resolve();
   private importer?: FastImport;
+  private ignores?: IgnoreCheck;
   private marks = 0;
-  /** Paths whose entry in git's index may differ from HEAD: brought in line after each commit cycle. */
+  /** Paths whose entry in git's index may differ from HEAD. */
   private unsynced = new Set<string>();
+  private indexTimer?: NodeJS.Timeout;
 
   /** Backup: a git remote pushed to after commits, at most once per `pushEveryMs`. */
   private remote?: { url: string; everyMs: number; timer?: NodeJS.Timeout; pushing: Promise<void> };
@@ -131,7 +135,10 @@ export class History {
     await this.flush();
     clearTimeout(this.timer);
     this.timer = undefined;
-    await this.importer?.close();
+    clearTimeout(this.indexTimer);
+    this.indexTimer = undefined;
+    await this.syncIndex();
+    await Promise.all([this.importer?.close(), this.ignores?.close()]);
     await this.push().catch((error: Error) => console.error(`roost: backup push failed: ${error.message}`));
   }
 
@@ -164,6 +171,8 @@ export class History {
   /** Unified diff of `file` from one version to another (`to` undefined: the work tree). */
   async diff(file: string, from: string, to?: string): Promise<string> {
     const versions = await Promise.all([from, ...(to === undefined ? [] : [to])].map((commit) => this.resolve(commit)));
+    // git finds the work tree's files through its index.
+    if (to === undefined) await (this.tail = this.tail.then(() => this.syncIndex()));
     return this.git(['diff', '--no-color', '--no-ext-diff', ...versions, '--', file]);
   }
 
@@ -223,7 +232,13 @@ export class History {
    */
   private async commitBatch(batch: Queued[]): Promise<void> {
     const groups = groupByAuthor(batch);
-    const ignored = await this.ignored(groups.flatMap((group) => group.paths));
+    const all = groups.flatMap((group) => group.paths);
+    // The check reads the ignore files and the index (tracked files are never ignored) once: a changed ignore file needs a new check.
+    if (all.some((file) => file === '.gitignore' || file.endsWith('/.gitignore'))) {
+      await this.syncIndex();
+      await this.ignores?.close();
+    }
+    const ignored = await this.ignored(all);
     const ref = await this.branch();
     const tip = await this.readRef(ref);
     if (!this.importer?.alive) this.importer = new FastImport(this.root, gitEnv());
@@ -253,7 +268,7 @@ export class History {
     const id = await this.importer.commitAndCheckpoint(commands, mark);
     if ((await this.readRef(ref)) !== id) throw new Error(`git could not move ${ref} to ${id} (is ${ref}.lock left over?)`);
     for (const file of paths) this.unsynced.add(file);
-    await this.syncIndex();
+    this.scheduleIndexSync();
   }
 
   /** fast-import commands for the paths that differ from `before`. */
@@ -283,21 +298,30 @@ export class History {
   }
 
   /** The paths of `paths` that .gitignore excludes (tracked files never are). */
-  private async ignored(paths: string[]): Promise<Set<string>> {
-    if (!paths.length) return new Set();
-    // check-ignore takes names, not pathspecs, and refuses the literal-pathspec setting.
-    const out = await this.git(['check-ignore', '-z', '--stdin'], paths.join('\0'), { GIT_LITERAL_PATHSPECS: '0' }, [1]);
-    return new Set(out.split('\0').filter(Boolean));
+  private ignored(paths: string[]): Promise<Set<string>> {
+    if (!this.ignores?.alive) this.ignores = new IgnoreCheck(this.root, gitEnv());
+    return this.ignores.ignored(paths);
   }
 
-  /** git's index follows the commits, so `git status` in the data root stays clean. Retried after the next cycle if it fails. */
+  /** Soon after commits, in the commit queue: one git process for many cycles. */
+  private scheduleIndexSync(): void {
+    this.indexTimer ??= setTimeout(() => {
+      this.indexTimer = undefined;
+      this.tail = this.tail.then(() => this.syncIndex());
+    }, INDEX_SYNC_MS);
+    this.indexTimer.unref();
+  }
+
+  /** Brings git's index in line with the commits, so `git status` in the data root shows only what is not committed yet. */
   private async syncIndex(): Promise<void> {
     const paths = [...this.unsynced];
     this.unsynced.clear();
+    if (!paths.length) return;
     try {
       await this.git(['reset', '-q', '--pathspec-from-file=-', '--pathspec-file-nul'], paths.join('\0'));
     } catch (error) {
       for (const file of paths) this.unsynced.add(file);
+      this.scheduleIndexSync();
       console.error(`roost: updating git's index failed (will retry): ${(error as Error).message}`);
     }
   }
@@ -326,11 +350,10 @@ export class History {
     }
   }
 
-  /** Runs git; `okCodes` are exit codes that mean an answer, not a failure (check-ignore exits 1 when nothing matched). */
-  private git(args: string[], input?: string, env: NodeJS.ProcessEnv = {}, okCodes: number[] = []): Promise<string> {
+  private git(args: string[], input?: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
     return new Promise((resolve, reject) => {
       const child = execFile('git', args, { cwd: this.root, env: { ...gitEnv(), ...env }, maxBuffer: 1 << 30 }, (error, stdout, stderr) => {
-        if (error && !okCodes.includes(error.code as number)) reject(new Error(`git ${args.join(' ')} failed: ${(stderr + stdout).trim() || error.message}`));
+        if (error) reject(new Error(`git ${args.join(' ')} failed: ${(stderr + stdout).trim() || error.message}`));
         else resolve(stdout);
       });
       child.stdin?.on('error', () => {}); // git may exit before reading all of its input; its exit code tells

@@ -1,41 +1,33 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 
+// Long-lived git processes the commit queue talks to over pipes. Starting a process costs the
+// daemon's event loop several milliseconds; these cost it none per commit.
+
 /** What a path is in a commit: its mode and object id, or absent. */
 export type TreeEntry = { mode: string; id: string } | null;
 
 /**
- * One long-lived `git fast-import` for a repository. Starting a process costs the daemon's event loop
- * several milliseconds; a commit through the porcelain took five of them per author. Through this
- * stream a cycle of commits from any number of authors costs none.
+ * `git fast-import`: a cycle of commits from any number of authors in one stream (through the
+ * porcelain, a commit took five processes per author).
  *
  * `--done`: if the daemon dies mid-stream, the import ends without touching any ref.
  */
 export class FastImport {
   private readonly child: ChildProcess;
   /** Lines from stdout (progress) and from the cat-blob stream (answers to `ls` and `get-mark`). */
-  private readonly progress: LineReader;
-  private readonly answers: LineReader;
+  private readonly progress: RecordReader;
+  private readonly answers: RecordReader;
   private exited?: Error;
 
   constructor(cwd: string, env: NodeJS.ProcessEnv) {
-    this.child = spawn('git', ['-c', 'fastimport.unpackLimit=1000', 'fast-import', '--quiet', '--done', '--cat-blob-fd=3'], {
-      cwd,
-      env,
-      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    this.child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
-    this.child.stdin!.on('error', () => {}); // the exit tells
-    this.progress = new LineReader(this.child.stdout!);
-    this.answers = new LineReader(this.child.stdio[3] as Readable);
-    const ended = (error: Error) => {
+    this.child = startGit(cwd, env, ['-c', 'fastimport.unpackLimit=1000', 'fast-import', '--quiet', '--done', '--cat-blob-fd=3'], (error) => {
       this.exited ??= error;
       this.progress.fail(this.exited);
       this.answers.fail(this.exited);
-    };
-    this.child.on('error', ended);
-    this.child.on('exit', (code, signal) => ended(new Error(`git fast-import exited (${signal ?? code}): ${stderr.trim() || 'no message'}`)));
+    });
+    this.progress = new RecordReader(this.child.stdout!, '\n');
+    this.answers = new RecordReader(this.child.stdio[3] as Readable, '\n');
   }
 
   get alive(): boolean {
@@ -67,10 +59,8 @@ export class FastImport {
 
   async close(): Promise<void> {
     if (this.exited) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
     this.write('done\n');
-    this.child.stdin!.end();
-    await exited;
+    await endInput(this.child);
   }
 
   private write(data: string | Buffer): void {
@@ -79,23 +69,84 @@ export class FastImport {
   }
 }
 
+/**
+ * `git check-ignore --stdin`: which paths .gitignore excludes. It reads the ignore files and the
+ * index once, so it is replaced when either may have changed (`stale()`).
+ */
+export class IgnoreCheck {
+  private readonly child: ChildProcess;
+  private readonly answers: RecordReader;
+  private exited?: Error;
+
+  constructor(cwd: string, env: NodeJS.ProcessEnv) {
+    // check-ignore takes names, not pathspecs, and refuses the literal-pathspec setting.
+    this.child = startGit(cwd, { ...env, GIT_LITERAL_PATHSPECS: '0', GIT_FLUSH: '1' }, ['check-ignore', '--stdin', '-z', '-v', '-n'], (error) => {
+      this.exited ??= error;
+      this.answers.fail(this.exited);
+    });
+    this.answers = new RecordReader(this.child.stdout!, '\0');
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  /** The paths of `paths` that are ignored (tracked files never are). */
+  async ignored(paths: string[]): Promise<Set<string>> {
+    if (this.exited) throw this.exited;
+    this.child.stdin!.write(paths.map((file) => `${file}\0`).join(''));
+    const out = new Set<string>();
+    for (const file of paths) {
+      // "<source>\0<line>\0<pattern>\0<path>\0"; the fields are empty when nothing matched.
+      const [source, , pattern] = await Promise.all([0, 1, 2, 3].map(() => this.answers.next()));
+      // A matching "!pattern" re-includes the path.
+      if (source && !pattern.startsWith('!')) out.add(file);
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    if (!this.exited) await endInput(this.child);
+  }
+}
+
+function startGit(cwd: string, env: NodeJS.ProcessEnv, args: string[], ended: (error: Error) => void): ChildProcess {
+  const child = spawn('git', args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
+  child.stdin!.on('error', () => {}); // the exit tells
+  child.on('error', ended);
+  child.on('exit', (code, signal) => ended(new Error(`git ${args.find((a) => !a.startsWith('-') && !a.includes('='))} exited (${signal ?? code}): ${stderr.trim() || 'no message'}`)));
+  return child;
+}
+
+async function endInput(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.stdin!.end();
+  await exited;
+}
+
 /** A path as fast-import reads it: C-style quoted, so any byte but NUL may appear in it. */
 export function quote(file: string): string {
   return `"${file.replace(/[\\"\x00-\x1f\x7f]/g, (c) => (c === '\\' || c === '"' ? `\\${c}` : `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`))}"`;
 }
 
-class LineReader {
+/** Records from a stream, split at `separator`, handed out in order. */
+class RecordReader {
   private buffer = '';
   private lines: string[] = [];
   private waiting: Array<{ resolve: (line: string) => void; reject: (error: Error) => void }> = [];
   private error?: Error;
 
-  constructor(stream: Readable) {
+  constructor(
+    stream: Readable,
+    private readonly separator: string,
+  ) {
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => {
       this.buffer += chunk;
       let end: number;
-      while ((end = this.buffer.indexOf('\n')) >= 0) {
+      while ((end = this.buffer.indexOf(this.separator)) >= 0) {
         const line = this.buffer.slice(0, end);
         this.buffer = this.buffer.slice(end + 1);
         const waiter = this.waiting.shift();
