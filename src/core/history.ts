@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from './errors.js';
+import { FastImport, IgnoreCheck, quote, type TreeEntry } from './git-streams.js';
 
 export interface HistoryEntry {
   commit: string;
@@ -33,8 +35,10 @@ interface Waiter {
   error?: Error;
 }
 
-const COMMITTER = ['-c', 'user.name=roost', '-c', 'user.email=roost@roost.local', '-c', 'commit.gpgsign=false'];
+const COMMITTER = 'roost <roost@roost.local>';
 const SUBJECT_WIDTH = 60;
+/** git's index (what `git status` compares with) catches up with the commits this long after them. */
+const INDEX_SYNC_MS = 1_000;
 const FIELD = '\x1f';
 const RECORD = '\x1e';
 
@@ -47,6 +51,12 @@ export class History {
   private timer?: NodeJS.Timeout;
   /** The serial commit queue: each run starts when the previous one ended. */
   private tail = Promise.resolve();
+  private importer?: FastImport;
+  private ignores?: IgnoreCheck;
+  private marks = 0;
+  /** Paths whose entry in git's index may differ from HEAD. */
+  private unsynced = new Set<string>();
+  private indexTimer?: NodeJS.Timeout;
 
   /** Backup: a git remote pushed to after commits, at most once per `pushEveryMs`. */
   private remote?: { url: string; everyMs: number; timer?: NodeJS.Timeout; pushing: Promise<void> };
@@ -63,11 +73,17 @@ export class History {
     // Check for root/.git itself: the data root may sit inside another repository (memory/ in a checkout).
     if (!existsSync(path.join(root, '.git'))) await history.git(['init', '-q', '-b', 'main']);
     await ensureIgnored(path.join(root, '.gitignore'));
-    // Only this process uses the repository (the daemon lock), so a lock file is a killed git's leftover.
-    await fs.rm(path.join(root, '.git', 'index.lock'), { force: true });
+    // Only this process uses the repository (the daemon lock), so lock files and crash reports are a killed git's leftovers.
+    const gitDir = path.join(root, '.git');
+    const leftovers = (await fs.readdir(gitDir)).filter((name) => name.startsWith('fast_import_crash_'));
+    for (const file of ['index.lock', `${await history.branch()}.lock`, ...leftovers]) await fs.rm(path.join(gitDir, file), { force: true });
+    // The index knows what git saw last, so this compares only files whose size or time changed.
     await history.git(['add', '-A']);
-    const staged = (await history.git(['diff', '--cached', '--name-only', '-z'])).split('\0').filter(Boolean).length;
-    if (staged) await history.commit('external', `external: recover ${staged} uncommitted change${staged === 1 ? '' : 's'}`);
+    const staged = (await history.git(['diff', '--cached', '--no-renames', '--name-only', '-z'])).split('\0').filter(Boolean);
+    if (staged.length) {
+      history.enqueue({ author: 'external', paths: staged, summary: `recover ${staged.length} uncommitted change${staged.length === 1 ? '' : 's'}` });
+      await history.flush();
+    }
     if (options.remote) {
       history.remote = { url: options.remote, everyMs: options.pushEveryMs ?? 10_000, pushing: Promise.resolve() };
       history.schedulePush();
@@ -119,6 +135,10 @@ export class History {
     await this.flush();
     clearTimeout(this.timer);
     this.timer = undefined;
+    clearTimeout(this.indexTimer);
+    this.indexTimer = undefined;
+    await this.syncIndex();
+    await Promise.all([this.importer?.close(), this.ignores?.close()]);
     await this.push().catch((error: Error) => console.error(`roost: backup push failed: ${error.message}`));
   }
 
@@ -151,6 +171,8 @@ export class History {
   /** Unified diff of `file` from one version to another (`to` undefined: the work tree). */
   async diff(file: string, from: string, to?: string): Promise<string> {
     const versions = await Promise.all([from, ...(to === undefined ? [] : [to])].map((commit) => this.resolve(commit)));
+    // git finds the work tree's files through its index.
+    if (to === undefined) await (this.tail = this.tail.then(() => this.syncIndex()));
     return this.git(['diff', '--no-color', '--no-ext-diff', ...versions, '--', file]);
   }
 
@@ -164,18 +186,11 @@ export class History {
     const batch = this.pending;
     this.pending = [];
     this.inFlight = batch;
-    const committed = new Set<Queued>();
     try {
-      for (const group of groupByAuthor(batch)) {
-        await this.stage(group.paths);
-        await this.commit(group.author, message(group.author, group.items.map((item) => item.change.summary)));
-        for (const item of group.items) committed.add(item);
-      }
-      if (committed.size) this.schedulePush();
+      if (batch.length) await this.commitBatch(batch);
+      if (batch.length) this.schedulePush();
     } catch (error) {
-      // Unstage what the attempt staged, so it cannot end up in another author's commit.
-      await this.git(['reset', '-q']).catch(() => {});
-      this.fail(batch.filter((item) => !committed.has(item)), error as Error);
+      this.fail(batch, error as Error);
     }
     this.inFlight = [];
     this.settleWaiters();
@@ -210,32 +225,120 @@ export class History {
     });
   }
 
-  /** `git add -A -- paths`, except that git-ignored paths and paths absent from disk and index (written then deleted) are no error. */
-  private async stage(paths: string[]): Promise<void> {
-    const onDisk = await Promise.all(paths.map((file) => fs.lstat(path.join(this.root, file)).then(() => true, () => false)));
-    const present = paths.filter((_, i) => onDisk[i]);
-    const missing = paths.filter((_, i) => !onDisk[i]);
-    const fromStdin = ['--pathspec-from-file=-', '--pathspec-file-nul'];
-    if (missing.length) await this.git(['rm', '--cached', '-r', '-q', '--ignore-unmatch', ...fromStdin], missing.join('\0'));
-    if (present.length) {
-      await this.git(['add', '-A', ...fromStdin], present.join('\0')).catch((error: Error) => {
-        // git stages the other paths and skips the git-ignored ones; skipping them is what we want too.
-        if (!/paths are ignored by one of your \.gitignore files/.test(error.message)) throw error;
-      });
+  /**
+   * One commit per author, all through one fast-import stream, then one checkpoint that moves the
+   * branch. A path absent from disk is a delete; a path whose content is what the branch already has
+   * is left out, and an author with nothing left makes no commit.
+   */
+  private async commitBatch(batch: Queued[]): Promise<void> {
+    const groups = groupByAuthor(batch);
+    const all = groups.flatMap((group) => group.paths);
+    // The check reads the ignore files and the index (tracked files are never ignored) once: a changed ignore file needs a new check.
+    if (all.some((file) => file === '.gitignore' || file.endsWith('/.gitignore'))) {
+      await this.syncIndex();
+      await this.ignores?.close();
+    }
+    const ignored = await this.ignored(all);
+    const ref = await this.branch();
+    const tip = await this.readRef(ref);
+    if (!this.importer?.alive) this.importer = new FastImport(this.root, gitEnv());
+    const paths = groups.flatMap((group) => group.paths).filter((file) => !ignored.has(file));
+    const before = new Map<string, TreeEntry>();
+    if (tip) (await this.importer.ls(tip, paths)).forEach((entry, i) => before.set(paths[i], entry));
+
+    const commands: Buffer[] = tip ? [] : [Buffer.from(`reset ${ref}\n`)];
+    let parent = tip;
+    let mark = 0;
+    for (const group of groups) {
+      const changes = await this.changes(group.paths.filter((file) => !ignored.has(file)), before);
+      if (!changes.length) continue;
+      mark = ++this.marks;
+      const when = `${Math.floor(Date.now() / 1000)} +0000`;
+      const text = Buffer.from(message(group.author, group.items.map((item) => item.change.summary)));
+      commands.push(
+        Buffer.from(`commit ${ref}\nmark :${mark}\nauthor ${group.author} <${group.author}@roost.local> ${when}\ncommitter ${COMMITTER} ${when}\ndata ${text.length}\n`),
+        text,
+        Buffer.from(`\n${parent ? `from ${parent}\n` : ''}`),
+        ...changes,
+        Buffer.from('\n'),
+      );
+      parent = `:${mark}`;
+    }
+    if (!mark) return;
+    const id = await this.importer.commitAndCheckpoint(commands, mark);
+    if ((await this.readRef(ref)) !== id) throw new Error(`git could not move ${ref} to ${id} (is ${ref}.lock left over?)`);
+    for (const file of paths) this.unsynced.add(file);
+    this.scheduleIndexSync();
+  }
+
+  /** fast-import commands for the paths that differ from `before`. */
+  private async changes(paths: string[], before: Map<string, TreeEntry>): Promise<Buffer[]> {
+    const out: Buffer[] = [];
+    for (const file of paths) {
+      const old = before.get(file) ?? null;
+      const full = path.join(this.root, file);
+      const stat = await fs.lstat(full).catch(() => null);
+      if (!stat) {
+        if (old) out.push(Buffer.from(`D ${quote(file)}\n`));
+      } else if (stat.isDirectory()) {
+        // A folder given as one path: replace what the branch has under it with what is on disk.
+        out.push(Buffer.from(`D ${quote(file)}\n`));
+        for (const inner of await filesUnder(this.root, file)) out.push(...(await this.changes([inner], new Map())));
+      } else {
+        const mode = stat.isSymbolicLink() ? '120000' : stat.mode & 0o111 ? '100755' : '100644';
+        const content = await (stat.isSymbolicLink() ? fs.readlink(full).then((target) => Buffer.from(target)) : fs.readFile(full)).catch(() => null);
+        if (!content) {
+          if (old) out.push(Buffer.from(`D ${quote(file)}\n`));
+        } else if (!old || old.mode !== mode || old.id !== blobId(content)) {
+          out.push(Buffer.from(`M ${mode} inline ${quote(file)}\ndata ${content.length}\n`), content, Buffer.from('\n'));
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The paths of `paths` that .gitignore excludes (tracked files never are). */
+  private ignored(paths: string[]): Promise<Set<string>> {
+    if (!this.ignores?.alive) this.ignores = new IgnoreCheck(this.root, gitEnv());
+    return this.ignores.ignored(paths);
+  }
+
+  /** Soon after commits, in the commit queue: one git process for many cycles. */
+  private scheduleIndexSync(): void {
+    this.indexTimer ??= setTimeout(() => {
+      this.indexTimer = undefined;
+      this.tail = this.tail.then(() => this.syncIndex());
+    }, INDEX_SYNC_MS);
+    this.indexTimer.unref();
+  }
+
+  /** Brings git's index in line with the commits, so `git status` in the data root shows only what is not committed yet. */
+  private async syncIndex(): Promise<void> {
+    const paths = [...this.unsynced];
+    this.unsynced.clear();
+    if (!paths.length) return;
+    try {
+      await this.git(['reset', '-q', '--pathspec-from-file=-', '--pathspec-file-nul'], paths.join('\0'));
+    } catch (error) {
+      for (const file of paths) this.unsynced.add(file);
+      this.scheduleIndexSync();
+      console.error(`roost: updating git's index failed (will retry): ${(error as Error).message}`);
     }
   }
 
-  /**
-   * Commits the index; nothing staged is no error and makes no commit. Plumbing, because `git commit`
-   * compares every file of the work tree with the index first: at 100,000 notes that took seconds a commit.
-   */
-  private async commit(author: string, text: string): Promise<void> {
-    const tree = (await this.git(['write-tree'])).trim();
-    const [parent, parentTree] = (await this.git(['log', '-1', '--format=%H %T']).catch(() => '')).trim().split(' ');
-    if (parentTree === tree) return;
-    const env = { GIT_AUTHOR_NAME: author, GIT_AUTHOR_EMAIL: `${author}@roost.local` };
-    const commit = (await this.git([...COMMITTER, 'commit-tree', tree, ...(parent ? ['-p', parent] : []), '-F', '-'], text, env)).trim();
-    await this.git(['update-ref', '-m', `commit: ${text.split('\n')[0]}`, 'HEAD', commit, ...(parent ? [parent] : [])]);
+  /** The branch HEAD names, e.g. `refs/heads/main`. */
+  private async branch(): Promise<string> {
+    const head = (await fs.readFile(path.join(this.root, '.git', 'HEAD'), 'utf8')).trim();
+    if (!head.startsWith('ref: ')) throw new Error('the data root\'s git HEAD is detached: check out main');
+    return head.slice(5);
+  }
+
+  /** The commit a branch points at, read from the files git keeps it in; undefined before the first commit. */
+  private async readRef(ref: string): Promise<string | undefined> {
+    const loose = await fs.readFile(path.join(this.root, '.git', ref), 'utf8').catch(() => '');
+    if (loose.trim()) return loose.trim();
+    const packed = await fs.readFile(path.join(this.root, '.git', 'packed-refs'), 'utf8').catch(() => '');
+    return packed.split('\n').find((line) => line.endsWith(` ${ref}`))?.slice(0, 40);
   }
 
   /** The full id of a commit, or a clear error. */
@@ -267,6 +370,24 @@ function gitEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, LC_ALL: 'C', GIT_LITERAL_PATHSPECS: '1', GIT_OPTIONAL_LOCKS: '0' };
   for (const key of ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_OBJECT_DIRECTORY', 'GIT_COMMON_DIR', 'GIT_PREFIX']) delete env[key];
   return env;
+}
+
+/** The id git gives a file's content. */
+function blobId(content: Buffer): string {
+  return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
+}
+
+/** Every file below `folder` (data-root relative), skipping hidden names as the watcher does. */
+async function filesUnder(root: string, folder: string): Promise<string[]> {
+  const entries = await fs.readdir(path.join(root, folder), { withFileTypes: true }).catch(() => []);
+  const out: string[] = [];
+  for (const entry of entries) {
+    if (entry.name.startsWith('.')) continue;
+    const child = `${folder}/${entry.name}`;
+    if (entry.isDirectory()) out.push(...(await filesUnder(root, child)));
+    else out.push(child);
+  }
+  return out;
 }
 
 /** Machine state, and temp files of writes cut short by a crash, never go into git. */

@@ -165,7 +165,7 @@ describe('hand edits', () => {
     unlinkSync(path.join(daemon.home, `mail/research/inbox/${sent.id}.md`));
     await eventually(async () => !(await call(research, 'read_inbox', { status: 'all' })).messages.some((m: any) => m.id === sent.id));
     const file = `mail/research/inbox/${sent.id}.md`;
-    await eventually(() => git(daemon.home, 'ls-files', '--', file) === '' && git(daemon.home, 'status', '--porcelain', '--', 'mail/') === '');
+    await eventually(() => git(daemon.home, 'ls-tree', '-r', '--name-only', 'HEAD', '--', file) === '' && git(daemon.home, 'status', '--porcelain', '--', 'mail/') === '');
   });
 });
 

@@ -94,7 +94,7 @@ describe('spawning task agents on the command and none runtimes', () => {
     expect((await call(main, 'list_agents')).agents).toEqual([]);
     await daemon.roost.history.flush();
     expect(git(daemon.home, 'status', '--porcelain').trim()).toBe('');
-    expect(existsSync(path.join(daemon.home, 'tasks')) ? git(daemon.home, 'ls-files', 'tasks').trim() : '').toBe('');
+    expect(existsSync(path.join(daemon.home, 'tasks')) ? git(daemon.home, 'ls-tree', '-r', '--name-only', 'HEAD', 'tasks').trim() : '').toBe('');
   });
 
   it('expires an agent past its deadline, tells the parent, and cleans up', async () => {

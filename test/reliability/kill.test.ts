@@ -67,7 +67,7 @@ it(`loses no acknowledged write when the daemon is killed -9 at random, ${ROUNDS
   expect(hiddenFiles(home)).toEqual([]);
   expect(existsSync(path.join(home, '.git/index.lock'))).toBe(false);
   expect(git(home, 'status', '--porcelain')).toBe('');
-  const tracked = new Set(git(home, 'ls-files', 'bots').trim().split('\n'));
+  const tracked = new Set(git(home, 'ls-tree', '-r', '--name-only', 'HEAD', 'bots').trim().split('\n'));
   for (const key of acked.keys()) expect(tracked.has(`bots/${key}`)).toBe(true);
 
   // Searchable after restart: a sample from every round, each found by its unique word.

@@ -158,7 +158,8 @@ describe('grouped commits', () => {
     history.enqueue({ author: 'dev', paths: ['bots/dev/b.md'], summary: 'delete b.md' });
     await history.flush();
     expect(git(root, 'show', '--name-status', '--format=%s', 'HEAD').trim().split('\n')).toEqual(['dev: delete b.md', '', 'D\tbots/dev/b.md']);
-    expect(git(root, 'status', '--porcelain')).toBe('');
+    // git's index catches up a moment after the commit.
+    await vi.waitFor(() => expect(git(root, 'status', '--porcelain')).toBe(''), { timeout: 5_000 });
   });
 
   it('commits a deleted folder given as one path', async () => {
@@ -199,6 +200,24 @@ describe('grouped commits', () => {
     expect(git(root, 'show', '--name-only', '--format=%s', 'HEAD').trim().split('\n')).toEqual(['external: edit files', '', '.gitignore', 'bots/dev/a.md']);
   });
 
+  it('follows changes to .gitignore, including a rule that lets a path back in', async () => {
+    const { root, history } = await openHistory();
+    write(root, 'bots/dev/a.log', 'one\n');
+    history.enqueue({ author: 'dev', paths: ['bots/dev/a.log'], summary: 'write a.log' });
+    await history.flush();
+    expect(git(root, 'ls-tree', '-r', '--name-only', 'HEAD', 'bots')).toBe('bots/dev/a.log\n');
+
+    write(root, 'bots/.gitignore', '*.log\n!keep.log\n');
+    write(root, 'bots/dev/b.log', 'b\n');
+    write(root, 'bots/dev/keep.log', 'keep\n');
+    history.enqueue({ author: 'external', paths: ['bots/.gitignore'], summary: 'edit bots/.gitignore' });
+    await history.flush();
+    history.enqueue({ author: 'dev', paths: ['bots/dev/b.log', 'bots/dev/keep.log'], summary: 'write logs' });
+    await history.flush();
+    // a.log stays tracked (ignore rules do not apply to tracked files); b.log is ignored.
+    expect(git(root, 'ls-tree', '-r', '--name-only', 'HEAD', 'bots').trim().split('\n')).toEqual(['bots/.gitignore', 'bots/dev/a.log', 'bots/dev/keep.log']);
+  });
+
   it('commits a path claimed by two authors in one window with the first', async () => {
     const { root, history } = await openHistory(tempDir(), 200);
     const before = commitCount(root);
@@ -214,6 +233,23 @@ describe('grouped commits', () => {
       'dev',
       'topics/ops.md',
     ]);
+  });
+
+  it('builds on a commit a person made by hand meanwhile, and keeps git status clean', async () => {
+    const { root, history } = await openHistory();
+    write(root, 'bots/dev/a.md', 'a\n');
+    history.enqueue({ author: 'dev', paths: ['bots/dev/a.md'], summary: 'write a.md' });
+    await history.flush();
+    write(root, 'people/readme.md', 'by hand\n');
+    git(root, 'add', 'people/readme.md');
+    git(root, '-c', 'user.name=someone', '-c', 'user.email=someone@example.com', 'commit', '-q', '-m', 'by hand');
+    write(root, 'bots/dev/a.md', 'a2\n');
+    history.enqueue({ author: 'dev', paths: ['bots/dev/a.md'], summary: 'edit a.md' });
+    await history.flush();
+    expect(git(root, 'log', '-3', '--format=%an %s').trim().split('\n')).toEqual(['dev dev: edit a.md', 'someone by hand', 'dev dev: write a.md']);
+    expect(git(root, 'show', 'HEAD:bots/dev/a.md')).toBe('a2\n');
+    // git's index catches up a moment after the commit.
+    await vi.waitFor(() => expect(git(root, 'status', '--porcelain')).toBe(''), { timeout: 5_000 });
   });
 
   it('takes paths literally: spaces, glob characters, non-ASCII', async () => {
@@ -254,7 +290,7 @@ describe('grouped commits', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     await history.flush();
-    expect(git(root, 'ls-files', 'bots/dev/stream').trim().split('\n')).toHaveLength(500);
+    expect(git(root, 'ls-tree', '-r', '--name-only', 'HEAD', 'bots/dev/stream').trim().split('\n')).toHaveLength(500);
     expect(commitCount(root) - before).toBeLessThanOrEqual(20);
   });
 });
@@ -275,9 +311,9 @@ describe('flush', () => {
     history.enqueue({ author: 'dev', paths: ['bots/dev/b.md'], summary: 'write b.md' });
     const second = history.flush();
     await first;
-    expect(git(root, 'ls-files', 'bots/dev').trim().split('\n')).toContain('bots/dev/a.md');
+    expect(git(root, 'ls-tree', '-r', '--name-only', 'HEAD', 'bots/dev').trim().split('\n')).toContain('bots/dev/a.md');
     await second;
-    expect(git(root, 'ls-files', 'bots/dev').trim().split('\n')).toEqual(['bots/dev/a.md', 'bots/dev/b.md']);
+    expect(git(root, 'ls-tree', '-r', '--name-only', 'HEAD', 'bots/dev').trim().split('\n')).toEqual(['bots/dev/a.md', 'bots/dev/b.md']);
   });
 
   it('commits on the window without a flush', async () => {
@@ -290,7 +326,8 @@ describe('flush', () => {
 
   it('retries a failed commit on the next window', async () => {
     const { root, history } = await openHistory();
-    const lock = path.join(root, '.git/index.lock');
+    // git cannot move a branch another process has locked.
+    const lock = path.join(root, '.git/refs/heads/main.lock');
     writeFileSync(lock, '');
     const errors = vi.spyOn(console, 'error').mockImplementation(() => rmSync(lock, { force: true }));
     write(root, 'bots/dev/a.md', 'a\n');
@@ -302,7 +339,8 @@ describe('flush', () => {
 
   it('rejects when the retry fails too, and the queue keeps working', async () => {
     const { root, history } = await openHistory();
-    const lock = path.join(root, '.git/index.lock');
+    // git cannot move a branch another process has locked.
+    const lock = path.join(root, '.git/refs/heads/main.lock');
     writeFileSync(lock, '');
     const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
     write(root, 'bots/dev/a.md', 'a\n');
