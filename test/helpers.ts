@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -186,6 +186,19 @@ export class RecordingDelivery implements SessionDelivery {
     if (this.failing.has(bot)) throw new Error('the gateway is unreachable');
     return this.live.has(bot) ? { live: true, session: `agent:${bot}:main` } : { live: false, reason: 'no live session' };
   }
+}
+
+/** Every file of the data root but git's and Roost's own state, with its size and time: equal listings mean nothing was written. */
+export function dataFiles(home: string): string[] {
+  return readdirSync(home, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(home, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
+    .filter((file) => !file.startsWith('.git/') && !file.startsWith('.roost/'))
+    .map((file) => {
+      const stat = statSync(path.join(home, file));
+      return `${file} ${stat.size} ${stat.mtimeMs}`;
+    })
+    .sort();
 }
 
 /** Every file under the data root's `mail/` folder, sorted (to check that a refused send wrote nothing). */

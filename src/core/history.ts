@@ -123,6 +123,11 @@ export class History {
     return [...this.pending, ...this.inFlight].some((queued) => queued.change.paths.includes(file));
   }
 
+  /** Commits a queued change to `file` before it changes again, so every version keeps its own author in git. */
+  async settle(file: string): Promise<void> {
+    if (this.isPending(file)) await this.flush();
+  }
+
   /** Resolves when everything enqueued before the call is committed; rejects if some of it could not be, even on retry. */
   flush(): Promise<void> {
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ seq: this.seq, resolve, reject }));

@@ -130,7 +130,7 @@ export class Memory {
       if (!current) throw notFound(bot, path);
       checkExpected(path, current, expected);
       const file = rootPath(bot, path);
-      await this.settle(file);
+      await this.history.settle(file);
       await this.vault.remove(file, `bots/${bot}`);
       this.index.remove(bot, path);
       this.problems.delete(file);
@@ -152,7 +152,7 @@ export class Memory {
         if (target) throw new UserError(`"${to}" already exists: delete it first or choose another destination.`, 'conflict');
         const fromFile = rootPath(bot, from);
         const toFile = rootPath(bot, to);
-        await this.settle(fromFile);
+        await this.history.settle(fromFile);
         const stat = await this.vault.move(fromFile, toFile, `bots/${bot}`);
         this.index.remove(bot, from);
         this.problems.delete(fromFile);
@@ -425,17 +425,12 @@ export class Memory {
       );
     }
     const file = rootPath(bot, path);
-    await this.settle(file);
+    await this.history.settle(file);
     const stat = await this.vault.write(file, text);
     this.indexText(bot, path, text, stat);
     this.history.enqueue({ author: bot, paths: [file], summary });
     this.events.emitActivity({ kind: 'note.write', bot, by: bot, path, detail: { summary } });
     return { bot, path, version: contentVersion(text), size, created };
-  }
-
-  /** Commits a queued change to `file` before changing it again, so every version of a note stays in its history. */
-  private async settle(file: string): Promise<void> {
-    if (this.history.isPending(file)) await this.history.flush();
   }
 
   private indexText(bot: string, path: string, text: string, stat: FileStat): void {

@@ -63,7 +63,7 @@ export class Registry {
 
   constructor(
     private readonly vault: Vault,
-    private readonly history: Pick<History, 'enqueue'>,
+    private readonly history: Pick<History, 'enqueue' | 'settle'>,
     readonly definitionsDir: string,
   ) {}
 
@@ -185,6 +185,7 @@ export class Registry {
       updated: bot.updated,
     };
     const file = `registry/${bot.id}.md`;
+    await this.history.settle(file);
     await this.vault.write(file, serializeNote(frontmatter, bot.role ? `${bot.role.trim()}\n` : ''));
     this.history.enqueue({ author: by, paths: [file], summary: action });
   }

@@ -132,7 +132,7 @@ export class Tasks {
 
   constructor(
     private readonly vault: Vault,
-    private readonly history: Pick<History, 'enqueue'>,
+    private readonly history: Pick<History, 'enqueue' | 'settle'>,
     private readonly registry: Registry,
     private readonly tokens: Tokens,
     private readonly memory: Memory,
@@ -584,6 +584,7 @@ export class Tasks {
 
   private async save(task: Task, by: string, summary: string): Promise<void> {
     const file = `tasks/${task.id}.md`;
+    await this.history.settle(file);
     await this.vault.write(file, taskToText(task));
     this.history.enqueue({ author: by, paths: [file], summary });
   }

@@ -43,7 +43,7 @@ export class Topics {
 
   constructor(
     private readonly vault: Vault,
-    private readonly history: Pick<History, 'enqueue'>,
+    private readonly history: Pick<History, 'enqueue' | 'settle'>,
     private readonly registry: Registry,
     private readonly events: RoostEvents,
   ) {}
@@ -182,6 +182,7 @@ export class Topics {
       created: topic.created,
       created_by: topic.created_by,
     };
+    await this.history.settle(file);
     await this.vault.write(file, serializeNote(frontmatter, body));
     this.topics.set(topic.name, topic);
     this.history.enqueue({ author: by, paths: [file], summary: action });

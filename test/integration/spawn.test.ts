@@ -93,7 +93,8 @@ describe('spawning task agents on the command and none runtimes', () => {
     expect((await call(main, 'list_bots')).bots.length).toBe(before);
     expect((await call(main, 'list_agents')).agents).toEqual([]);
     await daemon.roost.history.flush();
-    expect(git(daemon.home, 'status', '--porcelain').trim()).toBe('');
+    // git's index catches up with the commits a moment after them.
+    await eventually(() => git(daemon.home, 'status', '--porcelain').trim() === '');
     expect(existsSync(path.join(daemon.home, 'tasks')) ? git(daemon.home, 'ls-tree', '-r', '--name-only', 'HEAD', 'tasks').trim() : '').toBe('');
   });
 

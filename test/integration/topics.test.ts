@@ -100,6 +100,20 @@ describe('topics', () => {
     expect(await callError(main, 'topic_history', { topic: 'nope' })).toMatch(/There is no topic "#nope"/);
   });
 
+  it('credits each change to a topic to the bot that made it, also within one commit window', async () => {
+    await daemon.roost.history.flush();
+    await call(dev, 'create_topic', { name: 'standup', post_policy: 'anyone' });
+    // Straight after the create, while its commit is still queued.
+    await call(research, 'subscribe_topic', { topic: 'standup' });
+    await call(main, 'update_topic', { topic: 'standup', description: 'Daily notes' });
+    await daemon.roost.history.flush();
+    expect(git(daemon.home, 'log', '--format=%an|%s', '--', 'topics/standup.md').trim().split('\n')).toEqual([
+      'main|main: update topic #standup',
+      expect.stringMatching(/^research\|research: /),
+      'dev|dev: create topic #standup',
+    ]);
+  });
+
   it('reads a topic file edited by hand', async () => {
     await call(dev, 'create_topic', { name: 'builds' });
     const file = path.join(daemon.home, 'topics/builds.md');
