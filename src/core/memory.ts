@@ -1,15 +1,14 @@
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import { type Caller, mayRead, readsEverything } from './access.js';
 import { UserError } from './errors.js';
 import type { RoostEvents } from './events.js';
 import type { History, HistoryEntry } from './history.js';
-import { KeyedLock } from './lock.js';
 import { contentVersion, type ParsedNote, parseNote, serializeNote, stringOf, tagsOf, titleOf } from './notes.js';
 import { checkFolder, checkId, checkNotePath } from './paths.js';
 import { RateLimit } from './rate-limit.js';
 import type { Registry } from './registry.js';
 import { type NoteDoc, type NoteMeta, type SearchHit, type SearchIndex, snippet, type Visibility } from './search.js';
-import type { FileStat, Vault } from './vault.js';
+import { type FileStat, isMissing, type Vault } from './vault.js';
 
 export interface MemoryLimits {
   /** Largest note, in bytes of UTF-8. */
@@ -87,7 +86,6 @@ const OWNED = ['title', 'tags', 'type', 'created', 'updated', 'visibility', 'sou
  * durable on disk and in the search index before it returns, and queued for a grouped commit.
  */
 export class Memory {
-  private readonly locks = new KeyedLock();
   private readonly changes: RateLimit;
   /** Notes whose frontmatter could not be parsed, by data-root path. */
   readonly problems = new Map<string, string>();
@@ -168,9 +166,11 @@ export class Memory {
     from = checkNotePath(from, 'from');
     to = checkNotePath(to, 'to');
     if (from === to) throw new UserError(`"from" and "to" are the same path: give a different destination.`);
-    return this.locked(bot, from, () =>
-      this.locked(bot, to, async (target) => {
-        const current = await this.load(bot, from);
+    // Both paths locked, always in the same order, so two opposite moves cannot wait on each other.
+    const [first, second] = [from, to].sort();
+    return this.locked(bot, first, () =>
+      this.locked(bot, second, async () => {
+        const [current, target] = await Promise.all([this.load(bot, from), this.load(bot, to)]);
         if (!current) throw notFound(bot, from);
         checkExpected(from, current, expected);
         if (target) throw new UserError(`"${to}" already exists: delete it first or choose another destination.`, 'conflict');
@@ -178,7 +178,10 @@ export class Memory {
         const fromFile = rootPath(bot, from);
         const toFile = rootPath(bot, to);
         await this.history.settle(fromFile);
-        const stat = await this.vault.move(fromFile, toFile, `bots/${bot}`);
+        const stat = await this.vault.move(fromFile, toFile, `bots/${bot}`, current.text).catch((error) => {
+          // Moved or deleted by a person since it was read.
+          throw isMissing(error) ? notFound(bot, from) : error;
+        });
         this.index.remove(bot, from);
         this.problems.delete(fromFile);
         this.indexText(bot, to, current.text, stat);
@@ -395,21 +398,31 @@ export class Memory {
     const [, bot, path] = match;
     await this.indexed(bot);
     if (!path.endsWith('.md')) {
-      // A folder moved or deleted as a whole: its notes are reported by no event of their own.
-      if (!stat) for (const meta of this.index.list(bot)) if (meta.path.startsWith(`${path}/`)) await this.fileChanged(rootPath(bot, meta.path), null);
+      // A folder moved or deleted as a whole: its notes are reported by no event of their own. Each is
+      // looked at under its own lock, as a bot may have written it again meanwhile.
+      if (stat) return;
+      for (const meta of this.index.list(bot).filter((m) => m.path.startsWith(`${path}/`))) {
+        const note = rootPath(bot, meta.path);
+        await this.vault.locked(note, async () => {
+          if (!(await this.vault.stat(note))) this.forget(bot, meta.path);
+        });
+      }
       return;
     }
     const text = stat ? await this.vault.read(file) : null;
-    if (text === null) {
-      this.index.remove(bot, path);
-      this.problems.delete(file);
-      this.events.emitActivity({ kind: 'note.delete', bot, by: 'external', path });
-      return;
-    }
+    // Looked at again, synchronously with the indexing: a note gone with its folder meanwhile has no event of its own.
+    if (text === null || !existsSync(this.vault.abs(file))) return this.forget(bot, path);
     this.indexText(bot, path, text, stat!);
     this.events.emitActivity({ kind: 'note.write', bot, by: 'external', path });
     const problem = this.problems.get(file);
     if (problem) console.warn(`roost: ${file}: ${problem}; indexed as plain text`);
+  }
+
+  /** A note deleted by hand leaves the index. */
+  private forget(bot: string, path: string): void {
+    this.index.remove(bot, path);
+    this.problems.delete(rootPath(bot, path));
+    this.events.emitActivity({ kind: 'note.delete', bot, by: 'external', path });
   }
 
   allBots(withFolders = false): string[] {
@@ -432,7 +445,7 @@ export class Memory {
   private async locked<T>(bot: string, path: string, work: (current: Loaded | null) => Promise<T>): Promise<T> {
     checkId(bot);
     await this.indexed(bot);
-    return this.locks.run(rootPath(bot, path), async () => work(await this.load(bot, path)));
+    return this.vault.locked(rootPath(bot, path), async () => work(await this.load(bot, path)));
   }
 
   private async load(bot: string, path: string): Promise<Loaded | null> {
