@@ -154,11 +154,13 @@ it(`keeps the index and git equal to the disk while a person and bots change the
     const disk = filesOnDisk();
     const notes = [...disk.keys()].filter((f) => f.endsWith('.md')).sort();
     const index = difference(await notesInIndex(operator), notes);
-    const tracked = difference(git(daemon.home, 'ls-files', 'bots').trim().split('\n'), [...disk.keys()]);
+    const tracked = difference(git(daemon.home, 'ls-tree', '-r', '--name-only', 'HEAD', '--', 'bots').trim().split('\n'), [...disk.keys()]);
     if (index.extra.length + index.missing.length + tracked.extra.length + tracked.missing.length) {
       throw new Error(`index vs disk ${JSON.stringify(index)}; git vs disk ${JSON.stringify(tracked)}`);
     }
+    // git's index follows the commits a moment later; then git status shows nothing left over.
     expect(git(daemon.home, 'status', '--porcelain', '--', 'bots')).toBe('');
+    expect(git(daemon.home, 'ls-files', 'bots').trim().split('\n').sort()).toEqual([...disk.keys()].sort());
     return true;
   }, 60_000);
 
