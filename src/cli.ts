@@ -15,9 +15,12 @@ import { VERSION } from './package.js';
 const USAGE = `roost ${VERSION} — a persistent home for a team of AI bots
 
 Usage:
-  roost serve [--home DIR] [--port N] [--host ADDR] [--bots DIR] [--read-only] [--backup REMOTE]
+  roost serve [--home DIR] [--port N] [--host ADDR] [--bots DIR] [--read-only] [--backup REMOTE] [LIMITS]
         Run the daemon: MCP over Streamable HTTP at http://127.0.0.1:7777/mcp.
         With --backup, the data root is pushed to that git remote after its commits.
+        LIMITS, per bot: --send-burst N --send-rate N (messages at once, then per second),
+        --write-burst N --write-rate N (changes to its memory), --spawn-burst N --spawn-rate N
+        (tasks started), --memory-quota-mb N (size of its notes).
   roost mcp --bot ID [--url URL] [--token-file FILE] [--home DIR]
         A stdio MCP server acting as bot ID (token from ROOST_TOKEN or --token-file),
         bridged to the daemon; starts the daemon if none runs.
@@ -33,8 +36,9 @@ Usage:
         Rebuild a data root from its backup remote (every bot's memory, mail and registry),
         then make new tokens as init does (tokens are secrets and never leave the machine).
 
-Environment: ROOST_HOME, ROOST_PORT, ROOST_HOST, ROOST_BOTS, ROOST_BACKUP, ROOST_OPERATOR_TOKEN, ROOST_TOKEN, ROOST_URL,
-ROOST_SEND_BURST and ROOST_SEND_RATE (messages a bot may send at once, and per second after).
+Environment: ROOST_HOME, ROOST_PORT, ROOST_HOST, ROOST_BOTS, ROOST_BACKUP, ROOST_OPERATOR_TOKEN, ROOST_TOKEN, ROOST_URL.
+Limits: ROOST_SEND_BURST, ROOST_SEND_RATE, ROOST_WRITE_BURST, ROOST_WRITE_RATE, ROOST_SPAWN_BURST, ROOST_SPAWN_RATE,
+ROOST_MEMORY_QUOTA_MB (as the flags; a flag wins).
 Task agents: ROOST_OPENCLAW_URL, ROOST_OPENCLAW_TOKEN, ROOST_OPENCLAW_AGENT, ROOST_RUNTIME, ROOST_COMMAND.
 Defaults: data root ./memory and bot definitions ./bots of this package.`;
 

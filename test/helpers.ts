@@ -8,7 +8,9 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { LiveDeliveryResult, LiveMessage, SessionDelivery } from '../src/core/delivery.js';
 import type { MailLimits } from '../src/core/mail.js';
+import type { MemoryLimits } from '../src/core/memory.js';
 import type { RuntimeOptions } from '../src/core/runtimes/index.js';
+import type { SpawnLimits } from '../src/core/spawn.js';
 import { type Daemon, startDaemon } from '../src/http/daemon.js';
 import { CLI_PATH, PACKAGE_ROOT } from '../src/package.js';
 
@@ -35,7 +37,9 @@ export async function startTestDaemon(
     readOnly?: boolean;
     botsDir?: string;
     sessionIdleMs?: number;
+    limits?: Partial<MemoryLimits>;
     mailLimits?: Partial<MailLimits>;
+    spawnLimits?: Partial<SpawnLimits>;
     delivery?: SessionDelivery;
     runtimes?: RuntimeOptions;
   } = {},
@@ -50,7 +54,9 @@ export async function startTestDaemon(
     operatorToken: OPERATOR_TOKEN,
     commitWindowMs: 20,
     sessionIdleMs: options.sessionIdleMs,
+    limits: options.limits,
     mailLimits: options.mailLimits,
+    spawnLimits: options.spawnLimits,
     delivery: options.delivery,
     runtimes: options.runtimes,
   });
@@ -143,10 +149,10 @@ export interface DaemonProcess {
 }
 
 /** `roost serve` as a real child process on a free port (the operator token is OPERATOR_TOKEN). */
-export async function startDaemonProcess(home: string, extraEnv: Record<string, string> = {}): Promise<DaemonProcess> {
+export async function startDaemonProcess(home: string, extraEnv: Record<string, string> = {}, extraArgs: string[] = []): Promise<DaemonProcess> {
   const { spawn } = await import('node:child_process');
   const { readDaemonInfo } = await import('../src/core/lock-file.js');
-  const child = spawn(process.execPath, [CLI_PATH, 'serve', '--home', home, '--port', '0', '--bots', BOTS_DIR], {
+  const child = spawn(process.execPath, [CLI_PATH, 'serve', '--home', home, '--port', '0', '--bots', BOTS_DIR, ...extraArgs], {
     env: { ...process.env, ROOST_OPERATOR_TOKEN: OPERATOR_TOKEN, ...extraEnv },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -21,6 +21,7 @@ import {
   requestDigest,
   subjectOf,
 } from './message.js';
+import { RateLimit } from './rate-limit.js';
 import type { Registry } from './registry.js';
 import { snippet } from './search.js';
 import type { Topic, Topics } from './topics.js';
@@ -115,7 +116,7 @@ export class Mail {
   private readonly files: FileMailbox;
   private readonly transport: MailTransport;
   private readonly state: MailState;
-  private readonly bucket: TokenBucket;
+  private readonly sends: RateLimit;
   private pruneTimer?: NodeJS.Timeout;
   /** Sends under way, which `close` lets finish. */
   private readonly sending = new Set<Promise<unknown>>();
@@ -134,7 +135,7 @@ export class Mail {
     this.files = new FileMailbox(vault, path.join(stateDir, 'mail', 'journal.log'));
     this.transport = this.files;
     this.state = new MailState(path.join(stateDir, 'mail', 'state'));
-    this.bucket = new TokenBucket(limits.sendBurst, limits.sendsPerSecond);
+    this.sends = new RateLimit(limits.sendBurst, limits.sendsPerSecond, 'sending', 'sent');
   }
 
   /** Finishes sends a crash interrupted, loads every mailbox from its files, and prunes expired topic messages. */
@@ -170,13 +171,7 @@ export class Mail {
         if (first) return { message: this.retried(box, draft, first), live: null };
       }
       const message = this.check(sender, box, draft);
-      const wait = this.bucket.take(sender);
-      if (wait > 0) {
-        throw new UserError(
-          `You are sending faster than allowed (${this.limits.sendBurst} at once, then ${this.limits.sendsPerSecond} per second): retry in ${wait.toFixed(1)} s. Nothing was sent.`,
-          'rate_limited',
-        );
-      }
+      this.sends.take(sender);
       const { id, created } = box.clock.next(sender);
       message.id = id;
       message.created = created;
@@ -647,28 +642,6 @@ function summaryOf(m: Message): string {
   const subject = m.subject.length > 50 ? `${m.subject.slice(0, 49)}…` : m.subject;
   const n = m.recipients.length;
   return `send "${subject}" to ${m.to.join(', ')} (${n} recipient${n === 1 ? '' : 's'})`;
-}
-
-/** Per-key token buckets: `capacity` at once, refilled at `perSecond`. */
-class TokenBucket {
-  private readonly levels = new Map<string, { tokens: number; at: number }>();
-
-  constructor(
-    private readonly capacity: number,
-    private readonly perSecond: number,
-  ) {}
-
-  /** Takes a token; returns 0, or the seconds until one is available (taking nothing). */
-  take(key: string, now = Date.now()): number {
-    const last = this.levels.get(key) ?? { tokens: this.capacity, at: now };
-    const tokens = Math.min(this.capacity, last.tokens + ((now - last.at) / 1000) * this.perSecond);
-    if (tokens < 1) {
-      this.levels.set(key, { tokens, at: now });
-      return (1 - tokens) / this.perSecond;
-    }
-    this.levels.set(key, { tokens: tokens - 1, at: now });
-    return 0;
-  }
 }
 
 function liveOf(m: Message): LiveMessage {

@@ -1,23 +1,41 @@
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import { type Caller, mayRead, readsEverything } from './access.js';
 import { UserError } from './errors.js';
 import type { RoostEvents } from './events.js';
 import type { History, HistoryEntry } from './history.js';
-import { KeyedLock } from './lock.js';
 import { contentVersion, type ParsedNote, parseNote, serializeNote, stringOf, tagsOf, titleOf } from './notes.js';
 import { checkFolder, checkId, checkNotePath } from './paths.js';
+import { RateLimit } from './rate-limit.js';
 import type { Registry } from './registry.js';
 import { type NoteDoc, type NoteMeta, type SearchHit, type SearchIndex, snippet, type Visibility } from './search.js';
-import type { FileStat, Vault } from './vault.js';
+import { type FileStat, isMissing, type Vault } from './vault.js';
 
 export interface MemoryLimits {
   /** Largest note, in bytes of UTF-8. */
   maxNoteBytes: number;
   /** A read without a line range returns at most this many bytes of body. */
   readChunkBytes: number;
+  /** The most bytes of notes one bot may have: a write that would pass it is refused (deletes never are). */
+  maxBotBytes: number;
+  /** Changes a bot may make to its memory at once (writes, edits, deletes, moves, facts, journal)… */
+  writeBurst: number;
+  /** …and how many the allowance grows by per second. */
+  writesPerSecond: number;
 }
 
-export const DEFAULT_LIMITS: MemoryLimits = { maxNoteBytes: 1024 * 1024, readChunkBytes: 64 * 1024 };
+export const DEFAULT_LIMITS: MemoryLimits = {
+  maxNoteBytes: 1024 * 1024,
+  readChunkBytes: 64 * 1024,
+  maxBotBytes: 100 * 1024 * 1024,
+  writeBurst: 500,
+  writesPerSecond: 10,
+};
+
+/**
+ * Who asks for a change: the bot itself, counted against its write rate and memory quota, or
+ * Roost doing a task's bookkeeping (a brief, an archive, a cleanup), which those never refuse.
+ */
+export type ChangeBy = 'bot' | 'roost';
 
 export interface NoteFields {
   title?: string;
@@ -68,7 +86,7 @@ const OWNED = ['title', 'tags', 'type', 'created', 'updated', 'visibility', 'sou
  * durable on disk and in the search index before it returns, and queued for a grouped commit.
  */
 export class Memory {
-  private readonly locks = new KeyedLock();
+  private readonly changes: RateLimit;
   /** Notes whose frontmatter could not be parsed, by data-root path. */
   readonly problems = new Map<string, string>();
 
@@ -79,18 +97,20 @@ export class Memory {
     private readonly registry: Registry,
     private readonly events: RoostEvents,
     readonly limits: MemoryLimits = DEFAULT_LIMITS,
-  ) {}
+  ) {
+    this.changes = new RateLimit(limits.writeBurst, limits.writesPerSecond, 'changing your memory', 'written');
+  }
 
   // ---- writing -------------------------------------------------------------------------
 
-  async write(bot: string, path: string, body: string, fields: NoteFields, expected?: string): Promise<WriteResult> {
+  async write(bot: string, path: string, body: string, fields: NoteFields, expected?: string, by: ChangeBy = 'bot'): Promise<WriteResult> {
     path = checkNotePath(path);
     return this.locked(bot, path, async (current) => {
       checkExpected(path, current, expected);
       const base = current && !current.parsed.problem ? current.parsed.frontmatter : {};
       const frontmatter = buildFrontmatter(base, fields);
       const summary = `${current ? 'write' : 'create'} ${path}`;
-      return this.commitText(bot, path, serializeNote(frontmatter, body), summary, current === null);
+      return this.commitText(bot, path, serializeNote(frontmatter, body), summary, current === null, by);
     });
   }
 
@@ -102,7 +122,7 @@ export class Memory {
       const { frontmatter, body, problem } = current.parsed;
       const newBody = applyEdit(body, edit, path);
       const text = problem ? newBody : serializeNote({ ...frontmatter, updated: now() }, newBody);
-      return this.commitText(bot, path, text, `edit ${path} (${edit.op.replace('_', ' ')})`, false);
+      return this.commitText(bot, path, text, `edit ${path} (${edit.op.replace('_', ' ')})`, false, 'bot');
     });
   }
 
@@ -116,19 +136,21 @@ export class Memory {
     make: (current: Loaded | null) => string,
     summary: string,
     expected?: string,
+    by: ChangeBy = 'bot',
   ): Promise<WriteResult> {
     path = checkNotePath(path);
     return this.locked(bot, path, async (current) => {
       checkExpected(path, current, expected);
-      return this.commitText(bot, path, make(current), summary, current === null);
+      return this.commitText(bot, path, make(current), summary, current === null, by);
     });
   }
 
-  async remove(bot: string, path: string, expected?: string): Promise<{ bot: string; path: string; deleted_version: string }> {
+  async remove(bot: string, path: string, expected?: string, by: ChangeBy = 'bot'): Promise<{ bot: string; path: string; deleted_version: string }> {
     path = checkNotePath(path);
     return this.locked(bot, path, async (current) => {
       if (!current) throw notFound(bot, path);
       checkExpected(path, current, expected);
+      if (by === 'bot') this.changes.take(bot);
       const file = rootPath(bot, path);
       await this.history.settle(file);
       await this.vault.remove(file, `bots/${bot}`);
@@ -144,16 +166,22 @@ export class Memory {
     from = checkNotePath(from, 'from');
     to = checkNotePath(to, 'to');
     if (from === to) throw new UserError(`"from" and "to" are the same path: give a different destination.`);
-    return this.locked(bot, from, () =>
-      this.locked(bot, to, async (target) => {
-        const current = await this.load(bot, from);
+    // Both paths locked, always in the same order, so two opposite moves cannot wait on each other.
+    const [first, second] = [from, to].sort();
+    return this.locked(bot, first, () =>
+      this.locked(bot, second, async () => {
+        const [current, target] = await Promise.all([this.load(bot, from), this.load(bot, to)]);
         if (!current) throw notFound(bot, from);
         checkExpected(from, current, expected);
         if (target) throw new UserError(`"${to}" already exists: delete it first or choose another destination.`, 'conflict');
+        this.changes.take(bot);
         const fromFile = rootPath(bot, from);
         const toFile = rootPath(bot, to);
         await this.history.settle(fromFile);
-        const stat = await this.vault.move(fromFile, toFile, `bots/${bot}`);
+        const stat = await this.vault.move(fromFile, toFile, `bots/${bot}`, current.text).catch((error) => {
+          // Moved or deleted by a person since it was read.
+          throw isMissing(error) ? notFound(bot, from) : error;
+        });
         this.index.remove(bot, from);
         this.problems.delete(fromFile);
         this.indexText(bot, to, current.text, stat);
@@ -370,21 +398,31 @@ export class Memory {
     const [, bot, path] = match;
     await this.indexed(bot);
     if (!path.endsWith('.md')) {
-      // A folder moved or deleted as a whole: its notes are reported by no event of their own.
-      if (!stat) for (const meta of this.index.list(bot)) if (meta.path.startsWith(`${path}/`)) await this.fileChanged(rootPath(bot, meta.path), null);
+      // A folder moved or deleted as a whole: its notes are reported by no event of their own. Each is
+      // looked at under its own lock, as a bot may have written it again meanwhile.
+      if (stat) return;
+      for (const meta of this.index.list(bot).filter((m) => m.path.startsWith(`${path}/`))) {
+        const note = rootPath(bot, meta.path);
+        await this.vault.locked(note, async () => {
+          if (!(await this.vault.stat(note))) this.forget(bot, meta.path);
+        });
+      }
       return;
     }
     const text = stat ? await this.vault.read(file) : null;
-    if (text === null) {
-      this.index.remove(bot, path);
-      this.problems.delete(file);
-      this.events.emitActivity({ kind: 'note.delete', bot, by: 'external', path });
-      return;
-    }
+    // Looked at again, synchronously with the indexing: a note gone with its folder meanwhile has no event of its own.
+    if (text === null || !existsSync(this.vault.abs(file))) return this.forget(bot, path);
     this.indexText(bot, path, text, stat!);
     this.events.emitActivity({ kind: 'note.write', bot, by: 'external', path });
     const problem = this.problems.get(file);
     if (problem) console.warn(`roost: ${file}: ${problem}; indexed as plain text`);
+  }
+
+  /** A note deleted by hand leaves the index. */
+  private forget(bot: string, path: string): void {
+    this.index.remove(bot, path);
+    this.problems.delete(rootPath(bot, path));
+    this.events.emitActivity({ kind: 'note.delete', bot, by: 'external', path });
   }
 
   allBots(withFolders = false): string[] {
@@ -407,7 +445,7 @@ export class Memory {
   private async locked<T>(bot: string, path: string, work: (current: Loaded | null) => Promise<T>): Promise<T> {
     checkId(bot);
     await this.indexed(bot);
-    return this.locks.run(rootPath(bot, path), async () => work(await this.load(bot, path)));
+    return this.vault.locked(rootPath(bot, path), async () => work(await this.load(bot, path)));
   }
 
   private async load(bot: string, path: string): Promise<Loaded | null> {
@@ -416,13 +454,17 @@ export class Memory {
     return { text, version: contentVersion(text), parsed: parseNote(text) };
   }
 
-  private async commitText(bot: string, path: string, text: string, summary: string, created: boolean): Promise<WriteResult> {
+  private async commitText(bot: string, path: string, text: string, summary: string, created: boolean, by: ChangeBy): Promise<WriteResult> {
     const size = Buffer.byteLength(text);
     if (size > this.limits.maxNoteBytes) {
       throw new UserError(
         `The note would be ${size} bytes; the limit is ${this.limits.maxNoteBytes}: split it into several notes.`,
         'too_large',
       );
+    }
+    if (by === 'bot') {
+      this.checkQuota(bot, path, size);
+      this.changes.take(bot);
     }
     const file = rootPath(bot, path);
     await this.history.settle(file);
@@ -431,6 +473,18 @@ export class Memory {
     this.history.enqueue({ author: bot, paths: [file], summary });
     this.events.emitActivity({ kind: 'note.write', bot, by: bot, path, detail: { summary } });
     return { bot, path, version: contentVersion(text), size, created };
+  }
+
+  /** Refuses a write that would grow the bot's memory past its quota; one that shrinks it always passes. */
+  private checkQuota(bot: string, path: string, size: number): void {
+    const old = this.index.get(bot, path)?.size ?? 0;
+    const total = this.index.bytes(bot) - old + size;
+    if (size > old && total > this.limits.maxBotBytes) {
+      throw new UserError(
+        `This would bring your memory to ${total} bytes; the limit is ${this.limits.maxBotBytes}: delete notes you no longer need (deleting is always allowed) or write less, then retry. Nothing was written.`,
+        'too_large',
+      );
+    }
   }
 
   private indexText(bot: string, path: string, text: string, stat: FileStat): void {

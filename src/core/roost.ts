@@ -173,11 +173,13 @@ export class Roost {
   }
 
   /** A file in the data root changed; anything this process did not write itself is reindexed and committed as `external`. */
-  async fileEvent(file: string): Promise<void> {
-    const stat = await this.vault.stat(file);
-    if (this.vault.isOwnChange(file, stat)) return;
-    for (const { prefix, handle } of this.handlers) if (file.startsWith(prefix)) await handle(file, stat);
-    this.history.enqueue({ author: 'external', paths: [file], summary: `${stat ? 'edit' : 'delete'} ${file}` });
+  fileEvent(file: string): Promise<void> {
+    return this.vault.locked(file, async () => {
+      if (await this.vault.isOwnChange(file)) return;
+      const stat = await this.vault.stat(file);
+      for (const { prefix, handle } of this.handlers) if (file.startsWith(prefix)) await handle(file, stat);
+      this.history.enqueue({ author: 'external', paths: [file], summary: `${stat ? 'edit' : 'delete'} ${file}` });
+    });
   }
 
   private async watch(): Promise<void> {

@@ -264,6 +264,14 @@ export class SearchIndex {
     return shard ? [...shard.byPath.values()].map((id) => shard.docs[id]!.meta) : [];
   }
 
+  /** The bytes of a shard's notes on disk. */
+  bytes(bot: string): number {
+    const shard = this.shards.get(bot);
+    let total = 0;
+    for (const id of shard?.byPath.values() ?? []) total += shard!.docs[id]!.meta.size;
+    return total;
+  }
+
   bots(): string[] {
     return [...this.shards.keys()];
   }

@@ -8,6 +8,7 @@ import type { History } from './history.js';
 import { KeyedLock } from './lock.js';
 import { type Memory, rootPath } from './memory.js';
 import { parseNote, serializeNote, stringOf } from './notes.js';
+import { RateLimit } from './rate-limit.js';
 import type { Bot, Registry } from './registry.js';
 import type { Runtimes } from './runtimes/index.js';
 import type { OpenClawBinding } from './runtimes/openclaw.js';
@@ -59,6 +60,10 @@ export interface SpawnLimits {
   maxLive: number;
   defaultDeadlineMs: number;
   maxDeadlineMs: number;
+  /** Tasks a bot may start at once (spawned and assigned)… */
+  spawnBurst: number;
+  /** …and how many the allowance grows by per second. */
+  spawnsPerSecond: number;
 }
 
 export const DEFAULT_SPAWN_LIMITS: SpawnLimits = {
@@ -67,6 +72,8 @@ export const DEFAULT_SPAWN_LIMITS: SpawnLimits = {
   maxLive: 50,
   defaultDeadlineMs: 60 * 60_000,
   maxDeadlineMs: 7 * 24 * 60 * 60_000,
+  spawnBurst: 30,
+  spawnsPerSecond: 0.5,
 };
 
 /** The part of messaging that tasks use: a durable message, also delivered live where the recipient has a session. */
@@ -129,6 +136,7 @@ export class Tasks {
   private readonly stopping = new AbortController();
   private reaper?: NodeJS.Timeout;
   private reaping = false;
+  private readonly starts: RateLimit;
 
   constructor(
     private readonly vault: Vault,
@@ -142,6 +150,7 @@ export class Tasks {
     private readonly limits: SpawnLimits = DEFAULT_SPAWN_LIMITS,
   ) {
     this.ended.setMaxListeners(0);
+    this.starts = new RateLimit(limits.spawnBurst, limits.spawnsPerSecond, 'starting tasks', 'started');
   }
 
   /** Loads every task; resumes watching live runs and finishes reporting any that ended unreported. */
@@ -224,6 +233,7 @@ export class Tasks {
     const agent = roleBot?.openclaw?.agent ?? parent.openclaw?.agent ?? this.runtimes.options.openclaw?.agent;
     const command = (roleBot?.command ?? this.runtimes.options.command)?.map((arg) => fill(arg, { bot: id, task: request.task, parent: parent.id }));
     const brief = briefOf(task, roleBot ? roleBot.role : request.role, runtime);
+    this.starts.take(parent.id);
     this.tasks.set(id, task); // counted against the quotas from now on
 
     return this.locks.run(id, async () => {
@@ -245,7 +255,7 @@ export class Tasks {
           parent.id,
         );
         token = await this.tokens.issue(id);
-        await this.memory.write(id, 'TASK.md', brief, { title: `Task from ${parent.id}`, type: 'task' });
+        await this.memory.write(id, 'TASK.md', brief, { title: `Task from ${parent.id}`, type: 'task' }, undefined, 'roost');
         task.run = await runtimeImpl.start({
           bot: id,
           task: id,
@@ -290,6 +300,7 @@ export class Tasks {
       depth: this.depthOf(parent.id) + 1,
       created: new Date().toISOString(),
     };
+    this.starts.take(parent.id);
     this.tasks.set(id, task); // counted against the quotas from now on
     return this.locks.run(id, async () => {
       let sent: Awaited<ReturnType<TaskMail['send']>>;
@@ -400,9 +411,9 @@ export class Tasks {
     const copied = task.cleanup === 'archive' ? notes : (task.kept ?? []).filter((p) => notes.includes(p));
     for (const path of copied) {
       const text = await this.vault.read(rootPath(task.bot, path));
-      if (text !== null) await this.memory.writeWith(task.parent, `tasks/${task.bot}/${path}`, () => text, `archive ${task.bot}/${path}`);
+      if (text !== null) await this.memory.writeWith(task.parent, `tasks/${task.bot}/${path}`, () => text, `archive ${task.bot}/${path}`, undefined, 'roost');
     }
-    if (task.cleanup !== 'keep') for (const path of notes) await this.memory.remove(task.bot, path).catch(logError);
+    if (task.cleanup !== 'keep') for (const path of notes) await this.memory.remove(task.bot, path, undefined, 'roost').catch(logError);
     if (this.registry.get(task.bot)?.status === 'active') {
       await this.registry.update(task.bot, { status: 'retired' }, task.parent, `retire task agent ${task.bot}`);
     }
@@ -593,7 +604,7 @@ export class Tasks {
   private async undoSpawn(task: Task, by: string): Promise<void> {
     this.tasks.delete(task.id);
     const steps = [
-      () => this.memory.remove(task.bot, 'TASK.md'),
+      () => this.memory.remove(task.bot, 'TASK.md', undefined, 'roost'),
       () => this.memory.forgetEmptyBot(task.bot),
       () => this.tokens.revoke(task.bot),
       () => this.registry.remove(task.bot, by),

@@ -1,7 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { UserError } from './errors.js';
+import { KeyedLock } from './lock.js';
 
 export interface FileStat {
   path: string;
@@ -15,16 +16,30 @@ export interface FileStat {
  * the content survives a crash.
  */
 export class Vault {
-  /** What this process last did to each path, so the file watcher can tell its own writes from a person's. */
+  /**
+   * What this process last made of each path (the hash of the content it wrote, or GONE), so the file
+   * watcher can tell its own changes from a person's, however close together they come.
+   */
   private readonly own = new Map<string, string>();
+  private readonly locks = new KeyedLock();
 
   constructor(readonly root: string) {}
 
-  /** True when the file's current state (null = absent) is what this process wrote or removed. */
-  isOwnChange(relative: string, stat: FileStat | null): boolean {
+  /**
+   * Runs `work` alone on a path: a change made under it and the handling of a watcher event for the
+   * path never overlap, and events for one path are handled one after the other.
+   */
+  locked<T>(relative: string, work: () => Promise<T>): Promise<T> {
+    return this.locks.run(relative, work);
+  }
+
+  /** True when the file is now (content, or absence) what this process last made of it. */
+  async isOwnChange(relative: string): Promise<boolean> {
     const mark = this.own.get(relative);
-    if (mark === WRITING) return true;
-    return mark !== undefined && mark === (stat ? stamp(stat) : GONE);
+    if (mark === undefined) return false;
+    const content = await fs.readFile(this.abs(relative)).catch((error) => (isMissing(error) ? null : undefined));
+    if (content === undefined) return false; // a folder now, or unreadable
+    return mark === (content === null ? GONE : hash(content));
   }
 
   private mark(relative: string, state: string): void {
@@ -57,11 +72,9 @@ export class Vault {
   }
 
   async write(relative: string, content: string): Promise<FileStat> {
-    this.mark(relative, WRITING);
+    this.mark(relative, hash(content));
     try {
-      const stat = await this.writeFile(relative, content);
-      this.mark(relative, stamp(stat));
-      return stat;
+      return await this.writeFile(relative, content);
     } catch (error) {
       this.own.delete(relative);
       throw error;
@@ -71,24 +84,31 @@ export class Vault {
   private async writeFile(relative: string, content: string): Promise<FileStat> {
     const target = this.abs(relative);
     const dir = path.dirname(target);
-    const temp = path.join(dir, `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`); // matches TEMP_FILE
-    try {
-      await fs.mkdir(dir, { recursive: true });
-      const handle = await fs.open(temp, 'w', 0o644);
+    for (let attempt = 1; ; attempt++) {
+      const temp = path.join(dir, `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`); // matches TEMP_FILE
       try {
-        await handle.writeFile(content, 'utf8');
-        await handle.sync();
-      } finally {
-        await handle.close();
+        await fs.mkdir(dir, { recursive: true });
+        const handle = await fs.open(temp, 'w', 0o644);
+        let written: FileStat;
+        try {
+          await handle.writeFile(content, 'utf8');
+          await handle.sync();
+          // The file as this process wrote it: once renamed, a person may already change or remove it.
+          const s = await handle.stat();
+          written = { path: relative, mtimeMs: s.mtimeMs, size: s.size };
+        } finally {
+          await handle.close();
+        }
+        await fs.rename(temp, target);
+        await syncDir(dir);
+        return written;
+      } catch (error) {
+        await fs.rm(temp, { force: true }).catch(() => undefined);
+        // A person removed the folder meanwhile: make it again.
+        if (isMissing(error) && attempt < 3) continue;
+        throw storageError(error);
       }
-      await fs.rename(temp, target);
-    } catch (error) {
-      await fs.rm(temp, { force: true }).catch(() => undefined);
-      throw storageError(error);
     }
-    await syncDir(dir);
-    const s = await fs.stat(target);
-    return { path: relative, mtimeMs: s.mtimeMs, size: s.size };
   }
 
   /** Returns false when there was nothing to delete. Empty parent folders are removed up to `stopAt`. */
@@ -106,15 +126,22 @@ export class Vault {
     return true;
   }
 
-  async move(from: string, to: string, stopAt: string): Promise<FileStat> {
+  /** Moves a file whose content the caller knows to be `content`. */
+  async move(from: string, to: string, stopAt: string, content: string): Promise<FileStat> {
     const target = this.abs(to);
     await fs.mkdir(path.dirname(target), { recursive: true });
-    this.mark(from, GONE);
-    this.mark(to, WRITING);
-    await fs.rename(this.abs(from), target);
-    const s = await fs.stat(target);
+    // The file as this process moves it (a rename keeps it): once moved, a person may already change or remove it.
+    const s = await fs.stat(this.abs(from));
     const stat = { path: to, mtimeMs: s.mtimeMs, size: s.size };
-    this.mark(to, stamp(stat));
+    this.mark(from, GONE);
+    this.mark(to, hash(content));
+    try {
+      await fs.rename(this.abs(from), target);
+    } catch (error) {
+      this.own.delete(from);
+      this.own.delete(to);
+      throw error;
+    }
     await syncDir(path.dirname(target));
     await syncDir(path.dirname(this.abs(from)));
     await this.pruneEmpty(path.dirname(this.abs(from)), this.abs(stopAt));
@@ -184,16 +211,20 @@ export class Vault {
 }
 
 const TEMP_FILE = /^\..+\.[0-9a-f]{12}\.tmp$/;
-const WRITING = 'writing';
 const GONE = 'gone';
 const MAX_MARKS = 50_000;
 
-function stamp(stat: FileStat): string {
-  return `${stat.mtimeMs}:${stat.size}`;
+function hash(content: string | Buffer): string {
+  return createHash('sha1').update(content).digest('base64');
 }
 
+/** Makes a folder's entries durable; a folder removed meanwhile has nothing left to make durable. */
 async function syncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
+  const handle = await fs.open(dir, 'r').catch((error) => {
+    if (isMissing(error)) return null;
+    throw error;
+  });
+  if (!handle) return;
   try {
     await handle.sync();
   } finally {

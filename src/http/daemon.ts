@@ -1,10 +1,12 @@
 import path from 'node:path';
 import type { SessionDelivery } from '../core/delivery.js';
 import type { MailLimits } from '../core/mail.js';
+import type { MemoryLimits } from '../core/memory.js';
 import { commandOf } from '../core/registry.js';
 import { Roost } from '../core/roost.js';
 import type { RuntimeOptions } from '../core/runtimes/index.js';
 import { RUNTIMES, type RuntimeName } from '../core/runtimes/runtime.js';
+import type { SpawnLimits } from '../core/spawn.js';
 import { PACKAGE_ROOT } from '../package.js';
 import { HttpServer } from './server.js';
 
@@ -18,7 +20,9 @@ export interface DaemonOptions {
   commitWindowMs?: number;
   sessionIdleMs?: number;
   backupRemote?: string;
+  limits?: Partial<MemoryLimits>;
   mailLimits?: Partial<MailLimits>;
+  spawnLimits?: Partial<SpawnLimits>;
   delivery?: SessionDelivery;
   runtimes?: RuntimeOptions;
 }
@@ -37,7 +41,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     operatorToken: options.operatorToken,
     commitWindowMs: options.commitWindowMs,
     backupRemote: options.backupRemote,
+    limits: options.limits,
     mailLimits: options.mailLimits,
+    spawnLimits: options.spawnLimits,
     delivery: options.delivery,
     runtimes: options.runtimes,
   });
@@ -75,7 +81,7 @@ export function daemonOptions(flags: Record<string, string | boolean>, env: Node
     readOnly: flags['read-only'] === true || env.ROOST_READ_ONLY === '1',
     operatorToken: env.ROOST_OPERATOR_TOKEN || undefined,
     backupRemote: typeof flags.backup === 'string' ? flags.backup : env.ROOST_BACKUP || undefined,
-    mailLimits: sendRateOf(env),
+    ...limitsOf(flags, env),
     runtimes: runtimeOptions(env),
   };
 }
@@ -93,16 +99,28 @@ export function runtimeOptions(env: NodeJS.ProcessEnv): RuntimeOptions {
   };
 }
 
-/** The per-bot send rate from ROOST_SEND_BURST (messages at once) and ROOST_SEND_RATE (per second). */
-function sendRateOf(env: NodeJS.ProcessEnv): Partial<MailLimits> {
-  const limits: Partial<MailLimits> = {};
-  for (const [name, key] of [['ROOST_SEND_BURST', 'sendBurst'], ['ROOST_SEND_RATE', 'sendsPerSecond']] as const) {
-    if (env[name] === undefined) continue;
-    const value = Number(env[name]);
-    if (!(value > 0)) throw new Error(`${name}=${env[name]} is not a positive number`);
-    limits[key] = value;
+/** The per-bot limits a daemon may be given, as flag, environment variable, and where each goes. */
+const LIMIT_SETTINGS = [
+  { flag: 'send-burst', env: 'ROOST_SEND_BURST', group: 'mailLimits', key: 'sendBurst', scale: 1 },
+  { flag: 'send-rate', env: 'ROOST_SEND_RATE', group: 'mailLimits', key: 'sendsPerSecond', scale: 1 },
+  { flag: 'write-burst', env: 'ROOST_WRITE_BURST', group: 'limits', key: 'writeBurst', scale: 1 },
+  { flag: 'write-rate', env: 'ROOST_WRITE_RATE', group: 'limits', key: 'writesPerSecond', scale: 1 },
+  { flag: 'memory-quota-mb', env: 'ROOST_MEMORY_QUOTA_MB', group: 'limits', key: 'maxBotBytes', scale: 1024 * 1024 },
+  { flag: 'spawn-burst', env: 'ROOST_SPAWN_BURST', group: 'spawnLimits', key: 'spawnBurst', scale: 1 },
+  { flag: 'spawn-rate', env: 'ROOST_SPAWN_RATE', group: 'spawnLimits', key: 'spawnsPerSecond', scale: 1 },
+] as const;
+
+/** The per-bot rate limits and memory quota from flags, then the environment; unset ones keep their defaults. */
+function limitsOf(flags: Record<string, string | boolean>, env: NodeJS.ProcessEnv): Pick<DaemonOptions, 'limits' | 'mailLimits' | 'spawnLimits'> {
+  const groups: Record<(typeof LIMIT_SETTINGS)[number]['group'], Record<string, number>> = { limits: {}, mailLimits: {}, spawnLimits: {} };
+  for (const setting of LIMIT_SETTINGS) {
+    const given = flags[setting.flag] ?? env[setting.env];
+    if (given === undefined) continue;
+    const value = Number(given);
+    if (typeof given !== 'string' || !(value > 0)) throw new Error(`--${setting.flag} / ${setting.env} = ${given} is not a positive number`);
+    groups[setting.group][setting.key] = setting.scale === 1 ? value : Math.floor(value * setting.scale);
   }
-  return limits;
+  return groups;
 }
 
 export function homeOf(flags: Record<string, string | boolean>, env: NodeJS.ProcessEnv = process.env): string {

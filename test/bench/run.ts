@@ -90,8 +90,8 @@ const newNote = (bodies: string[], id: string) => ({ marker: `zq${id}`, body: `$
 async function measureRoost(home: string, botsDir: string, tokens: string[], questions: string[], bodies: string[]): Promise<Figures> {
   const script = path.join(HERE, 'daemon.js');
   const args = ['--home', home, '--bots', botsDir, '--port', '0'];
-  // The send rate limit (a few per second per bot by default) is lifted: the figure is Roost's own cost.
-  const env = { ROOST_OPERATOR_TOKEN: OPERATOR_TOKEN, ROOST_SEND_BURST: '1000000', ROOST_SEND_RATE: '1000000' };
+  // The per-bot send and write rates are policy, not capacity: lifted here so the figures measure Roost's own cost.
+  const env = { ROOST_OPERATOR_TOKEN: OPERATOR_TOKEN, ROOST_SEND_BURST: '1000000', ROOST_SEND_RATE: '1000000', ROOST_WRITE_BURST: '1000000', ROOST_WRITE_RATE: '1000000' };
   const f: Figures = {};
 
   // First start: no snapshots, every note is read and indexed (the search across all notes waits

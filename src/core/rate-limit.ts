@@ -1,0 +1,36 @@
+import { UserError } from './errors.js';
+
+/**
+ * A per-bot token bucket: `burst` actions at once, then `perSecond`. A refusal takes nothing
+ * and says when to retry.
+ */
+export class RateLimit {
+  private readonly levels = new Map<string, { tokens: number; at: number }>();
+
+  /**
+   * @param doing what the bot is doing, for the refusal: "sending", "writing to your memory"…
+   * @param undone what did not happen: "sent", "written"…
+   */
+  constructor(
+    readonly burst: number,
+    readonly perSecond: number,
+    private readonly doing: string,
+    private readonly undone: string,
+  ) {}
+
+  /** Takes one action's token for `bot`, or throws a `rate_limited` UserError. */
+  take(bot: string, now = Date.now()): void {
+    const last = this.levels.get(bot) ?? { tokens: this.burst, at: now };
+    const tokens = Math.min(this.burst, last.tokens + ((now - last.at) / 1000) * this.perSecond);
+    if (tokens >= 1) {
+      this.levels.set(bot, { tokens: tokens - 1, at: now });
+      return;
+    }
+    this.levels.set(bot, { tokens, at: now });
+    const wait = (1 - tokens) / this.perSecond;
+    throw new UserError(
+      `You are ${this.doing} faster than allowed (${this.burst} at once, then ${this.perSecond} per second): retry in ${wait.toFixed(1)} s. Nothing was ${this.undone}.`,
+      'rate_limited',
+    );
+  }
+}
