@@ -119,6 +119,14 @@ function textOf(result: CallToolResult): string {
   return result.content.map((c) => (c.type === 'text' ? c.text : '')).join('');
 }
 
+/** A small seeded generator of numbers in [0, 1), so a failing run can be replayed. */
+export function random(seed: number): () => number {
+  return () => {
+    seed = (seed * 1664525 + 1013904223) >>> 0;
+    return seed / 2 ** 32;
+  };
+}
+
 export function git(home: string, ...args: string[]): string {
   return execFileSync('git', args, { cwd: home, encoding: 'utf8' });
 }

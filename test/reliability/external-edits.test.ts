@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, expect, it } from 'vitest';
-import { call, eventually, git, httpClient, OPERATOR_TOKEN, startTestDaemon, type TestDaemon } from '../helpers.js';
+import { call, eventually, git, httpClient, OPERATOR_TOKEN, random, startTestDaemon, type TestDaemon } from '../helpers.js';
 
 // A person edits, renames and deletes files in the data root by hand while bots write through MCP,
 // often the same files. Once things settle, the search index and git agree exactly with the disk.
@@ -16,14 +16,6 @@ let daemon: TestDaemon;
 afterAll(async () => {
   await daemon?.destroy();
 });
-
-/** A small seeded generator, so a failure can be replayed. */
-function random(seed: number) {
-  return () => {
-    seed = (seed * 1664525 + 1013904223) >>> 0;
-    return seed / 2 ** 32;
-  };
-}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Every file under `bots/`, relative to the data root, with its content (hidden ones are not the bots' notes). */

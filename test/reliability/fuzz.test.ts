@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { call, httpClient, startTestDaemon, type TestDaemon } from '../helpers.js';
+import { call, httpClient, random, startTestDaemon, type TestDaemon } from '../helpers.js';
 
 // Every call here is invalid: the daemon must answer each with a clear error and change nothing.
 const CALLS = 10_000;
@@ -20,14 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await daemon?.destroy();
 });
-
-/** A small seeded generator, so a failure can be replayed. */
-function random(seed: number) {
-  return () => {
-    seed = (seed * 1664525 + 1013904223) >>> 0;
-    return seed / 2 ** 32;
-  };
-}
 
 const badPaths: unknown[] = [
   '../escape.md', '/abs.md', 'a/../../b.md', 'x\u0000.md', 'x.txt', 'x.md.exe', '.hidden.md', 'dir/.git/x.md', '', '   ',
