@@ -1,86 +1,149 @@
-import { type FileHandle, mkdir, open } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Message } from './message.js';
 
-/** The journal is emptied when nothing is under way and it has grown past this. */
-const MAX_BYTES = 1 << 20;
+/** By default a segment is closed, and a new one begun, once it has grown past this. */
+const SEGMENT_BYTES = 4 << 20;
+const SEGMENT_NAME = /^journal-(\d+)\.log$/;
+
+interface Segment {
+  number: number;
+  handle: FileHandle;
+  bytes: number;
+  /** Records in it whose post is not finished yet. */
+  open: number;
+}
 
 /**
- * The record of posts under way: one JSON line per message, fsynced before any copy of it is
- * written, and a `done <id>` line once every copy is durable. Concurrent posts share their
- * fsyncs (group commit), so the record costs far less than a file per message. After a crash,
- * the messages without `done` are the posts to finish.
+ * The record of posts under way, in a folder of segment files: one JSON line per message,
+ * fsynced before the post is acknowledged, and a `done <id>` line once every copy of it is
+ * durable. Concurrent posts share their fsyncs (group commit). A segment is deleted once every
+ * post recorded in it is finished, so the journal stays small however long the daemon runs.
+ * After a crash, the messages without `done` are the posts to finish.
  */
 export class MailJournal {
-  private handle!: FileHandle;
-  /** Writes to the file, one at a time. */
+  private current!: Segment;
+  /** Closed segments that still hold posts under way. */
+  private readonly older = new Map<number, Segment>();
+  /** The segment each post under way is recorded in. */
+  private readonly recordedIn = new Map<string, Segment>();
+  /** Writes to the files, one at a time. */
   private tail: Promise<unknown> = Promise.resolve();
   private syncing?: Promise<void>;
   private nextSync?: Promise<void>;
-  private underWay = 0;
-  private bytes = 0;
 
-  constructor(private readonly file: string) {}
+  constructor(
+    private readonly dir: string,
+    private readonly segmentBytes = SEGMENT_BYTES,
+  ) {}
 
   /** Opens the journal and returns the messages whose post a crash interrupted. */
   async open(): Promise<Message[]> {
-    await mkdir(path.dirname(this.file), { recursive: true });
-    this.handle = await open(this.file, 'a+');
+    await mkdir(this.dir, { recursive: true });
+    const numbers = await this.segmentNumbers();
     const unfinished = new Map<string, Message>();
-    for (const line of (await this.handle.readFile('utf8')).split('\n')) {
-      if (line.startsWith('done ')) unfinished.delete(line.slice(5));
-      else if (line.startsWith('{')) {
-        try {
-          const message = JSON.parse(line) as Message;
-          unfinished.set(message.id, message);
-        } catch {
-          // A line cut short by a crash: its post never wrote a copy.
+    for (const number of numbers) {
+      for (const line of (await readFile(this.file(number), 'utf8')).split('\n')) {
+        if (line.startsWith('done ')) unfinished.delete(line.slice(5));
+        else if (line.startsWith('{')) {
+          try {
+            const message = JSON.parse(line) as Message;
+            unfinished.set(message.id, message);
+          } catch {
+            // A line cut short by a crash: its post was never acknowledged.
+          }
         }
       }
     }
+    this.current = await this.openSegment((numbers.at(-1) ?? 0) + 1);
     return [...unfinished.values()];
   }
 
-  /** Forgets everything recorded: call once the interrupted posts are finished. */
+  /** Forgets every segment but the new one: call once the interrupted posts are finished for good. */
   async clear(): Promise<void> {
-    await this.enqueue(() => this.handle.truncate(0));
-    await this.handle.datasync();
-    this.bytes = 0;
+    for (const number of await this.segmentNumbers()) {
+      if (number !== this.current.number) await rm(this.file(number), { force: true });
+    }
   }
 
   /** Records a post; resolves once the record is on disk. */
   async begin(message: Message): Promise<void> {
-    this.underWay++;
     try {
-      await this.append(`${JSON.stringify(message)}\n`);
+      await this.append(`${JSON.stringify(message)}\n`, message.id);
       await this.sync();
     } catch (error) {
-      this.underWay--;
+      this.finished(message.id);
       throw error;
     }
   }
 
-  /** Marks a post finished (every copy durable). Needs no fsync: redoing a finished post rewrites nothing. */
-  async end(id: string): Promise<void> {
-    this.underWay--;
-    await this.append(`done ${id}\n`);
-    if (this.underWay === 0 && this.bytes > MAX_BYTES) {
-      this.bytes = 0;
-      await this.enqueue(() => this.handle.truncate(0));
-    }
+  /**
+   * Marks posts finished: every copy is durable, or the post was given up before it was
+   * acknowledged. Needs no fsync: redoing a finished post rewrites nothing.
+   */
+  async end(ids: string[]): Promise<void> {
+    await this.append(ids.map((id) => `done ${id}\n`).join(''));
+    for (const id of ids) this.finished(id);
   }
 
   async close(): Promise<void> {
     await this.tail;
-    await this.handle?.close();
+    await Promise.all([this.current, ...this.older.values()].map((segment) => segment?.handle.close()));
   }
 
-  private append(text: string): Promise<unknown> {
-    this.bytes += Buffer.byteLength(text);
-    return this.enqueue(() => this.handle.appendFile(text));
+  private finished(id: string): void {
+    const segment = this.recordedIn.get(id);
+    if (!segment) return;
+    this.recordedIn.delete(id);
+    segment.open--;
+    if (segment !== this.current && segment.open === 0) this.retire(segment);
   }
 
-  private enqueue(write: () => Promise<unknown>): Promise<unknown> {
+  /** A closed segment whose posts are all finished is no longer needed for recovery. */
+  private retire(segment: Segment): void {
+    this.older.delete(segment.number);
+    void this.enqueue(async () => {
+      await segment.handle.close();
+      await rm(this.file(segment.number), { force: true });
+    }).catch((error: Error) => console.error(`roost: removing a finished mail journal segment failed: ${error.message}`));
+  }
+
+  /** Appends to the current segment; `opens` names the post a record line begins. */
+  private append(text: string, opens?: string): Promise<unknown> {
+    return this.enqueue(async () => {
+      if (this.current.bytes > this.segmentBytes) await this.rotate();
+      const segment = this.current;
+      if (opens !== undefined) {
+        segment.open++;
+        this.recordedIn.set(opens, segment);
+      }
+      const before = segment.bytes;
+      segment.bytes += Buffer.byteLength(text);
+      try {
+        await segment.handle.appendFile(text);
+      } catch (error) {
+        // A line cut short (a full disk) must not run into the next record.
+        segment.bytes = before;
+        await segment.handle.truncate(before).catch(() => undefined);
+        throw error;
+      }
+    });
+  }
+
+  private async rotate(): Promise<void> {
+    const full = this.current;
+    this.current = await this.openSegment(full.number + 1);
+    if (full.open === 0) {
+      await full.handle.close();
+      await rm(this.file(full.number), { force: true });
+    } else this.older.set(full.number, full);
+  }
+
+  private async openSegment(number: number): Promise<Segment> {
+    return { number, handle: await open(this.file(number), 'a'), bytes: 0, open: 0 };
+  }
+
+  private enqueue<T>(write: () => Promise<T>): Promise<T> {
     const result = this.tail.then(write);
     this.tail = result.catch(() => undefined);
     return result;
@@ -89,7 +152,10 @@ export class MailJournal {
   /** An fsync that covers every write finished before the call; concurrent callers share them. */
   private sync(): Promise<void> {
     if (!this.syncing) {
-      this.syncing = this.handle.datasync().finally(() => (this.syncing = undefined));
+      const segments = [this.current, ...this.older.values()];
+      this.syncing = Promise.all(segments.map((segment) => segment.handle.datasync()))
+        .then(() => undefined)
+        .finally(() => (this.syncing = undefined));
       return this.syncing;
     }
     // The fsync under way may have started before our write: wait for the next one.
@@ -98,5 +164,17 @@ export class MailJournal {
       return this.sync();
     });
     return this.nextSync;
+  }
+
+  private async segmentNumbers(): Promise<number[]> {
+    return (await readdir(this.dir))
+      .map((name) => SEGMENT_NAME.exec(name))
+      .filter((match) => match !== null)
+      .map((match) => Number(match[1]))
+      .sort((a, b) => a - b);
+  }
+
+  private file(number: number): string {
+    return path.join(this.dir, `journal-${number}.log`);
   }
 }

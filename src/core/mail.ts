@@ -132,7 +132,7 @@ export class Mail {
     private readonly delivery: SessionDelivery,
     readonly limits: MailLimits,
   ) {
-    this.files = new FileMailbox(vault, path.join(stateDir, 'mail', 'journal.log'));
+    this.files = new FileMailbox(vault, path.join(stateDir, 'mail', 'journal'));
     this.transport = this.files;
     this.state = new MailState(path.join(stateDir, 'mail', 'state'));
     this.sends = new RateLimit(limits.sendBurst, limits.sendsPerSecond, 'sending', 'sent');

@@ -13,7 +13,8 @@ export interface FileStat {
 /**
  * Durable file operations under one root folder. Every write goes to a temp file,
  * is fsynced and renamed into place, then the folder is fsynced: once it returns,
- * the content survives a crash.
+ * the content survives a crash. A write with `{ sync: false }` is renamed into place
+ * unsynced, for a caller that keeps its own durable record and calls `sync` later.
  */
 export class Vault {
   /**
@@ -71,17 +72,23 @@ export class Vault {
     }
   }
 
-  async write(relative: string, content: string): Promise<FileStat> {
+  async write(relative: string, content: string, options: { sync: boolean } = { sync: true }): Promise<FileStat> {
     this.mark(relative, hash(content));
     try {
-      return await this.writeFile(relative, content);
+      return await this.writeFile(relative, content, options.sync);
     } catch (error) {
       this.own.delete(relative);
       throw error;
     }
   }
 
-  private async writeFile(relative: string, content: string): Promise<FileStat> {
+  /** Makes files written with `{ sync: false }` durable: their content, then their folders' entries. A file gone meanwhile is skipped. */
+  async sync(relatives: string[]): Promise<void> {
+    const files = relatives.map((relative) => this.abs(relative));
+    await eachLimited([...files, ...new Set(files.map((file) => path.dirname(file)))], SYNC_CONCURRENCY, syncPath);
+  }
+
+  private async writeFile(relative: string, content: string, sync: boolean): Promise<FileStat> {
     const target = this.abs(relative);
     const dir = path.dirname(target);
     for (let attempt = 1; ; attempt++) {
@@ -92,7 +99,7 @@ export class Vault {
         let written: FileStat;
         try {
           await handle.writeFile(content, 'utf8');
-          await handle.sync();
+          if (sync) await handle.sync();
           // The file as this process wrote it: once renamed, a person may already change or remove it.
           const s = await handle.stat();
           written = { path: relative, mtimeMs: s.mtimeMs, size: s.size };
@@ -100,7 +107,7 @@ export class Vault {
           await handle.close();
         }
         await fs.rename(temp, target);
-        await syncDir(dir);
+        if (sync) await syncPath(dir);
         return written;
       } catch (error) {
         await fs.rm(temp, { force: true }).catch(() => undefined);
@@ -121,7 +128,7 @@ export class Vault {
       throw error;
     }
     const dir = path.dirname(this.abs(relative));
-    await syncDir(dir);
+    await syncPath(dir);
     await this.pruneEmpty(dir, this.abs(stopAt));
     return true;
   }
@@ -142,8 +149,8 @@ export class Vault {
       this.own.delete(to);
       throw error;
     }
-    await syncDir(path.dirname(target));
-    await syncDir(path.dirname(this.abs(from)));
+    await syncPath(path.dirname(target));
+    await syncPath(path.dirname(this.abs(from)));
     await this.pruneEmpty(path.dirname(this.abs(from)), this.abs(stopAt));
     return stat;
   }
@@ -210,6 +217,8 @@ export class Vault {
   }
 }
 
+/** Each fsync holds a file open and a thread of libuv's pool (4 by default) busy. */
+const SYNC_CONCURRENCY = 4;
 const TEMP_FILE = /^\..+\.[0-9a-f]{12}\.tmp$/;
 const GONE = 'gone';
 const MAX_MARKS = 50_000;
@@ -218,9 +227,9 @@ function hash(content: string | Buffer): string {
   return createHash('sha1').update(content).digest('base64');
 }
 
-/** Makes a folder's entries durable; a folder removed meanwhile has nothing left to make durable. */
-async function syncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r').catch((error) => {
+/** fsyncs a file, or a folder's entries; one removed meanwhile has nothing left to make durable. */
+async function syncPath(file: string): Promise<void> {
+  const handle = await fs.open(file, 'r').catch((error) => {
     if (isMissing(error)) return null;
     throw error;
   });
@@ -232,8 +241,16 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
+async function eachLimited<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
+
 /** A full disk or quota is something the operator can fix: say so plainly. */
-function storageError(error: unknown): unknown {
+export function storageError(error: unknown): unknown {
   const code = (error as NodeJS.ErrnoException)?.code;
   if (code === 'ENOSPC' || code === 'EDQUOT') {
     return new UserError('The server\'s disk is full, so nothing was written: free some space (or ask the operator to) and try again.', 'too_large');

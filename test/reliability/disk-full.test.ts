@@ -43,6 +43,10 @@ it.skipIf(!isRoot)('refuses writes with a clear error when the disk is full, and
     }
   }
 
+  const research = await httpClient(daemon.url, daemon.tokens.research);
+  const sendError = await callError(dev, 'send_message', { to: ['research'], subject: 'too big for the disk', body: 'm'.repeat(60_000) });
+  expect(sendError).toMatch(/disk is full/);
+
   const error = await callError(dev, 'write_note', { path: 'kept/big.md', body: 'y'.repeat(200_000) });
   expect(error).toMatch(/disk is full/);
   expect(await callError(dev, 'write_note', { path: 'kept/0.md', body: 'z'.repeat(200_000) })).toMatch(/disk is full/);
@@ -57,5 +61,13 @@ it.skipIf(!isRoot)('refuses writes with a clear error when the disk is full, and
   for (const name of readdirSync(mountPoint)) if (name.startsWith('filler.bin')) rmSync(path.join(mountPoint, name));
   await call(dev, 'write_note', { path: 'kept/after.md', body: 'room again' });
   expect((await call(dev, 'read_note', { path: 'kept/after.md' })).body).toBe('room again');
-  await dev.close();
+  await call(dev, 'send_message', { to: ['research'], subject: 'room again', body: 'short' });
+  // The refused message reached nobody, not even after a restart.
+  await Promise.all([dev.close(), research.close()]);
+  await daemon.stop();
+  daemon = await startTestDaemon({ home: mountPoint });
+  const after = await httpClient(daemon.url, daemon.tokens.research);
+  const inbox = await call(after, 'read_inbox', { status: 'all', peek: true });
+  expect(inbox.messages.map((m: { subject: string }) => m.subject)).toEqual(['room again']);
+  await after.close();
 });
