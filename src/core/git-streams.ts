@@ -12,6 +12,9 @@ export type TreeEntry = { mode: string; id: string } | null;
  * porcelain, a commit took five processes per author).
  *
  * `--done`: if the daemon dies mid-stream, the import ends without touching any ref.
+ * Each checkpoint leaves one pack file (`unpackLimit=0`: writing each object as a loose file
+ * cost three times more), marked kept until the process ends; the caller ends it now and then
+ * and repacks.
  */
 export class FastImport {
   private readonly child: ChildProcess;
@@ -21,7 +24,7 @@ export class FastImport {
   private exited?: Error;
 
   constructor(cwd: string, env: NodeJS.ProcessEnv) {
-    this.child = startGit(cwd, env, ['-c', 'fastimport.unpackLimit=1000', 'fast-import', '--quiet', '--done', '--cat-blob-fd=3'], (error) => {
+    this.child = startGit(cwd, env, ['-c', 'fastimport.unpackLimit=0', 'fast-import', '--quiet', '--done', '--cat-blob-fd=3'], (error) => {
       this.exited ??= error;
       this.progress.fail(this.exited);
       this.answers.fail(this.exited);

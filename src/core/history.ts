@@ -39,6 +39,8 @@ const COMMITTER = 'roost <roost@roost.local>';
 const SUBJECT_WIDTH = 60;
 /** git's index (what `git status` compares with) catches up with the commits this long after them. */
 const INDEX_SYNC_MS = 1_000;
+/** After this many commit cycles (one pack file each), fast-import is restarted and the small packs are merged. */
+const CYCLES_PER_REPACK = 50;
 const FIELD = '\x1f';
 const RECORD = '\x1e';
 
@@ -54,6 +56,7 @@ export class History {
   private importer?: FastImport;
   private ignores?: IgnoreCheck;
   private marks = 0;
+  private cyclesSinceRepack = 0;
   /** Paths whose entry in git's index may differ from HEAD. */
   private unsynced = new Set<string>();
   private indexTimer?: NodeJS.Timeout;
@@ -274,6 +277,18 @@ export class History {
     if ((await this.readRef(ref)) !== id) throw new Error(`git could not move ${ref} to ${id} (is ${ref}.lock left over?)`);
     for (const file of paths) this.unsynced.add(file);
     this.scheduleIndexSync();
+    if (++this.cyclesSinceRepack >= CYCLES_PER_REPACK) await this.repack();
+  }
+
+  /**
+   * Merges the small packs of recent cycles (geometrically: few and small merges, never the
+   * whole repository), once fast-import has ended and no longer keeps them.
+   */
+  private async repack(): Promise<void> {
+    this.cyclesSinceRepack = 0;
+    await this.importer?.close();
+    this.importer = undefined;
+    await this.git(['repack', '-d', '-q', '--geometric=2']).catch((error: Error) => console.error(`roost: repacking git's objects failed: ${error.message}`));
   }
 
   /** fast-import commands for the paths that differ from `before`. */

@@ -449,3 +449,21 @@ describe('without a git identity', () => {
     expect(recent(root, 1)).toEqual(['dev <dev@roost.local>|roost <roost@roost.local>|dev: write a.md']);
   });
 });
+
+describe('pack files', () => {
+  it('merges the pack files of many commit cycles, so they do not pile up, and keeps every version readable', async () => {
+    const { root, history } = await openHistory();
+    const cycles = 120;
+    for (let i = 0; i < cycles; i++) {
+      write(root, 'bots/dev/note.md', `version ${i}\n`);
+      history.enqueue({ author: 'dev', paths: ['bots/dev/note.md'], summary: `write note.md (${i})` });
+      await history.flush();
+    }
+    const packDir = path.join(root, '.git', 'objects', 'pack');
+    const files = execFileSync('ls', [packDir], { encoding: 'utf8' }).split('\n');
+    expect(files.filter((name) => name.endsWith('.pack')).length).toBeLessThan(cycles / 2);
+    expect((await history.log('bots/dev/note.md')).length).toBe(cycles);
+    expect(await history.show('bots/dev/note.md', 'HEAD~100')).toBe('version 19\n');
+    expect(git(root, 'fsck', '--no-progress').trim()).toBe('');
+  });
+});
