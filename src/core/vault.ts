@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { closeSync, fstatSync, fsync, promises as fs, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { UserError } from './errors.js';
 import { KeyedLock } from './lock.js';
 
@@ -53,9 +54,13 @@ export class Vault {
     return path.join(this.root, ...relative.split('/'));
   }
 
+  /**
+   * Reads synchronously: notes and messages are small and nearly always in the page cache, where
+   * the libuv pool's round trips cost several times the read itself (search snippets, inbox pages).
+   */
   async read(relative: string): Promise<string | null> {
     try {
-      return await fs.readFile(this.abs(relative), 'utf8');
+      return readFileSync(this.abs(relative), 'utf8');
     } catch (error) {
       if (isMissing(error)) return null;
       throw error;
@@ -88,29 +93,33 @@ export class Vault {
     await eachLimited([...files, ...new Set(files.map((file) => path.dirname(file)))], SYNC_CONCURRENCY, syncPath);
   }
 
+  /**
+   * Only the fsyncs go to libuv's thread pool: the other steps touch the page cache alone and take
+   * microseconds, where each trip through the pool costs far more on a busy daemon.
+   */
   private async writeFile(relative: string, content: string, sync: boolean): Promise<FileStat> {
     const target = this.abs(relative);
     const dir = path.dirname(target);
     for (let attempt = 1; ; attempt++) {
       const temp = path.join(dir, `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`); // matches TEMP_FILE
       try {
-        await fs.mkdir(dir, { recursive: true });
-        const handle = await fs.open(temp, 'w', 0o644);
+        mkdirSync(dir, { recursive: true });
+        const fd = openSync(temp, 'w', 0o644);
         let written: FileStat;
         try {
-          await handle.writeFile(content, 'utf8');
-          if (sync) await handle.sync();
+          writeFileSync(fd, content, 'utf8');
+          if (sync) await fsyncFd(fd);
           // The file as this process wrote it: once renamed, a person may already change or remove it.
-          const s = await handle.stat();
+          const s = fstatSync(fd);
           written = { path: relative, mtimeMs: s.mtimeMs, size: s.size };
         } finally {
-          await handle.close();
+          closeSync(fd);
         }
-        await fs.rename(temp, target);
+        renameSync(temp, target);
         if (sync) await syncPath(dir);
         return written;
       } catch (error) {
-        await fs.rm(temp, { force: true }).catch(() => undefined);
+        rmSync(temp, { force: true });
         // A person removed the folder meanwhile: make it again.
         if (isMissing(error) && attempt < 3) continue;
         throw storageError(error);
@@ -229,17 +238,21 @@ function hash(content: string | Buffer): string {
 
 /** fsyncs a file, or a folder's entries; one removed meanwhile has nothing left to make durable. */
 async function syncPath(file: string): Promise<void> {
-  const handle = await fs.open(file, 'r').catch((error) => {
-    if (isMissing(error)) return null;
-    throw error;
-  });
-  if (!handle) return;
+  let fd: number;
   try {
-    await handle.sync();
+    fd = openSync(file, 'r');
+  } catch (error) {
+    if (isMissing(error)) return;
+    throw error;
+  }
+  try {
+    await fsyncFd(fd);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
+
+const fsyncFd = promisify(fsync);
 
 async function eachLimited<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
