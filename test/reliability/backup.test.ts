@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
 import { CLI_PATH } from '../../src/package.js';
-import { BOTS_DIR, call, git, httpClient, OPERATOR_TOKEN, startDaemonProcess, tempDir } from '../helpers.js';
+import { BOTS_DIR, call, eventually, git, httpClient, OPERATOR_TOKEN, startDaemonProcess, tempDir } from '../helpers.js';
 
 const run = promisify(execFile);
 
@@ -19,12 +19,16 @@ it('pushes the data root to a backup remote and restores every bot on a new mach
   await call(dev, 'write_note', { path: 'notes/backed-up.md', body: 'survives the machine' });
   await call(dev, 'set_fact', { key: 'region', value: 'eu' });
   await call(main, 'register_bot', { id: 'scout', topics: ['research'] });
+  const remoteLog = async () => (await run('git', ['--git-dir', remote, 'log', '--format=%an: %s', 'main']).catch(() => ({ stdout: '' }))).stdout;
+  // Pushed after its commits, while the daemon runs.
+  await eventually(async () => (await remoteLog()).includes('main: register bot scout'), 30_000);
+  const sent = await call(dev, 'send_message', { to: ['research'], subject: 'Hand-over', body: 'The plan is in notes/backed-up.md.' });
   await Promise.all([dev.close(), main.close()]);
   await daemon.stop(); // a clean stop pushes what is left
 
-  const pushed = (await run('git', ['--git-dir', remote, 'log', '--format=%an: %s', 'main'])).stdout;
+  const pushed = await remoteLog();
   expect(pushed).toContain('dev: create notes/backed-up.md');
-  expect(pushed).toContain('main: register bot scout');
+  expect(pushed).toContain('dev: send "Hand-over" to research (1 recipient)');
 
   // The new machine.
   const restored = path.join(tempDir('roost-new-'), 'memory');
@@ -40,7 +44,10 @@ it('pushes the data root to a backup remote and restores every bot on a new mach
     expect((await call(client, 'search_memory', { query: 'survives' })).total).toBe(1);
     expect((await call(client, 'get_fact', { key: 'region' })).value).toBe('eu');
     expect((await call(client, 'get_bot', { id: 'scout' })).topics).toEqual(['research']);
-    await client.close();
+    const research = await httpClient(again.url, OPERATOR_TOKEN, { 'x-roost-bot': 'research' });
+    const inbox = await call(research, 'read_inbox', {});
+    expect(inbox.messages.map((m: { id: string; from: string; subject: string }) => [m.id, m.from, m.subject])).toEqual([[sent.id, 'dev', 'Hand-over']]);
+    await Promise.all([client.close(), research.close()]);
   } finally {
     await again.stop();
   }
