@@ -7,7 +7,7 @@ import type { History } from './history.js';
 import { KeyedLock } from './lock.js';
 import { copiesOf, FileMailbox, type MailTransport } from './mail-store.js';
 import { MailState } from './mail-state.js';
-import { Mailbox, SortedMessages } from './mailbox.js';
+import { INDEX_IDLE_MS, Mailbox, SortedMessages } from './mailbox.js';
 import {
   type Folder,
   isMessageId,
@@ -118,6 +118,7 @@ export class Mail {
   private readonly state: MailState;
   private readonly sends: RateLimit;
   private pruneTimer?: NodeJS.Timeout;
+  private indexTimer?: NodeJS.Timeout;
   /** Sends under way, which `close` lets finish. */
   private readonly sending = new Set<Promise<unknown>>();
   private closed = false;
@@ -148,11 +149,16 @@ export class Mail {
     await this.prune();
     this.pruneTimer = setInterval(() => void this.prune().catch((error) => console.error('roost: pruning mail failed:', error)), PRUNE_EVERY_MS);
     this.pruneTimer.unref();
+    this.indexTimer = setInterval(() => {
+      for (const box of this.boxes.values()) box.dropIdleIndex();
+    }, INDEX_IDLE_MS / 10);
+    this.indexTimer.unref();
   }
 
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.pruneTimer);
+    clearInterval(this.indexTimer);
     await Promise.allSettled([...this.sending]);
     await this.files.close();
     await this.state.close();
@@ -417,9 +423,13 @@ export class Mail {
   async search(bot: string, query: string, options: MessageFilter & { folder: Folder | 'all'; limit: number; offset: number }) {
     if (query.trim() === '') throw new UserError('The query is empty: give words to search for (read_inbox lists messages).');
     const keep = filterOf(options);
-    const hits = this.box(bot)
-      .search(query, (folder, meta) => (options.folder === 'all' || options.folder === folder) && keep(meta))
-      .sort((a, b) => b.score - a.score || (a.meta.id < b.meta.id ? 1 : -1));
+    const hits = (
+      await this.box(bot).search(
+        query,
+        (folder, meta) => (options.folder === 'all' || options.folder === folder) && keep(meta),
+        (folder, id) => this.files.read(bot, folder, id),
+      )
+    ).sort((a, b) => b.score - a.score || (a.meta.id < b.meta.id ? 1 : -1));
     const page = hits.slice(options.offset, options.offset + options.limit);
     const results = await Promise.all(
       page.map(async (hit) => {

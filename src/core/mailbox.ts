@@ -83,18 +83,22 @@ export interface MailHit {
   terms: string[];
 }
 
-/** What the daemon knows of one bot's mail: its inbox, its sent messages, and a full-text index of both. */
+/** A mailbox's search index is dropped after this long without a search, and built again when needed. */
+export const INDEX_IDLE_MS = 10 * 60_000;
+
+/**
+ * What the daemon knows of one bot's mail: its inbox, its sent messages, and, while the bot
+ * searches its mail, a full-text index of both (a message costs the index about ten times its
+ * metadata, so it is kept only while used).
+ */
 export class Mailbox {
   readonly inbox = new SortedMessages();
   readonly sent = new SortedMessages();
   readonly clock = new IdClock();
   /** The bot's idempotency keys: key → the message first sent with it and a digest of its request. */
   readonly keys = new Map<string, { id: string; digest: string }>();
-  private readonly index = new MiniSearch<IndexedMessage>({
-    idField: 'key',
-    fields: ['subject', 'body', 'from', 'to'],
-    searchOptions: { boost: { subject: 2, from: 1.5, to: 1.5 } },
-  });
+  private index?: MiniSearch<IndexedMessage>;
+  private lastSearch = 0;
 
   folder(folder: Folder): SortedMessages {
     return folder === 'inbox' ? this.inbox : this.sent;
@@ -103,9 +107,7 @@ export class Mailbox {
   put(folder: Folder, message: Message): MessageMeta {
     const meta = metaOf(message);
     this.folder(folder).put(meta);
-    const doc = { key: `${folder}/${message.id}`, subject: message.subject, body: message.body, from: message.from, to: message.to.join(' ') };
-    if (this.index.has(doc.key)) this.index.replace(doc);
-    else this.index.add(doc);
+    if (this.index) indexMessage(this.index, folder, message);
     if (folder === 'sent') {
       this.clock.seen(message.id);
       if (message.idempotency_key) this.keys.set(message.idempotency_key, { id: message.id, digest: requestDigest(message) });
@@ -117,20 +119,56 @@ export class Mailbox {
     const meta = this.folder(folder).get(id);
     if (!meta) return undefined;
     this.folder(folder).delete(id);
-    this.index.discard(`${folder}/${id}`);
+    if (this.index?.has(`${folder}/${id}`)) this.index.discard(`${folder}/${id}`);
     if (folder === 'sent' && meta.idempotency_key && this.keys.get(meta.idempotency_key)?.id === id) this.keys.delete(meta.idempotency_key);
     return meta;
   }
 
-  search(query: string, keep: (folder: Folder, meta: MessageMeta) => boolean): MailHit[] {
+  /** Searches subject, body, sender and recipients; builds the index from the message files first if it was dropped. */
+  async search(query: string, keep: (folder: Folder, meta: MessageMeta) => boolean, read: (folder: Folder, id: string) => Promise<Message | null>): Promise<MailHit[]> {
+    this.lastSearch = Date.now();
+    const index = this.index ?? (await this.build(read));
     const hits: MailHit[] = [];
-    for (const result of this.index.search(query, { prefix: (term) => term.length >= 3, fuzzy: 0.2, maxFuzzy: 1 })) {
+    for (const result of index.search(query, { prefix: (term) => term.length >= 3, fuzzy: 0.2, maxFuzzy: 1 })) {
       const [folder, id] = splitKey(String(result.id));
       const meta = this.folder(folder).get(id);
       if (meta && keep(folder, meta)) hits.push({ folder, meta, score: result.score, terms: result.terms });
     }
     return hits;
   }
+
+  /** Drops the search index if no search used it for `INDEX_IDLE_MS`. */
+  dropIdleIndex(now = Date.now()): void {
+    if (now - this.lastSearch >= INDEX_IDLE_MS) this.index = undefined;
+  }
+
+  private async build(read: (folder: Folder, id: string) => Promise<Message | null>): Promise<MiniSearch<IndexedMessage>> {
+    // Set first: messages put while the files are read go straight into it.
+    const index = newIndex();
+    this.index = index;
+    for (const folder of ['inbox', 'sent'] as const) {
+      for (const { id } of [...this.folder(folder).ascending()]) {
+        const message = await read(folder, id);
+        // Removed meanwhile, or already put.
+        if (message && this.folder(folder).get(id) && !index.has(`${folder}/${id}`)) indexMessage(index, folder, message);
+      }
+    }
+    return index;
+  }
+}
+
+function newIndex(): MiniSearch<IndexedMessage> {
+  return new MiniSearch<IndexedMessage>({
+    idField: 'key',
+    fields: ['subject', 'body', 'from', 'to'],
+    searchOptions: { boost: { subject: 2, from: 1.5, to: 1.5 } },
+  });
+}
+
+function indexMessage(index: MiniSearch<IndexedMessage>, folder: Folder, message: Message): void {
+  const doc = { key: `${folder}/${message.id}`, subject: message.subject, body: message.body, from: message.from, to: message.to.join(' ') };
+  if (index.has(doc.key)) index.replace(doc);
+  else index.add(doc);
 }
 
 function splitKey(key: string): [Folder, string] {

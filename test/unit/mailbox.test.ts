@@ -1,0 +1,41 @@
+import { expect, it } from 'vitest';
+import { INDEX_IDLE_MS, Mailbox } from '../../src/core/mailbox.js';
+import type { Folder, Message } from '../../src/core/message.js';
+
+const message = (n: number, body: string): Message => ({
+  id: `20261203T1200000${String(n).padStart(2, '0')}Z-dev-000`,
+  from: 'dev',
+  to: ['research'],
+  recipients: ['research'],
+  thread: `t${n}`,
+  subject: `message ${n}`,
+  created: '2026-12-03T12:00:00.000Z',
+  priority: 'normal',
+  ack_required: false,
+  body,
+});
+
+it('searches its mail with an index it drops when idle and builds again from the files, with what arrived meanwhile', async () => {
+  const files = new Map<string, Message>();
+  const box = new Mailbox();
+  const put = (folder: Folder, m: Message) => {
+    files.set(`${folder}/${m.id}`, m);
+    box.put(folder, m);
+  };
+  const read = async (folder: Folder, id: string) => files.get(`${folder}/${id}`) ?? null;
+  const search = async (query: string) => (await box.search(query, () => true, read)).map((hit) => `${hit.folder}/${hit.meta.id}`).sort();
+
+  put('inbox', message(1, 'the deploy window is friday'));
+  put('sent', message(2, 'deploy notes attached'));
+  expect(await search('deploy')).toEqual([`inbox/${message(1, '').id}`, `sent/${message(2, '').id}`]);
+
+  box.dropIdleIndex(Date.now() + INDEX_IDLE_MS);
+  put('inbox', message(3, 'a late deploy question'));
+  box.remove('sent', message(2, '').id);
+  expect(await search('deploy')).toEqual([`inbox/${message(1, '').id}`, `inbox/${message(3, '').id}`]);
+
+  // Used recently: kept, and messages put now go straight into it.
+  box.dropIdleIndex();
+  put('inbox', message(4, 'deploy done'));
+  expect(await search('deploy')).toHaveLength(3);
+});
