@@ -48,12 +48,16 @@ export class OpenClawRuntime implements AgentRuntime, SessionDelivery {
     private readonly bindingOf: (bot: string) => OpenClawBinding | undefined,
   ) {}
 
-  async start(request: StartRequest): Promise<RunRef> {
+  check(request: Pick<StartRequest, 'bot' | 'agent' | 'session'>): void {
     if (!request.agent || !request.session) {
       throw new UserError(
         `Bot "${request.bot}" has no OpenClaw agent to run on: give its definition \`openclaw: { agent: <id> }\`, set the default agent for spawns, or choose another runtime.`,
       );
     }
+  }
+
+  async start(request: StartRequest): Promise<RunRef> {
+    this.check(request);
     try {
       const accepted = await this.gateway.request<{ runId?: string; sessionKey?: string; status?: string }>('agent', {
         agentId: request.agent,
