@@ -70,6 +70,11 @@ export class ConsoleApi {
     this.routes = this.defineRoutes();
   }
 
+  /** Every route, e.g. `PUT /api/bots/:bot/note`; `open` ones are answered without a session. */
+  get endpoints(): Array<{ method: Route['method']; path: string; open: boolean }> {
+    return this.routes.map((r) => ({ method: r.method, path: r.segments.join('/'), open: r.open }));
+  }
+
   close(): void {
     clearInterval(this.heartbeat);
     this.roost.events.off('activity', this.onActivity);
