@@ -93,8 +93,10 @@ async function serve(flags: Flags): Promise<void> {
   console.error(`roost: serving ${options.home} at ${daemon.url}/mcp${options.readOnly ? ' (read-only)' : ''}`);
   console.error(`roost: console at ${daemon.url}/`);
   if (daemon.roost.newOperatorToken) {
-    console.error(`roost: operator token (shown once; also in ${path.join(options.home, '.roost', 'operator.token')}):`);
-    console.error(`  ${daemon.roost.newOperatorToken}`);
+    // Where it is, never the token itself: this output often ends up in a log (journald, a terminal's scrollback).
+    const file = path.join(options.home, '.roost', 'operator.token');
+    console.error(`roost: made a new operator token and wrote it to ${file} (mode 0600, readable only by this user)`);
+    console.error(`roost: read it with \`cat ${file}\` to log in to the console`);
   }
   for (const problem of daemon.roost.registry.problems) console.error(`roost: ${problem.file}: ${problem.problem}`);
   const stop = () => {

@@ -154,19 +154,31 @@ export interface DaemonProcess {
   kill(): Promise<void>;
   /** SIGTERM: a clean stop. */
   stop(): Promise<void>;
+  /** Everything the process wrote to stdout and stderr so far. */
+  output(): string;
 }
 
-/** `roost serve` as a real child process on a free port (the operator token is OPERATOR_TOKEN). */
+/**
+ * `roost serve` as a real child process on a free port (the operator token is OPERATOR_TOKEN).
+ * An empty value in `extraEnv` removes that variable (e.g. `ROOST_OPERATOR_TOKEN: ''`).
+ */
 export async function startDaemonProcess(home: string, extraEnv: Record<string, string> = {}, extraArgs: string[] = []): Promise<DaemonProcess> {
   const { spawn } = await import('node:child_process');
   const { readDaemonInfo } = await import('../src/core/lock-file.js');
+  const env: Record<string, string | undefined> = { ...process.env, ROOST_OPERATOR_TOKEN: OPERATOR_TOKEN, ...extraEnv };
+  for (const [key, value] of Object.entries(env)) if (value === '') delete env[key];
   const child = spawn(process.execPath, [CLI_PATH, 'serve', '--home', home, '--port', '0', '--bots', BOTS_DIR, ...extraArgs], {
-    env: { ...process.env, ROOST_OPERATOR_TOKEN: OPERATOR_TOKEN, ...extraEnv },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => {
+    stderr += d;
+    output += d;
+  });
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const url = await eventually(async () => {
     if (child.exitCode !== null) throw new Error(`roost serve exited: ${stderr}`);
     const info = await readDaemonInfo(path.join(home, '.roost/daemon.lock'));
@@ -186,6 +198,7 @@ export async function startDaemonProcess(home: string, extraEnv: Record<string, 
       child.kill('SIGTERM');
       await exited;
     },
+    output: () => output,
   };
 }
 

@@ -48,7 +48,7 @@ function Login({ onLogin }) {
   return html`<main class="login">
     <form class="card" onSubmit=${submit}>
       <h1><img src="/console/icon.svg" alt="" width="28" height="28" /> Roost</h1>
-      <p class="muted">Log in with the operator token. <code>roost serve</code> prints it on first start; it is kept in <code>.roost/operator.token</code> in the data root.</p>
+      <p class="muted">Log in with the operator token. It is kept in <code>.roost/operator.token</code> in the data root (readable only by the user the daemon runs as); <code>roost serve</code> says where on its first start.</p>
       <${ErrorBox} error=${error} />
       <label>Operator token<input type="password" name="token" autocomplete="current-password" required autofocus /></label>
       <button class="button primary" type="submit">Log in</button>

@@ -163,8 +163,8 @@ export class Memory {
   }
 
   async move(bot: string, from: string, to: string, expected?: string): Promise<WriteResult & { from: string }> {
-    from = checkNotePath(from, 'from');
-    to = checkNotePath(to, 'to');
+    from = checkNotePath(from, '"from" path');
+    to = checkNotePath(to, '"to" path');
     if (from === to) throw new UserError(`"from" and "to" are the same path: give a different destination.`);
     // Both paths locked, always in the same order, so two opposite moves cannot wait on each other.
     const [first, second] = [from, to].sort();

@@ -66,7 +66,7 @@ export class Roost {
   tasks!: Tasks;
   /** The daemon's base URL once it serves (task agents started as commands connect back to it). */
   url?: string;
-  /** Set when `open` made a new operator token: the caller prints it once. */
+  /** Set when `open` made a new operator token, written to `.roost/operator.token` (mode 0600). */
   newOperatorToken: string | null = null;
 
   private lock!: DaemonLock;

@@ -233,6 +233,9 @@ export class Tasks {
     const agent = roleBot?.openclaw?.agent ?? parent.openclaw?.agent ?? this.runtimes.options.openclaw?.agent;
     const command = (roleBot?.command ?? this.runtimes.options.command)?.map((arg) => fill(arg, { bot: id, task: request.task, parent: parent.id }));
     const brief = briefOf(task, roleBot ? roleBot.role : request.role, runtime);
+    const session = agent ? `agent:${agent}:roost:${parent.id}:${id}` : undefined;
+    // A runtime with nothing to run the agent on refuses now, before anything is written or counted.
+    runtimeImpl.check?.({ bot: id, agent, session, command });
     this.starts.take(parent.id);
     this.tasks.set(id, task); // counted against the quotas from now on
 
@@ -262,7 +265,7 @@ export class Tasks {
           brief,
           token,
           agent,
-          session: agent ? `agent:${agent}:roost:${parent.id}:${id}` : undefined,
+          session,
           command,
         });
       } catch (error) {

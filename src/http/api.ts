@@ -70,6 +70,11 @@ export class ConsoleApi {
     this.routes = this.defineRoutes();
   }
 
+  /** Every route, e.g. `PUT /api/bots/:bot/note`; `open` ones are answered without a session. */
+  get endpoints(): Array<{ method: Route['method']; path: string; open: boolean }> {
+    return this.routes.map((r) => ({ method: r.method, path: r.segments.join('/'), open: r.open }));
+  }
+
   close(): void {
     clearInterval(this.heartbeat);
     this.roost.events.off('activity', this.onActivity);
@@ -203,7 +208,7 @@ export class ConsoleApi {
   private async login(r: ApiRequest): Promise<{ ok: true }> {
     const identity = typeof r.body.token === 'string' ? await this.roost.tokens.verify(r.body.token) : null;
     if (!identity) {
-      throw new ApiError(401, 'That is not a valid token: paste the operator token (`roost serve` prints it once; it is kept in .roost/operator.token).');
+      throw new ApiError(401, 'That is not a valid token: paste the operator token, kept in .roost/operator.token in the data root (`roost serve` says where on its first start).');
     }
     if (!identity.operator) throw new ApiError(403, 'That is a bot token: the console takes the operator token.');
     this.sessions.start(r.res);

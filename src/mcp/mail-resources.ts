@@ -14,17 +14,28 @@ export function topicUri(topic: string): string {
 }
 
 /**
- * The caller's inbox (`roost://inbox`) and every topic (`roost://topics/{topic}`) as resources a
- * client can subscribe to: it then gets `notifications/resources/updated` when they change.
+ * The caller's inbox (`roost://inbox`, with the messaging toolset) and every topic
+ * (`roost://topics/{topic}`, with the topics toolset) as resources a client can subscribe to: it
+ * then gets `notifications/resources/updated` when they change. A caller with neither gets none.
  */
-export function registerMailResources(server: McpServer, roost: Roost, caller: Caller): void {
+export function registerMailResources(server: McpServer, roost: Roost, caller: Caller, serve: { inbox: boolean; topics: boolean }): void {
+  if (!serve.inbox && !serve.topics) return;
   server.server.registerCapabilities({ resources: { subscribe: true } });
+  if (serve.inbox) registerInbox(server, roost, caller);
+  if (serve.topics) registerTopics(server, roost, caller);
+  registerSubscriptions(server, roost, caller, serve);
+}
+
+function registerInbox(server: McpServer, roost: Roost, caller: Caller): void {
   server.registerResource(
     'inbox',
     INBOX_URI,
     { title: 'Your inbox', description: 'Your unread count and newest unread messages (subject, sender, time; no bodies). Reading it marks nothing.', mimeType: 'application/json' },
     async (uri) => json(uri.href, roost.mail.summary(caller.bot, RECENT)),
   );
+}
+
+function registerTopics(server: McpServer, roost: Roost, caller: Caller): void {
   server.registerResource(
     'topic',
     new ResourceTemplate('roost://topics/{topic}', {
@@ -39,7 +50,9 @@ export function registerMailResources(server: McpServer, roost: Roost, caller: C
       return json(uri.href, { ...describeTopic(roost, caller, topic), latest: history.messages });
     },
   );
+}
 
+function registerSubscriptions(server: McpServer, roost: Roost, caller: Caller, serve: { inbox: boolean; topics: boolean }): void {
   const subscribed = new Set<string>();
   const onActivity = (activity: Activity) => {
     for (const uri of changedBy(activity, caller.bot)) {
@@ -53,8 +66,10 @@ export function registerMailResources(server: McpServer, roost: Roost, caller: C
   server.server.setRequestHandler(SubscribeRequestSchema, async (request) => {
     const { uri } = request.params;
     const topic = TOPIC_URI.exec(uri)?.[1];
-    if (uri !== INBOX_URI && !(topic && roost.topics.get(topic))) {
-      throw new McpError(ErrorCode.InvalidParams, `Cannot subscribe to ${uri}: subscribe to ${INBOX_URI} or roost://topics/<topic> of an existing topic.`);
+    const inbox = serve.inbox && uri === INBOX_URI;
+    if (!inbox && !(serve.topics && topic && roost.topics.get(topic))) {
+      const offered = [serve.inbox ? INBOX_URI : '', serve.topics ? 'roost://topics/<topic> of an existing topic' : ''].filter(Boolean).join(' or ');
+      throw new McpError(ErrorCode.InvalidParams, `Cannot subscribe to ${uri}: subscribe to ${offered}.`);
     }
     if (subscribed.size === 0) roost.events.on('activity', onActivity);
     subscribed.add(uri);

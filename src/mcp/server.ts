@@ -24,11 +24,15 @@ export function createServer(roost: Roost, caller: Caller, options: ServerOption
     { name: 'roost', title: 'Roost', version: VERSION },
     { capabilities: { logging: {} }, instructions: INSTRUCTIONS },
   );
-  for (const tool of toolsFor(caller, roost.registry.get(caller.bot), options.readOnly ?? false)) {
+  const bot = roost.registry.get(caller.bot);
+  for (const tool of toolsFor(caller, bot, options.readOnly ?? false)) {
     registerTool(server, roost, caller, tool);
   }
-  registerResources(server, roost, caller);
-  registerMailResources(server, roost, caller);
+  // A resource shows what a toolset's tools read, so a caller gets it only with that toolset
+  // (any of its tools, whether or not the daemon runs read-only).
+  const toolsets = new Set(toolsFor(caller, bot, false).map((t) => t.toolset));
+  registerResources(server, roost, caller, { bots: toolsets.has('registry'), notes: toolsets.has('memory') });
+  registerMailResources(server, roost, caller, { inbox: toolsets.has('messaging'), topics: toolsets.has('topics') });
   return server;
 }
 
@@ -71,7 +75,12 @@ function registerTool(server: McpServer, roost: Roost, caller: Caller, tool: Too
 
 const LISTED_NOTES = 1000;
 
-function registerResources(server: McpServer, roost: Roost, caller: Caller): void {
+function registerResources(server: McpServer, roost: Roost, caller: Caller, serve: { bots: boolean; notes: boolean }): void {
+  if (serve.bots) registerBots(server, roost);
+  if (serve.notes) registerNotes(server, roost, caller);
+}
+
+function registerBots(server: McpServer, roost: Roost): void {
   server.registerResource(
     'bots',
     'roost://bots',
@@ -80,6 +89,9 @@ function registerResources(server: McpServer, roost: Roost, caller: Caller): voi
       contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(roost.registry.list(), null, 2) }],
     }),
   );
+}
+
+function registerNotes(server: McpServer, roost: Roost, caller: Caller): void {
   server.registerResource(
     'note',
     new ResourceTemplate('roost://bots/{bot}/notes/{+path}', {

@@ -113,6 +113,58 @@ describe('registry', () => {
   });
 });
 
+describe('resources follow the toolsets', () => {
+  it('serve the inbox only with messaging, topics only with topics, notes only with memory and the registry only with registry', async () => {
+    const main = await httpClient(daemon.url, daemon.tokens.main);
+    const make = async (id: string, tools: string[]) => httpClient(daemon.url, (await call(main, 'register_bot', { id, tools, topics: ['dev'] })).token);
+    const [keeper, herald, crier] = await Promise.all([make('keeper', ['memory']), make('herald', ['messaging']), make('crier', ['topics'])]);
+    await call(main, 'send_message', { to: ['keeper', 'herald', 'crier'], subject: 'For your eyes', body: 'the inbox resource shows this subject' });
+    const dev = await httpClient(daemon.url, daemon.tokens.dev);
+
+    const surface = async (client: typeof dev) => {
+      const resources = await client.listResources().then((r) => r.resources.map((x) => x.uri), () => null);
+      const templates = await client.listResourceTemplates().then((r) => r.resourceTemplates.map((x) => x.uriTemplate), () => null);
+      const reads = async (uri: string) => client.readResource({ uri }).then(() => true, () => false);
+      const subscribes = async (uri: string) => client.subscribeResource({ uri }).then(() => true, () => false);
+      return {
+        inbox: resources?.includes('roost://inbox') ?? false,
+        bots: resources?.includes('roost://bots') ?? false,
+        topicList: resources?.includes('roost://topics/dev') ?? false,
+        templates: templates ?? [],
+        readsInbox: await reads('roost://inbox'),
+        readsTopic: await reads('roost://topics/dev'),
+        readsNote: await reads('roost://bots/dev/notes/shared.md'),
+        subscribesInbox: await subscribes('roost://inbox'),
+        subscribesTopic: await subscribes('roost://topics/dev'),
+      };
+    };
+    await call(dev, 'write_note', { path: 'shared.md', body: 'shared with everyone', visibility: 'shared' });
+
+    expect(await surface(keeper)).toEqual({
+      inbox: false, bots: false, topicList: false, templates: ['roost://bots/{bot}/notes/{+path}'],
+      readsInbox: false, readsTopic: false, readsNote: true, subscribesInbox: false, subscribesTopic: false,
+    });
+    expect(await surface(herald)).toEqual({
+      inbox: true, bots: false, topicList: false, templates: [],
+      readsInbox: true, readsTopic: false, readsNote: false, subscribesInbox: true, subscribesTopic: false,
+    });
+    expect(await surface(crier)).toEqual({
+      inbox: false, bots: false, topicList: true, templates: ['roost://topics/{topic}'],
+      readsInbox: false, readsTopic: true, readsNote: false, subscribesInbox: false, subscribesTopic: true,
+    });
+    expect(await surface(dev)).toEqual({
+      inbox: true, bots: true, topicList: true, templates: ['roost://bots/{bot}/notes/{+path}', 'roost://topics/{topic}'],
+      readsInbox: true, readsTopic: true, readsNote: true, subscribesInbox: true, subscribesTopic: true,
+    });
+    // What the herald's inbox resource shows is its own mail.
+    const inbox = JSON.parse(((await herald.readResource({ uri: 'roost://inbox' })).contents[0] as { text: string }).text);
+    expect(inbox).toMatchObject({ bot: 'herald', unread: 1, newest_unread: [expect.objectContaining({ subject: 'For your eyes', from: 'main' })] });
+
+    for (const id of ['keeper', 'herald', 'crier']) await call(main, 'retire_bot', { id });
+    await Promise.all([main, keeper, herald, crier, dev].map((c) => c.close()));
+  });
+});
+
 describe('read-only daemon', () => {
   it('serves only tools that change nothing', async () => {
     const readOnly = await startTestDaemon({ readOnly: true });

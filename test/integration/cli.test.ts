@@ -36,6 +36,45 @@ describe('the roost command', () => {
     expect(again.stdout).toMatch(/dev\s+\(has a token/);
   });
 
+  it('serve on a new data root writes the operator token to a 0600 file and prints only where it is, never the token', async () => {
+    const fresh = tempDir();
+    const { ROOST_OPERATOR_TOKEN: _fixed, ...rest } = env;
+    const child = spawn(process.execPath, [CLI_PATH, 'serve', '--port', '0', '--home', fresh], { env: rest, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout!.on('data', (d) => (output += d));
+    child.stderr!.on('data', (d) => (output += d));
+    try {
+      const info = await eventually(async () => {
+        const lock = await readDaemonInfo(path.join(fresh, '.roost/daemon.lock'));
+        return lock?.url && lock.pid === child.pid ? lock : null;
+      });
+      const file = path.join(fresh, '.roost/operator.token');
+      const token = readFileSync(file, 'utf8').trim();
+      expect(token).toMatch(/^roost_operator_[A-Za-z0-9_-]{32}$/);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      // The token works, and what the daemon printed says where to find it, not what it is.
+      const operator = await httpClient(info.url!, token);
+      expect((await call(operator, 'whoami')).operator).toBe(true);
+      await operator.close();
+      await eventually(() => output.includes('console at'));
+      expect(output).toContain(`wrote it to ${file} (mode 0600`);
+      expect(output).toContain(`cat ${file}`);
+      expect(output).not.toContain(token);
+      expect(output).not.toContain(token.slice('roost_operator_'.length));
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+    // A second start finds the file and says nothing about a token.
+    const again = spawn(process.execPath, [CLI_PATH, 'serve', '--port', '0', '--home', fresh], { env: rest, stdio: ['ignore', 'pipe', 'pipe'] });
+    let second = '';
+    again.stderr!.on('data', (d) => (second += d));
+    await eventually(() => second.includes('console at'));
+    again.kill('SIGTERM');
+    await new Promise((r) => again.once('exit', r));
+    expect(second).not.toMatch(/operator token/);
+  });
+
   it('bots lists the definitions; token makes a new token; status says whether a daemon runs', async () => {
     const { stdout } = await roost('bots');
     expect(stdout.split('\n').filter(Boolean).map((l) => l.split(/\s+/)[0])).toEqual(['dev', 'main', 'monitoring', 'research']);

@@ -223,28 +223,44 @@ describe('bad input changes nothing', () => {
 });
 
 describe('concurrent writers', () => {
-  it('lose no update when they all use expected_version', async () => {
-    await call(dev, 'write_note', { path: 'counter.md', body: '0' });
+  it('lose no update with expected_version: in each round exactly one of them wins, the others are told to read again', async () => {
+    const first = await call(dev, 'write_note', { path: 'race.md', body: 'round 0\n' });
     const clients = await Promise.all(Array.from({ length: 5 }, () => httpClient(daemon.url, daemon.tokens.dev)));
-    const perClient = 6;
-    let conflicts = 0;
-    await Promise.all(
-      clients.map(async (client) => {
-        for (let done = 0; done < perClient; ) {
-          const note = await call(client, 'read_note', { path: 'counter.md' });
-          const result = await client.callTool({
-            name: 'write_note',
-            arguments: { path: 'counter.md', body: String(Number(note.body) + 1), expected_version: note.version },
-          });
-          if (result.isError) conflicts++;
-          else done++;
-        }
-      }),
-    );
+    const rounds = 6;
+    const winners: string[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      // Every writer has read the same version before any of them writes.
+      const seen = await Promise.all(clients.map((c) => call(c, 'read_note', { path: 'race.md' })));
+      expect(new Set(seen.map((n) => n.version)).size).toBe(1);
+      const results = await Promise.all(
+        clients.map((client, i) =>
+          client.callTool({ name: 'write_note', arguments: { path: 'race.md', body: `round ${round} by writer ${i}\n`, expected_version: seen[i].version } }),
+        ),
+      );
+      const won = results.flatMap((r, i) => (r.isError ? [] : [i]));
+      expect(won, `round ${round}`).toHaveLength(1);
+      for (const [i, result] of results.entries()) {
+        if (i === won[0]) continue;
+        const text = (result.content as Array<{ text: string }>)[0].text;
+        expect(text).toMatch(new RegExp(`^"race\\.md" changed since you read it: it is at version [0-9a-f]+, not ${seen[i].version}\\. Read it again, merge, and retry with the new version\\.$`));
+      }
+      winners.push(`round ${round} by writer ${won[0]}\n`);
+      expect((await call(dev, 'read_note', { path: 'race.md' })).body).toBe(winners.at(-1));
+    }
     await Promise.all(clients.map((c) => c.close()));
-    const final = await call(dev, 'read_note', { path: 'counter.md' });
-    expect(Number(final.body)).toBe(clients.length * perClient);
-    expect(conflicts).toBeGreaterThan(0);
+
+    // Every version of the note is its own commit in its history, newest first, each holding the winner's text.
+    await daemon.roost.history.flush();
+    const { versions } = await call(dev, 'note_history', { path: 'race.md' });
+    const bodies = ['round 0\n', ...winners].reverse();
+    expect(versions).toHaveLength(bodies.length);
+    expect(new Set(versions.map((v: any) => v.commit)).size).toBe(bodies.length);
+    for (const [i, version] of versions.entries()) {
+      expect(version.author).toBe('dev');
+      expect(git(daemon.home, 'show', `${version.commit}:bots/dev/race.md`)).toContain(bodies[i]);
+    }
+    expect(versions.at(-1).message).toMatch(/create race\.md/);
+    expect(first.created).toBe(true);
   });
 });
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/package.js';
-import { call, callError, eventually, git, httpClient, startTestDaemon, type TestDaemon } from '../helpers.js';
+import { call, callError, dataFiles, eventually, git, httpClient, startTestDaemon, type TestDaemon } from '../helpers.js';
 
 const AGENT_SCRIPT = path.join(PACKAGE_ROOT, 'test', 'fixtures', 'task-agent.mjs');
 
@@ -96,6 +96,22 @@ describe('spawning task agents on the command and none runtimes', () => {
     // git's index catches up with the commits a moment after them.
     await eventually(() => git(daemon.home, 'status', '--porcelain').trim() === '');
     expect(existsSync(path.join(daemon.home, 'tasks')) ? git(daemon.home, 'ls-tree', '-r', '--name-only', 'HEAD', 'tasks').trim() : '').toBe('');
+  });
+
+  it('refuses a spawn with nothing to run it on before writing anything: no file, no commit, no allowance used', async () => {
+    daemon = await startTestDaemon({ runtimes: { default: 'none' }, spawnLimits: { spawnBurst: 1, spawnsPerSecond: 0.001 } });
+    const main = await connect(daemon.tokens.main);
+    await daemon.roost.history.flush();
+    const head = git(daemon.home, 'rev-parse', 'HEAD').trim();
+    const before = dataFiles(daemon.home);
+    for (let i = 0; i < 3; i++) {
+      expect(await callError(main, 'spawn_agent', { task: 'x', runtime: 'command' })).toMatch(/There is no command to run for "task-[0-9a-f]+": .*ROOST_COMMAND/);
+    }
+    await daemon.roost.history.flush();
+    expect(dataFiles(daemon.home)).toEqual(before);
+    expect(git(daemon.home, 'log', '--format=%an: %s', `${head}..HEAD`)).toBe('');
+    // The refusals took none of the one start allowed at once.
+    expect((await call(main, 'spawn_agent', { task: 'x', runtime: 'none' })).status).toBe('running');
   });
 
   it('expires an agent past its deadline, tells the parent, and cleans up', async () => {

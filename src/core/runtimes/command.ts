@@ -24,11 +24,15 @@ export class CommandRuntime implements AgentRuntime {
   /** `url` is where Roost listens, known once the daemon serves. */
   constructor(private readonly url: () => string | undefined) {}
 
-  async start(request: StartRequest): Promise<RunRef> {
-    const [command, ...args] = request.command ?? [];
-    if (!command) {
+  check(request: Pick<StartRequest, 'bot' | 'command'>): void {
+    if (!request.command?.[0]) {
       throw new UserError(`There is no command to run for "${request.bot}": give its definition \`command: [program, args…]\`, set ROOST_COMMAND, or choose another runtime.`);
     }
+  }
+
+  async start(request: StartRequest): Promise<RunRef> {
+    this.check(request);
+    const [command, ...args] = request.command!;
     const child = spawn(command, args, {
       env: {
         ...process.env,

@@ -38,6 +38,11 @@ export interface RunEnd {
 /** Where task agents run. `start` throws `UserError` when the runtime refuses the brief. */
 export interface AgentRuntime {
   readonly name: RuntimeName;
+  /**
+   * Throws `UserError` when `start` would certainly refuse this request (nothing to run it with):
+   * called before anything is written for the task, so such a refusal leaves no trace.
+   */
+  check?(request: Pick<StartRequest, 'bot' | 'agent' | 'session' | 'command'>): void;
   start(request: StartRequest): Promise<RunRef>;
   /** The run's end, or null if it is still running after `timeoutMs` (or when `signal` aborts). */
   wait(run: RunRef, timeoutMs: number, signal: AbortSignal): Promise<RunEnd | null>;
