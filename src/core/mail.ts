@@ -225,7 +225,7 @@ export class Mail {
         'too_large',
       );
     }
-    if (/[\r\n]/.test(draft.subject)) throw new UserError('The subject has a line break: keep it to one line.');
+    if (/[\r\n\u0085\u2028\u2029]/.test(draft.subject)) throw new UserError('The subject has a line break: keep it to one line.');
     if (draft.subject.length > MAX_SUBJECT) throw new UserError(`The subject is ${draft.subject.length} characters long: keep it under ${MAX_SUBJECT}.`);
     if (draft.idempotency_key !== undefined && (draft.idempotency_key === '' || draft.idempotency_key.length > MAX_KEY || /[\r\n]/.test(draft.idempotency_key))) {
       throw new UserError(`The idempotency_key must be 1-${MAX_KEY} characters on one line.`);

@@ -40,6 +40,7 @@ it.each([
   ['a topic with too many members', { to: ['#crowd'], body: 'hi' }, /would reach 3 bots; the limit is 2/],
   ['a retired bot', { to: ['gone'], body: 'hi' }, /"gone" is retired/],
   ['a subject on two lines', { to: ['research'], subject: 'a\nb', body: 'hi' }, /subject has a line break/],
+  ['a subject split by a Unicode line separator', { to: ['research'], subject: 'a\u2028b', body: 'hi' }, /subject has a line break/],
   ['a reply to an unknown message', { to: ['research'], body: 'hi', reply_to: '20260101T000000000Z-main-000' }, /reply_to .* is not a message in your inbox or sent mail/],
   ['a malformed thread', { to: ['research'], body: 'hi', thread: '../../etc' }, /not a valid thread id/],
   ['an empty idempotency key', { to: ['research'], body: 'hi', idempotency_key: '' }, /idempotency_key must be 1-200 characters/],
