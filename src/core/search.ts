@@ -514,8 +514,9 @@ export class SearchIndex {
     shard.noteTerms = noteTermsOf(shard.postings, data.notes.length);
     shard.lengths = Int32Array.from(data.lengths);
     shard.updated = new Float64Array(data.notes.length);
+    const share = sharing();
     data.notes.forEach((meta, id) => {
-      shard.notes.push(metaOf(meta));
+      shard.notes.push(metaOf(meta, bot, share));
       shard.byPath.set(meta.path, id);
       shard.updated[id] = timeOf(meta.updated);
     });
@@ -744,20 +745,45 @@ function noteTermsOf(postings: Lists, notes: number): Lists {
   return lists;
 }
 
-/** A note's metadata, with the same fields in the same order for every note. */
-function metaOf(doc: NoteMeta): NoteMeta {
+/** A note's metadata with the same fields in the same order for every note; `share` lets equal values be one string. */
+function metaOf(doc: NoteMeta, bot = doc.bot, share?: Sharing): NoteMeta {
+  const value = share?.string ?? ((s: string) => s);
   return {
-    bot: doc.bot,
+    bot,
     path: doc.path,
     title: doc.title,
-    tags: doc.tags,
-    type: doc.type,
-    visibility: doc.visibility,
-    created: doc.created,
-    updated: doc.updated,
+    tags: share ? share.tags(doc.tags) : doc.tags,
+    type: value(doc.type),
+    visibility: doc.visibility === 'shared' ? 'shared' : 'private',
+    created: value(doc.created),
+    updated: value(doc.updated),
     mtimeMs: doc.mtimeMs,
     size: doc.size,
   };
+}
+
+interface Sharing {
+  string(value: string): string;
+  tags(tags: string[]): string[];
+}
+
+/** Makes equal strings and equal tag lists one object: a bot's notes repeat a few tags, types and dates. */
+function sharing(): Sharing {
+  const strings = new Map<string, string>();
+  const lists = new Map<string, string[]>();
+  const string = (value: string) => {
+    const known = strings.get(value);
+    if (known !== undefined) return known;
+    strings.set(value, value);
+    return value;
+  };
+  const tags = (tags: string[]) => {
+    const key = JSON.stringify(tags);
+    let known = lists.get(key);
+    if (!known) lists.set(key, (known = tags.map(string)));
+    return known;
+  };
+  return { string, tags };
 }
 
 function fieldText(doc: NoteDoc, field: (typeof FIELDS)[number]): string {

@@ -263,6 +263,18 @@ describe('snapshots and reconciling', () => {
     }
   });
 
+  it('loads a snapshot with one tag list for notes that have the same tags', async () => {
+    index.upsert(note('dev', 'a.md', { tags: ['ops', 'urgent'] }));
+    index.upsert(note('dev', 'b.md', { tags: ['ops', 'urgent'] }));
+    index.upsert(note('dev', 'c.md', { tags: ['ops'] }));
+    await index.saveSnapshots();
+    const loaded = new SearchIndex(join(dir, 'index'));
+    await loaded.loadSnapshot('dev');
+    expect(loaded.get('dev', 'a.md')!.tags).toBe(loaded.get('dev', 'b.md')!.tags);
+    expect(loaded.get('dev', 'c.md')!.tags).toEqual(['ops']);
+    expect(loaded.search('', { scopes: own('dev'), tags: ['URGENT'] }).total).toBe(2);
+  });
+
   it('reconciles a shard with the disk, reading only new and changed files', async () => {
     const kept = note('dev', 'kept.md', { body: 'steady', mtimeMs: 10, size: 6 });
     const changed = note('dev', 'changed.md', { body: 'before', mtimeMs: 10, size: 6 });
