@@ -264,6 +264,89 @@ function grown<T extends Int32Array | Float64Array>(array: T, length: number): T
 }
 
 /**
+ * A shard's terms, numbered densely (slots), and the slot of each vocabulary id, found by open
+ * addressing in an Int32Array: a Map costs three times more, with an entry per term and shard.
+ */
+class TermSlots {
+  /** By slot: the vocabulary id; -1 for a free slot. */
+  private ids = new Int32Array(0);
+  private slots = 0;
+  private readonly free: number[] = [];
+  /** Per bucket: slot + 1; 0 when empty, -1 when its entry was removed (lookups go on past it). */
+  private buckets = new Int32Array(16);
+  /** 32 - log2(buckets.length). */
+  private shift = 28;
+  /** Buckets not empty. */
+  private taken = 0;
+  private size = 0;
+
+  get(termId: number): number | undefined {
+    const mask = this.buckets.length - 1;
+    for (let b = this.home(termId); ; b = (b + 1) & mask) {
+      const entry = this.buckets[b];
+      if (entry === 0) return undefined;
+      if (entry > 0 && this.ids[entry - 1] === termId) return entry - 1;
+    }
+  }
+
+  termId(slot: number): number {
+    return this.ids[slot];
+  }
+
+  /** Gives a term the shard does not have yet a slot. */
+  add(termId: number): number {
+    if ((this.taken + 1) * 4 > this.buckets.length * 3) this.rehash();
+    const slot = this.free.pop() ?? this.slots++;
+    this.ids = grown(this.ids, slot + 1);
+    this.ids[slot] = termId;
+    this.place(slot);
+    this.size++;
+    return slot;
+  }
+
+  remove(slot: number): void {
+    const mask = this.buckets.length - 1;
+    let b = this.home(this.ids[slot]);
+    while (this.buckets[b] !== slot + 1) b = (b + 1) & mask;
+    this.buckets[b] = -1;
+    this.ids[slot] = -1;
+    this.free.push(slot);
+    this.size--;
+  }
+
+  /** [vocabulary id, slot] of every term. */
+  *[Symbol.iterator](): IterableIterator<[number, number]> {
+    for (let slot = 0; slot < this.slots; slot++) if (this.ids[slot] !== -1) yield [this.ids[slot], slot];
+  }
+
+  /** Fibonacci hashing: the top bits of id × 2^32/φ, as many as the buckets need. */
+  private home(termId: number): number {
+    return Math.imul(termId, 0x9e3779b9) >>> this.shift;
+  }
+
+  private place(slot: number): void {
+    const mask = this.buckets.length - 1;
+    let b = this.home(this.ids[slot]);
+    while (this.buckets[b] > 0) b = (b + 1) & mask;
+    if (this.buckets[b] === 0) this.taken++;
+    this.buckets[b] = slot + 1;
+  }
+
+  /** New buckets, at most half full, without the removed entries. */
+  private rehash(): void {
+    let count = 16;
+    this.shift = 28;
+    while (count < 2 * (this.size + 1)) {
+      count *= 2;
+      this.shift--;
+    }
+    this.buckets = new Int32Array(count);
+    this.taken = 0;
+    for (let slot = 0; slot < this.slots; slot++) if (this.ids[slot] !== -1) this.place(slot);
+  }
+}
+
+/**
  * One bot's notes and their postings. Terms are numbered per shard (slots), so that a term's
  * postings and a note's terms are lists in `Lists`; per-note numbers are in typed arrays.
  */
@@ -278,11 +361,8 @@ interface Shard {
   lengths: Int32Array;
   /** By note: the slots of the terms it has postings under, to remove them again and to report them. */
   noteTerms: Lists;
-  /** Vocabulary id → slot, for the terms the shard has postings for. */
-  slots: Map<number, number>;
-  /** By slot: the vocabulary id. */
-  termIds: Int32Array;
-  freeSlots: number[];
+  /** The terms the shard has postings for. */
+  terms: TermSlots;
   /** By slot: the term's postings. */
   postings: Lists;
   /** Sum of each field's length over the shard's notes, for the average BM25 needs. */
@@ -434,7 +514,7 @@ export class SearchIndex {
         score: words.length ? key : 0,
         terms: expanded
           .filter((termId) => {
-            const slot = shard.slots.get(termId);
+            const slot = shard.terms.get(termId);
             return slot !== undefined && shard.noteTerms.has(id, slot);
           })
           .map((termId) => this.vocabulary.term(termId)),
@@ -459,7 +539,7 @@ export class SearchIndex {
     const df = [0, 0, 0, 0];
     expansions.forEach((terms, q) => {
       for (const [termId, weight] of terms) {
-        const slot = shard.slots.get(termId);
+        const slot = shard.terms.get(termId);
         if (slot === undefined) continue;
         const list = shard.postings.values(slot);
         df.fill(0);
@@ -505,12 +585,7 @@ export class SearchIndex {
     const shard = emptyShard(false);
     // Slot = the term's place in the snapshot, whose postings lie term after term.
     shard.postings = new Lists(postings, Int32Array.from(data.counts));
-    shard.termIds = new Int32Array(data.terms.length);
-    data.terms.forEach((term, slot) => {
-      const termId = this.vocabulary.acquire(term);
-      shard.slots.set(termId, slot);
-      shard.termIds[slot] = termId;
-    });
+    for (const term of data.terms) shard.terms.add(this.vocabulary.acquire(term));
     shard.noteTerms = noteTermsOf(shard.postings, data.notes.length);
     shard.lengths = Int32Array.from(data.lengths);
     shard.updated = new Float64Array(data.notes.length);
@@ -603,10 +678,10 @@ export class SearchIndex {
     const terms: string[] = [];
     const counts: number[] = [];
     let total = 0;
-    for (const slot of shard.slots.values()) total += shard.postings.lengths[slot];
+    for (const [, slot] of shard.terms) total += shard.postings.lengths[slot];
     const postings = new Int32Array(total);
     let at = 0;
-    for (const [termId, slot] of shard.slots) {
+    for (const [termId, slot] of shard.terms) {
       const list = shard.postings.values(slot);
       terms.push(this.vocabulary.term(termId));
       counts.push(list.length);
@@ -626,10 +701,8 @@ export class SearchIndex {
   private unindex(shard: Shard, id: number): void {
     for (const slot of shard.noteTerms.values(id)) {
       if (shard.postings.filter(slot, (p) => docOf(p) !== id) > 0) continue;
-      const termId = shard.termIds[slot];
-      shard.slots.delete(termId);
-      shard.freeSlots.push(slot);
-      this.vocabulary.release(termId);
+      this.vocabulary.release(shard.terms.termId(slot));
+      shard.terms.remove(slot);
     }
     shard.noteTerms.set(id, []);
     for (let f = 0; f < 4; f++) shard.totals[f] -= shard.lengths[id * 4 + f];
@@ -638,20 +711,13 @@ export class SearchIndex {
   /** The slot of `term`'s postings in the shard; a term new to the shard gets one. */
   private slotOf(shard: Shard, term: string): number {
     const termId = this.vocabulary.id(term);
-    const slot = termId === undefined ? undefined : shard.slots.get(termId);
-    if (slot !== undefined) return slot;
-    const free = shard.freeSlots.pop() ?? shard.slots.size;
-    const acquired = this.vocabulary.acquire(term);
-    shard.slots.set(acquired, free);
-    shard.termIds = grown(shard.termIds, free + 1);
-    shard.termIds[free] = acquired;
-    return free;
+    const slot = termId === undefined ? undefined : shard.terms.get(termId);
+    return slot ?? shard.terms.add(this.vocabulary.acquire(term));
   }
 
   /** Releases a shard's terms from the vocabulary. */
   private drop(shard: Shard): void {
-    for (const termId of shard.slots.keys()) this.vocabulary.release(termId);
-    shard.slots.clear();
+    for (const [termId] of shard.terms) this.vocabulary.release(termId);
   }
 
   private shard(bot: string): Shard {
@@ -715,9 +781,7 @@ function emptyShard(dirty: boolean): Shard {
     updated: new Float64Array(0),
     lengths: new Int32Array(0),
     noteTerms: new Lists(),
-    slots: new Map(),
-    termIds: new Int32Array(0),
-    freeSlots: [],
+    terms: new TermSlots(),
     postings: new Lists(),
     totals: [0, 0, 0, 0],
     dirty,
