@@ -793,10 +793,11 @@ function noteTermsOf(postings: Lists, notes: number): Lists {
   const lengths = new Int32Array(notes);
   /** Per note: the last slot counted, as a note has one posting per field it has the term in. */
   const last = new Int32Array(notes).fill(-1);
+  const { data, starts, lengths: counts } = postings;
   const each = (visit: (id: number, slot: number) => void) => {
-    for (let slot = 0; slot < postings.lengths.length; slot++) {
-      for (const p of postings.values(slot)) {
-        const id = docOf(p);
+    for (let slot = 0; slot < counts.length; slot++) {
+      for (let i = starts[slot]; i < starts[slot] + counts[slot]; i++) {
+        const id = docOf(data[i]);
         if (last[id] !== slot) visit(id, (last[id] = slot));
       }
     }
