@@ -370,7 +370,10 @@ export class Memory {
   private indexed(bot: string): Promise<void> {
     let loaded = this.loaded.get(bot);
     if (!loaded) {
-      loaded = this.reindexBot(bot);
+      // One shard after the other: loading many at once (a search of all notes at start) held all
+      // their snapshots' text and parsed data at the same time, and the heap kept that size.
+      loaded = this.loading.then(() => this.reindexBot(bot));
+      this.loading = loaded.catch(() => undefined);
       this.loaded.set(bot, loaded);
       // A failed load is retried by the next call that needs the shard.
       loaded.catch(() => this.loaded.delete(bot));
@@ -379,6 +382,8 @@ export class Memory {
   }
 
   private readonly loaded = new Map<string, Promise<void>>();
+  /** The last shard load queued; the next one starts when it ends. */
+  private loading: Promise<void> = Promise.resolve();
 
   private async reindexBot(bot: string): Promise<void> {
     await this.index.loadSnapshot(bot);

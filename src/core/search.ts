@@ -82,8 +82,8 @@ const tokenize = MiniSearch.getDefault('tokenize') as (text: string) => string[]
 
 /**
  * A posting is one number: document << 10 | field << 8 | term frequency (capped at 255, where
- * BM25 has long saturated). Plain numbers in plain arrays cost 8 bytes each, where a Map entry
- * per posting (MiniSearch's own index) costs about ten times more.
+ * BM25 has long saturated): 4 bytes in an Int32Array, where a Map entry per posting (MiniSearch's
+ * own index) costs about twenty times more.
  */
 const MAX_TF = 255;
 const MAX_DOCS = 1 << 21;
@@ -156,23 +156,215 @@ class Vocabulary {
   }
 }
 
-interface Doc {
-  meta: NoteMeta;
-  /** `meta.updated` parsed once, for date filters and listing; -Infinity when missing or invalid. */
-  updated: number;
-  /** Distinct terms per field, as BM25 counts a field's length. */
-  lengths: number[];
-  /** The terms the note has postings under, to remove them again. */
-  terms: Int32Array;
+/**
+ * Many lists of integers in one Int32Array: list i is `data[starts[i]]` to `data[starts[i] + lengths[i] - 1]`.
+ * One buffer instead of an array per list spares the header of each of hundreds of thousands of
+ * small lists. A list that outgrows its room moves to the end of the buffer with twice the room;
+ * when the buffer is full, the lists are packed into a new one, without the space they moved out of.
+ */
+class Lists {
+  data: Int32Array;
+  starts: Int32Array;
+  lengths: Int32Array;
+  private capacities: Int32Array;
+  /** Where the unused end of `data` begins. */
+  private end: number;
+
+  /** @param lengths of the lists `data` holds one after the other (none by default) */
+  constructor(data: Int32Array = new Int32Array(0), lengths: Int32Array = new Int32Array(0)) {
+    this.data = data;
+    this.lengths = lengths;
+    this.capacities = lengths.slice();
+    this.starts = new Int32Array(lengths.length);
+    let at = 0;
+    for (let i = 0; i < lengths.length; i++) {
+      this.starts[i] = at;
+      at += lengths[i];
+    }
+    this.end = at;
+  }
+
+  /** A view of the list, valid until the lists next change. */
+  values(list: number): Int32Array {
+    return this.data.subarray(this.starts[list], this.starts[list] + this.lengths[list]);
+  }
+
+  has(list: number, value: number): boolean {
+    return this.values(list).includes(value);
+  }
+
+  push(list: number, value: number): void {
+    const length = this.lengths[list] ?? 0;
+    this.reserve(list, length + 1, Math.max(4, 2 * length));
+    this.data[this.starts[list] + this.lengths[list]++] = value;
+  }
+
+  /** Replaces the list's values. */
+  set(list: number, values: ArrayLike<number>): void {
+    if (list < this.lengths.length) this.lengths[list] = 0;
+    this.reserve(list, values.length, values.length);
+    this.data.set(values, this.starts[list]);
+    this.lengths[list] = values.length;
+  }
+
+  /** Keeps the values `keep` says yes to, in order; returns how many are left. */
+  filter(list: number, keep: (value: number) => boolean): number {
+    const values = this.values(list);
+    let kept = 0;
+    for (const value of values) if (keep(value)) values[kept++] = value;
+    this.lengths[list] = kept;
+    return kept;
+  }
+
+  /** Makes room for `needed` values in the list, moving it to the end with room for `capacity` when it has too little. */
+  private reserve(list: number, needed: number, capacity: number): void {
+    if (list >= this.starts.length) {
+      const count = Math.max(list + 1, 2 * this.starts.length);
+      this.starts = grown(this.starts, count);
+      this.lengths = grown(this.lengths, count);
+      this.capacities = grown(this.capacities, count);
+    }
+    if (needed <= this.capacities[list]) return;
+    if (this.end + capacity > this.data.length) this.pack(capacity);
+    const start = this.starts[list];
+    this.data.copyWithin(this.end, start, start + this.lengths[list]);
+    this.starts[list] = this.end;
+    this.capacities[list] = capacity;
+    this.end += capacity;
+  }
+
+  /**
+   * Copies the lists into a new buffer with room for `extra` more values and a quarter more. Each
+   * keeps its room up to twice its length: without room, every list that grows would move again.
+   */
+  private pack(extra: number): void {
+    let used = 0;
+    for (let i = 0; i < this.lengths.length; i++) {
+      this.capacities[i] = Math.min(this.capacities[i], 2 * this.lengths[i]);
+      used += this.capacities[i];
+    }
+    const data = new Int32Array(Math.ceil((used + extra) * 1.25));
+    let at = 0;
+    for (let i = 0; i < this.lengths.length; i++) {
+      data.set(this.values(i), at);
+      this.starts[i] = at;
+      at += this.capacities[i];
+    }
+    this.data = data;
+    this.end = at;
+  }
 }
 
-/** One bot's notes: their metadata and their postings, by term. */
+/** `array` when it has `length` elements, else a copy with that many (or twice as many when that is more), zeros after. */
+function grown<T extends Int32Array | Float64Array>(array: T, length: number): T {
+  if (length <= array.length) return array;
+  const copy = new (array.constructor as new (length: number) => T)(Math.max(length, 2 * array.length));
+  copy.set(array);
+  return copy;
+}
+
+/**
+ * A shard's terms, numbered densely (slots), and the slot of each vocabulary id, found by open
+ * addressing in an Int32Array: a Map costs three times more, with an entry per term and shard.
+ */
+class TermSlots {
+  /** By slot: the vocabulary id; -1 for a free slot. */
+  private ids = new Int32Array(0);
+  private slots = 0;
+  private readonly free: number[] = [];
+  /** Per bucket: slot + 1; 0 when empty, -1 when its entry was removed (lookups go on past it). */
+  private buckets = new Int32Array(16);
+  /** 32 - log2(buckets.length). */
+  private shift = 28;
+  /** Buckets not empty. */
+  private taken = 0;
+  private size = 0;
+
+  get(termId: number): number | undefined {
+    const mask = this.buckets.length - 1;
+    for (let b = this.home(termId); ; b = (b + 1) & mask) {
+      const entry = this.buckets[b];
+      if (entry === 0) return undefined;
+      if (entry > 0 && this.ids[entry - 1] === termId) return entry - 1;
+    }
+  }
+
+  termId(slot: number): number {
+    return this.ids[slot];
+  }
+
+  /** Gives a term the shard does not have yet a slot. */
+  add(termId: number): number {
+    if ((this.taken + 1) * 4 > this.buckets.length * 3) this.rehash();
+    const slot = this.free.pop() ?? this.slots++;
+    this.ids = grown(this.ids, slot + 1);
+    this.ids[slot] = termId;
+    this.place(slot);
+    this.size++;
+    return slot;
+  }
+
+  remove(slot: number): void {
+    const mask = this.buckets.length - 1;
+    let b = this.home(this.ids[slot]);
+    while (this.buckets[b] !== slot + 1) b = (b + 1) & mask;
+    this.buckets[b] = -1;
+    this.ids[slot] = -1;
+    this.free.push(slot);
+    this.size--;
+  }
+
+  /** [vocabulary id, slot] of every term. */
+  *[Symbol.iterator](): IterableIterator<[number, number]> {
+    for (let slot = 0; slot < this.slots; slot++) if (this.ids[slot] !== -1) yield [this.ids[slot], slot];
+  }
+
+  /** Fibonacci hashing: the top bits of id × 2^32/φ, as many as the buckets need. */
+  private home(termId: number): number {
+    return Math.imul(termId, 0x9e3779b9) >>> this.shift;
+  }
+
+  private place(slot: number): void {
+    const mask = this.buckets.length - 1;
+    let b = this.home(this.ids[slot]);
+    while (this.buckets[b] > 0) b = (b + 1) & mask;
+    if (this.buckets[b] === 0) this.taken++;
+    this.buckets[b] = slot + 1;
+  }
+
+  /** New buckets, at most half full, without the removed entries. */
+  private rehash(): void {
+    let count = 16;
+    this.shift = 28;
+    while (count < 2 * (this.size + 1)) {
+      count *= 2;
+      this.shift--;
+    }
+    this.buckets = new Int32Array(count);
+    this.taken = 0;
+    for (let slot = 0; slot < this.slots; slot++) if (this.ids[slot] !== -1) this.place(slot);
+  }
+}
+
+/**
+ * One bot's notes and their postings. Terms are numbered per shard (slots), so that a term's
+ * postings and a note's terms are lists in `Lists`; per-note numbers are in typed arrays.
+ */
 interface Shard {
-  /** By document number; a removed note leaves a hole that the next new note fills. */
-  docs: Array<Doc | undefined>;
+  /** By note number; a removed note leaves a hole that the next new note fills. */
+  notes: Array<NoteMeta | undefined>;
   byPath: Map<string, number>;
   holes: number[];
-  postings: Map<number, number[]>;
+  /** By note: `updated` parsed once, for date filters and listing; -Infinity when missing or invalid. */
+  updated: Float64Array;
+  /** By note, four in a row: the distinct terms in each field, as BM25 counts a field's length. */
+  lengths: Int32Array;
+  /** By note: the slots of the terms it has postings under, to remove them again and to report them. */
+  noteTerms: Lists;
+  /** The terms the shard has postings for. */
+  terms: TermSlots;
+  /** By slot: the term's postings. */
+  postings: Lists;
   /** Sum of each field's length over the shard's notes, for the average BM25 needs. */
   totals: number[];
   /** Changed since its snapshot was written. */
@@ -182,7 +374,8 @@ interface Shard {
 /** A ranked hit before paging: `key` is the score, or the update time for an empty query. */
 interface Candidate {
   key: number;
-  doc: Doc;
+  shard: Shard;
+  id: number;
 }
 
 /**
@@ -206,30 +399,26 @@ export class SearchIndex {
     let id = shard.byPath.get(doc.path);
     if (id !== undefined) this.unindex(shard, id);
     else {
-      id = shard.holes.pop() ?? shard.docs.length;
+      id = shard.holes.pop() ?? shard.notes.length;
       if (id >= MAX_DOCS) throw new UserError(`${doc.bot}'s memory holds ${MAX_DOCS} notes, the most one bot can have: delete some first.`);
       shard.byPath.set(doc.path, id);
     }
-    const { body: _body, ...meta } = doc;
-    const lengths: number[] = [];
-    const terms = new Set<number>();
+    shard.lengths = grown(shard.lengths, id * 4 + 4);
+    shard.updated = grown(shard.updated, id + 1);
+    const slots = new Set<number>();
     FIELDS.forEach((field, f) => {
       const counts = termCounts(fieldText(doc, field));
-      lengths.push(counts.size);
       for (const [term, tf] of counts) {
-        let termId = this.vocabulary.id(term);
-        let list = termId === undefined ? undefined : shard.postings.get(termId);
-        if (!list) {
-          termId = this.vocabulary.acquire(term);
-          list = [];
-          shard.postings.set(termId, list);
-        }
-        list.push(posting(id, f, tf));
-        terms.add(termId!);
+        const slot = this.slotOf(shard, term);
+        shard.postings.push(slot, posting(id, f, tf));
+        slots.add(slot);
       }
+      shard.lengths[id * 4 + f] = counts.size;
       shard.totals[f] += counts.size;
     });
-    shard.docs[id] = { meta, updated: timeOf(meta.updated), lengths, terms: Int32Array.from(terms) };
+    shard.noteTerms.set(id, [...slots]);
+    shard.notes[id] = metaOf(doc);
+    shard.updated[id] = timeOf(doc.updated);
     shard.dirty = true;
   }
 
@@ -238,7 +427,7 @@ export class SearchIndex {
     const id = shard?.byPath.get(path);
     if (!shard || id === undefined) return;
     this.unindex(shard, id);
-    shard.docs[id] = undefined;
+    shard.notes[id] = undefined;
     shard.byPath.delete(path);
     shard.holes.push(id);
     shard.dirty = true;
@@ -255,20 +444,20 @@ export class SearchIndex {
   get(bot: string, path: string): NoteMeta | undefined {
     const shard = this.shards.get(bot);
     const id = shard?.byPath.get(path);
-    return id === undefined ? undefined : shard!.docs[id]!.meta;
+    return id === undefined ? undefined : shard!.notes[id];
   }
 
   /** Every note of a shard. */
   list(bot: string): NoteMeta[] {
     const shard = this.shards.get(bot);
-    return shard ? [...shard.byPath.values()].map((id) => shard.docs[id]!.meta) : [];
+    return shard ? [...shard.byPath.values()].map((id) => shard.notes[id]!) : [];
   }
 
   /** The bytes of a shard's notes on disk. */
   bytes(bot: string): number {
     const shard = this.shards.get(bot);
     let total = 0;
-    for (const id of shard?.byPath.values() ?? []) total += shard!.docs[id]!.meta.size;
+    for (const id of shard?.byPath.values() ?? []) total += shard!.notes[id]!.size;
     return total;
   }
 
@@ -299,27 +488,36 @@ export class SearchIndex {
     for (const [bot, sharedOnly] of mergeScopes(options.scopes)) {
       const shard = this.shards.get(bot);
       if (!shard) continue;
-      const keep = (d: Doc | undefined): d is Doc => d !== undefined && (!sharedOnly || d.meta.visibility === 'shared') && matches(d);
+      const keep = (id: number) => {
+        const note = shard.notes[id];
+        return note !== undefined && (!sharedOnly || note.visibility === 'shared') && matches(note, shard.updated[id]);
+      };
 
       if (words.length === 0) {
-        for (const d of shard.docs) {
-          if (!keep(d)) continue;
+        for (let id = 0; id < shard.notes.length; id++) {
+          if (!keep(id)) continue;
           total++;
-          offer(top, wanted, d.updated, d);
+          offer(top, wanted, shard.updated[id], shard, id);
         }
         continue;
       }
       const { ids, scores } = this.scoreShard(shard, expansions, keep);
       total += ids.length;
-      for (const id of ids) offer(top, wanted, scores[id], shard.docs[id]!);
+      for (const id of ids) offer(top, wanted, scores[id], shard, id);
     }
 
+    // The note's terms among the query's expansions, in the order MiniSearch reports them.
+    const expanded = [...new Set(expansions.flat().map(([termId]) => termId))];
     const hits = top.slice(offset).map(
-      (c): SearchHit => ({
-        ...c.doc.meta,
-        score: words.length ? c.key : 0,
-        // The note's terms among the query's expansions, in the order MiniSearch reports them.
-        terms: [...new Set(expansions.flat().map(([id]) => id))].filter((id) => c.doc.terms.includes(id)).map((id) => this.vocabulary.term(id)),
+      ({ key, shard, id }): SearchHit => ({
+        ...shard.notes[id]!,
+        score: words.length ? key : 0,
+        terms: expanded
+          .filter((termId) => {
+            const slot = shard.terms.get(termId);
+            return slot !== undefined && shard.noteTerms.has(id, slot);
+          })
+          .map((termId) => this.vocabulary.term(termId)),
       }),
     );
     return { total, hits };
@@ -329,9 +527,9 @@ export class SearchIndex {
   private scoreShard(
     shard: Shard,
     expansions: Array<Array<[number, number]>>,
-    keep: (d: Doc | undefined) => d is Doc,
+    keep: (id: number) => boolean,
   ): { ids: number[]; scores: Float64Array } {
-    const n = shard.docs.length;
+    const n = shard.notes.length;
     const scores = new Float64Array(n);
     /** Per note: bits of the query terms it matched; -1 when filtered out. */
     const matched = new Int32Array(n);
@@ -341,23 +539,25 @@ export class SearchIndex {
     const df = [0, 0, 0, 0];
     expansions.forEach((terms, q) => {
       for (const [termId, weight] of terms) {
-        const list = shard.postings.get(termId);
-        if (!list) continue;
+        const slot = shard.terms.get(termId);
+        if (slot === undefined) continue;
+        const list = shard.postings.values(slot);
         df.fill(0);
-        for (const p of list) df[fieldOf(p)]++;
-        for (const p of list) {
+        for (let i = 0; i < list.length; i++) df[fieldOf(list[i])]++;
+        for (let i = 0; i < list.length; i++) {
+          const p = list[i];
           const id = docOf(p);
           const bits = matched[id];
           if (bits === -1) continue;
           if (bits === 0) {
-            if (!keep(shard.docs[id])) {
+            if (!keep(id)) {
               matched[id] = -1;
               continue;
             }
             ids.push(id);
           }
           const f = fieldOf(p);
-          scores[id] += weight * BOOSTS[f] * bm25(tfOf(p), df[f], count, shard.docs[id]!.lengths[f], averages[f]);
+          scores[id] += weight * BOOSTS[f] * bm25(tfOf(p), df[f], count, shard.lengths[id * 4 + f], averages[f]);
           matched[id] = bits | (1 << q);
         }
       }
@@ -383,24 +583,19 @@ export class SearchIndex {
     const old = this.shards.get(bot);
     if (old) this.drop(old);
     const shard = emptyShard(false);
-    const docTerms: number[][] = data.notes.map(() => []);
-    let at = 0;
-    data.terms.forEach((term, i) => {
-      const termId = this.vocabulary.acquire(term);
-      const list = Array.from(postings.subarray(at, (at += data.counts[i])));
-      shard.postings.set(termId, list);
-      for (const p of list) {
-        // A note's postings under one term sit side by side (one per field it has the term in).
-        const terms = docTerms[docOf(p)];
-        if (terms[terms.length - 1] !== termId) terms.push(termId);
-      }
-    });
+    // Slot = the term's place in the snapshot, whose postings lie term after term.
+    shard.postings = new Lists(postings, Int32Array.from(data.counts));
+    for (const term of data.terms) shard.terms.add(this.vocabulary.acquire(term));
+    shard.noteTerms = noteTermsOf(shard.postings, data.notes.length);
+    shard.lengths = Int32Array.from(data.lengths);
+    shard.updated = new Float64Array(data.notes.length);
+    const share = sharing();
     data.notes.forEach((meta, id) => {
-      const lengths = data.lengths.slice(id * 4, id * 4 + 4);
-      shard.docs.push({ meta, updated: timeOf(meta.updated), lengths, terms: Int32Array.from(docTerms[id]) });
+      shard.notes.push(metaOf(meta, bot, share));
       shard.byPath.set(meta.path, id);
-      lengths.forEach((l, f) => (shard.totals[f] += l));
+      shard.updated[id] = timeOf(meta.updated);
     });
+    data.lengths.forEach((l, i) => (shard.totals[i % 4] += l));
     this.shards.set(bot, shard);
     this.removedBots.delete(bot);
     return true;
@@ -478,21 +673,24 @@ export class SearchIndex {
   /** The shard with its notes numbered densely, in path order. */
   private snapshotOf(shard: Shard): Snapshot {
     const ids = [...shard.byPath.values()];
-    const renumber = new Int32Array(shard.docs.length);
+    const renumber = new Int32Array(shard.notes.length);
     ids.forEach((id, i) => (renumber[id] = i));
     const terms: string[] = [];
     const counts: number[] = [];
-    const postings = new Int32Array([...shard.postings.values()].reduce((sum, list) => sum + list.length, 0));
+    let total = 0;
+    for (const [, slot] of shard.terms) total += shard.postings.lengths[slot];
+    const postings = new Int32Array(total);
     let at = 0;
-    for (const [termId, list] of shard.postings) {
+    for (const [termId, slot] of shard.terms) {
+      const list = shard.postings.values(slot);
       terms.push(this.vocabulary.term(termId));
       counts.push(list.length);
       for (const p of list) postings[at++] = posting(renumber[docOf(p)], fieldOf(p), tfOf(p));
     }
     return {
       version: FORMAT,
-      notes: ids.map((id) => shard.docs[id]!.meta),
-      lengths: ids.flatMap((id) => shard.docs[id]!.lengths),
+      notes: ids.map((id) => shard.notes[id]!),
+      lengths: ids.flatMap((id) => [...shard.lengths.subarray(id * 4, id * 4 + 4)]),
       terms,
       counts,
       postings: Buffer.from(postings.buffer, postings.byteOffset, postings.byteLength).toString('base64'),
@@ -501,24 +699,25 @@ export class SearchIndex {
 
   /** Takes a note's postings out of its shard. */
   private unindex(shard: Shard, id: number): void {
-    const doc = shard.docs[id]!;
-    for (const termId of doc.terms) {
-      const list = shard.postings.get(termId)!;
-      let kept = 0;
-      for (const p of list) if (docOf(p) !== id) list[kept++] = p;
-      list.length = kept;
-      if (kept === 0) {
-        shard.postings.delete(termId);
-        this.vocabulary.release(termId);
-      }
+    for (const slot of shard.noteTerms.values(id)) {
+      if (shard.postings.filter(slot, (p) => docOf(p) !== id) > 0) continue;
+      this.vocabulary.release(shard.terms.termId(slot));
+      shard.terms.remove(slot);
     }
-    doc.lengths.forEach((l, f) => (shard.totals[f] -= l));
+    shard.noteTerms.set(id, []);
+    for (let f = 0; f < 4; f++) shard.totals[f] -= shard.lengths[id * 4 + f];
+  }
+
+  /** The slot of `term`'s postings in the shard; a term new to the shard gets one. */
+  private slotOf(shard: Shard, term: string): number {
+    const termId = this.vocabulary.id(term);
+    const slot = termId === undefined ? undefined : shard.terms.get(termId);
+    return slot ?? shard.terms.add(this.vocabulary.acquire(term));
   }
 
   /** Releases a shard's terms from the vocabulary. */
   private drop(shard: Shard): void {
-    for (const termId of shard.postings.keys()) this.vocabulary.release(termId);
-    shard.postings.clear();
+    for (const [termId] of shard.terms) this.vocabulary.release(termId);
   }
 
   private shard(bot: string): Shard {
@@ -557,6 +756,7 @@ function isSnapshot(data: Snapshot | null, bot: string): data is Snapshot {
     Array.isArray(data.lengths) &&
     data.lengths.length === n * 4 &&
     data.counts.length === data.terms.length &&
+    new Set(data.terms).size === data.terms.length &&
     data.counts.every((c) => Number.isInteger(c) && c > 0) &&
     data.notes.every((m) => m?.bot === bot && typeof m.path === 'string') &&
     new Set(data.notes.map((m) => m.path)).size === n
@@ -574,7 +774,81 @@ function postingsOf(data: Snapshot): Int32Array | null {
 }
 
 function emptyShard(dirty: boolean): Shard {
-  return { docs: [], byPath: new Map(), holes: [], postings: new Map(), totals: [0, 0, 0, 0], dirty };
+  return {
+    notes: [],
+    byPath: new Map(),
+    holes: [],
+    updated: new Float64Array(0),
+    lengths: new Int32Array(0),
+    noteTerms: new Lists(),
+    terms: new TermSlots(),
+    postings: new Lists(),
+    totals: [0, 0, 0, 0],
+    dirty,
+  };
+}
+
+/** Each note's term slots, read off the postings in two passes (count, then fill) to allocate once. */
+function noteTermsOf(postings: Lists, notes: number): Lists {
+  const lengths = new Int32Array(notes);
+  /** Per note: the last slot counted, as a note has one posting per field it has the term in. */
+  const last = new Int32Array(notes).fill(-1);
+  const { data, starts, lengths: counts } = postings;
+  const each = (visit: (id: number, slot: number) => void) => {
+    for (let slot = 0; slot < counts.length; slot++) {
+      for (let i = starts[slot]; i < starts[slot] + counts[slot]; i++) {
+        const id = docOf(data[i]);
+        if (last[id] !== slot) visit(id, (last[id] = slot));
+      }
+    }
+  };
+  each((id) => lengths[id]++);
+  const lists = new Lists(new Int32Array(lengths.reduce((sum, l) => sum + l, 0)), lengths);
+  const filled = new Int32Array(notes);
+  last.fill(-1);
+  each((id, slot) => (lists.data[lists.starts[id] + filled[id]++] = slot));
+  return lists;
+}
+
+/** A note's metadata with the same fields in the same order for every note; `share` lets equal values be one string. */
+function metaOf(doc: NoteMeta, bot = doc.bot, share?: Sharing): NoteMeta {
+  const value = share?.string ?? ((s: string) => s);
+  return {
+    bot,
+    path: doc.path,
+    title: doc.title,
+    tags: share ? share.tags(doc.tags) : doc.tags,
+    type: value(doc.type),
+    visibility: doc.visibility === 'shared' ? 'shared' : 'private',
+    created: value(doc.created),
+    updated: value(doc.updated),
+    mtimeMs: doc.mtimeMs,
+    size: doc.size,
+  };
+}
+
+interface Sharing {
+  string(value: string): string;
+  tags(tags: string[]): string[];
+}
+
+/** Makes equal strings and equal tag lists one object: a bot's notes repeat a few tags, types and dates. */
+function sharing(): Sharing {
+  const strings = new Map<string, string>();
+  const lists = new Map<string, string[]>();
+  const string = (value: string) => {
+    const known = strings.get(value);
+    if (known !== undefined) return known;
+    strings.set(value, value);
+    return value;
+  };
+  const tags = (tags: string[]) => {
+    const key = JSON.stringify(tags);
+    let known = lists.get(key);
+    if (!known) lists.set(key, (known = tags.map(string)));
+    return known;
+  };
+  return { string, tags };
 }
 
 function fieldText(doc: NoteDoc, field: (typeof FIELDS)[number]): string {
@@ -624,16 +898,16 @@ function mergeScopes(scopes: ShardScope[]): Map<string, boolean> {
   return merged;
 }
 
-function noteFilter(options: SearchOptions): (d: Doc) => boolean {
+function noteFilter(options: SearchOptions): (note: NoteMeta, updated: number) => boolean {
   const tags = options.tags?.map((t) => t.toLowerCase()) ?? [];
   const type = options.type?.toLowerCase();
   const after = dateOption('updatedAfter', options.updatedAfter) ?? -Infinity;
   const before = dateOption('updatedBefore', options.updatedBefore) ?? Infinity;
   const dated = after !== -Infinity || before !== Infinity;
-  return ({ meta, updated }) =>
-    (type === undefined || meta.type.toLowerCase() === type) &&
+  return (note, updated) =>
+    (type === undefined || note.type.toLowerCase() === type) &&
     (!dated || (updated !== -Infinity && updated >= after && updated < before)) &&
-    tags.every((t) => meta.tags.some((own) => own.toLowerCase() === t));
+    tags.every((t) => note.tags.some((own) => own.toLowerCase() === t));
 }
 
 function dateOption(name: string, value: string | undefined): number | undefined {
@@ -646,26 +920,28 @@ function dateOption(name: string, value: string | undefined): number | undefined
 }
 
 /** Orders by key descending, then bot, then path. */
-function ranksBefore(key: number, { meta }: Doc, other: Candidate): boolean {
+function ranksBefore(key: number, note: NoteMeta, other: Candidate): boolean {
   if (key !== other.key) return key > other.key;
-  if (meta.bot !== other.doc.meta.bot) return meta.bot < other.doc.meta.bot;
-  return meta.path < other.doc.meta.path;
+  const { bot, path } = other.shard.notes[other.id]!;
+  if (note.bot !== bot) return note.bot < bot;
+  return note.path < path;
 }
 
 /**
  * Keeps `top` as the best `size` candidates in order, without sorting everything seen.
  * Returns false when the candidate does not make it.
  */
-function offer(top: Candidate[], size: number, key: number, doc: Doc): boolean {
-  if (top.length >= size && (size <= 0 || !ranksBefore(key, doc, top[size - 1]))) return false;
+function offer(top: Candidate[], size: number, key: number, shard: Shard, id: number): boolean {
+  const note = shard.notes[id]!;
+  if (top.length >= size && (size <= 0 || !ranksBefore(key, note, top[size - 1]))) return false;
   let lo = 0;
   let hi = top.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (ranksBefore(key, doc, top[mid])) hi = mid;
+    if (ranksBefore(key, note, top[mid])) hi = mid;
     else lo = mid + 1;
   }
-  top.splice(lo, 0, { key, doc });
+  top.splice(lo, 0, { key, shard, id });
   if (top.length > size) top.pop();
   return true;
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type NoteDoc, SearchIndex, type ShardScope, snippet } from '../../src/core/search.js';
+import { random } from '../helpers.js';
 
 let dir: string;
 let index: SearchIndex;
@@ -209,6 +210,9 @@ describe('snapshots and reconciling', () => {
     const beyond = Buffer.from(new Int32Array([5 * 1024]).buffer).toString('base64');
     await writeFile(file, JSON.stringify({ ...good, terms: ['words'], counts: [1], postings: beyond }));
     expect(await fresh().loadSnapshot('dev')).toBe(false);
+    const twice = Buffer.from(new Int32Array([3 * 256 + 1, 3 * 256 + 1]).buffer).toString('base64');
+    await writeFile(file, JSON.stringify({ ...good, terms: ['words', 'words'], counts: [1, 1], postings: twice }));
+    expect(await fresh().loadSnapshot('dev')).toBe(false);
     await writeFile(file, JSON.stringify({ ...good, counts: good.counts.map((c: number) => c + 1) }));
     expect(await fresh().loadSnapshot('dev')).toBe(false);
     await writeFile(file, JSON.stringify({ ...good, notes: [] }));
@@ -217,6 +221,60 @@ describe('snapshots and reconciling', () => {
     expect(await fresh().loadSnapshot('dev')).toBe(false);
     await writeFile(file, JSON.stringify(good));
     expect(await fresh().loadSnapshot('dev')).toBe(true);
+  });
+
+  it('ranks after many changes as an index built from the final notes does, and so does its snapshot', async () => {
+    const rand = random(7);
+    const words = 'alpha beta gamma delta epsilon zeta theta kappa lambda sigma omega river stone cloud field'.split(' ');
+    const text = (n: number) => Array.from({ length: n }, () => words[Math.floor(rand() * words.length)]).join(' ');
+    const final = new Map<string, NoteDoc>();
+    const marked: string[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const bot = rand() < 0.5 ? 'dev' : 'ops';
+      const path = `n${Math.floor(rand() * 150)}.md`;
+      if (rand() < 0.2) {
+        index.remove(bot, path);
+        final.delete(`${bot}:${path}`);
+        continue;
+      }
+      // Some notes bring words no other has, so terms come and go from the shards.
+      const doc = note(bot, path, { title: text(2), tags: [text(1)], body: `${text(Math.floor(rand() * 60))} w${i}`, size: i });
+      marked.push(`w${i}`);
+      index.upsert(doc);
+      final.set(`${bot}:${path}`, doc);
+    }
+    const rebuilt = new SearchIndex(join(dir, 'rebuilt'));
+    for (const doc of final.values()) rebuilt.upsert(doc);
+    await index.saveSnapshots();
+    const loaded = new SearchIndex(join(dir, 'index'));
+    expect(await loaded.loadSnapshot('dev')).toBe(true);
+    expect(await loaded.loadSnapshot('ops')).toBe(true);
+
+    const scopes = [...own('dev'), { bot: 'ops', sharedOnly: false }];
+    // Exact terms only: the order of prefix and fuzzy expansions follows the vocabulary's history.
+    const options = { scopes, prefix: false, fuzzy: false, limit: 40 };
+    const byPath = (index: SearchIndex, bot: string) => index.list(bot).sort((a, b) => (a.path < b.path ? -1 : 1));
+    for (const other of [rebuilt, loaded]) {
+      for (const query of [...words, 'alpha omega', 'river stone cloud', '', ...marked]) {
+        expect(other.search(query, options)).toEqual(index.search(query, options));
+      }
+      for (const bot of ['dev', 'ops']) {
+        expect(byPath(other, bot)).toEqual(byPath(index, bot));
+        expect(other.bytes(bot)).toBe(index.bytes(bot));
+      }
+    }
+  });
+
+  it('loads a snapshot with one tag list for notes that have the same tags', async () => {
+    index.upsert(note('dev', 'a.md', { tags: ['ops', 'urgent'] }));
+    index.upsert(note('dev', 'b.md', { tags: ['ops', 'urgent'] }));
+    index.upsert(note('dev', 'c.md', { tags: ['ops'] }));
+    await index.saveSnapshots();
+    const loaded = new SearchIndex(join(dir, 'index'));
+    await loaded.loadSnapshot('dev');
+    expect(loaded.get('dev', 'a.md')!.tags).toBe(loaded.get('dev', 'b.md')!.tags);
+    expect(loaded.get('dev', 'c.md')!.tags).toEqual(['ops']);
+    expect(loaded.search('', { scopes: own('dev'), tags: ['URGENT'] }).total).toBe(2);
   });
 
   it('reconciles a shard with the disk, reading only new and changed files', async () => {
