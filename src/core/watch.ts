@@ -10,6 +10,7 @@ import path from 'node:path';
 export class TreeWatcher {
   private readonly folders = new Map<string, FSWatcher>();
   private closed = false;
+  private warned = false;
 
   /**
    * @param ignored relative paths not to watch or report
@@ -40,8 +41,15 @@ export class TreeWatcher {
       watcher = watch(abs, (_event, name) => {
         if (name) this.event(folder ? `${folder}/${name}` : name.toString());
       });
-    } catch {
-      return; // gone already
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if ((code === 'ENOSPC' || code === 'EMFILE') && !this.warned) {
+        this.warned = true;
+        console.error(
+          `roost: cannot watch ${abs} and maybe more folders: the system's limit of inotify watches is reached (${code}). Edits by hand there are noticed only at the next start; raise the limit, e.g. sysctl fs.inotify.max_user_watches=524288.`,
+        );
+      }
+      return; // gone already, or not watchable
     }
     watcher.on('error', () => this.forget(folder));
     this.folders.set(folder, watcher);
