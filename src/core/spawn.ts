@@ -257,7 +257,8 @@ export class Tasks {
       created: now,
     };
     const runtimeImpl = this.runtimes.get(runtime);
-    const agent = roleBot?.openclaw?.agent ?? parent.openclaw?.agent ?? this.runtimes.options.openclaw?.agent;
+    // A task agent's own agent is the one running its session.
+    const agent = roleBot?.openclaw?.agent ?? (parent.openclaw ?? this.sessionOf(parent.id))?.agent ?? this.runtimes.options.openclaw?.agent;
     const session = agent ? `agent:${agent}:roost:${parent.id}:${id}` : undefined;
     const command = (roleBot?.command ?? this.runtimes.options.command)?.map((arg) => fill(arg, { bot: id, task: request.task, parent: parent.id }));
     const brief = briefOf(task, roleBot ? roleBot.role : request.role, runtime);

@@ -90,6 +90,18 @@ describe('a bot token calling from an OpenClaw session', () => {
     await child.close();
   });
 
+  it('runs the task agents a task agent spawns on its own agent, where the same token acts as them', async () => {
+    const { agent, session } = await spawnTask();
+    const child = await inSession('dev', session);
+    const grandchild = await call(child, 'spawn_agent', { task: 'Count the foals.', runtime: 'openclaw' });
+    expect(grandchild).toMatchObject({ parent: agent, depth: 2, session: `agent:dev:roost:${agent}:${grandchild.agent}` });
+    const inner = await inSession('dev', grandchild.session);
+    expect((await call(inner, 'whoami')).bot).toBe(grandchild.agent);
+    await call(inner, 'complete_task', { result: 'two foals' });
+    await call(child, 'complete_task', { result: 'seven zebras, two foals' });
+    await Promise.all([inner.close(), child.close()]);
+  });
+
   it('acts as a task agent whose first call comes before the gateway has accepted its brief', async () => {
     acceptAfterMs = 1_500;
     try {
