@@ -1,17 +1,20 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import plugin from '../../openclaw-plugin/index.js';
 import { SESSION_HEADER } from '../../src/http/server.js';
 import { FakeGateway } from '../fake-gateway.js';
 import { call, eventually, git, httpClient, OPERATOR_TOKEN, startTestDaemon, tempDir, type TestDaemon } from '../helpers.js';
 
-// Calls that name the OpenClaw session they come from:
+// Calls that name the OpenClaw session they come from, as Roost's OpenClaw plugin makes them:
 // a bot's token acts as the task agent working in a session its own agent runs, and nothing else.
 let gateway: FakeGateway;
 let daemon: TestDaemon;
 let dev: Client;
+let botsDir: string;
 const DEV_SESSION = 'agent:dev:roost:dev';
 const TWIN_SESSION = 'agent:dev:twin';
 /** Gives each brief this long before the gateway accepts it (a run's first tool calls may come before that). */
@@ -29,7 +32,7 @@ beforeAll(async () => {
     })
     .on('agent.wait', () => 'silent'); // runs go on until their task ends otherwise
 
-  const botsDir = tempDir('roost-bots-');
+  botsDir = tempDir('roost-bots-');
   const define = (id: string, frontmatter: string) => writeFileSync(path.join(botsDir, `${id}.md`), `---\nid: ${id}\n${frontmatter}---\nThe ${id} bot.\n`);
   define('main', 'kind: main\n');
   define('dev', 'kind: specialist\nopenclaw: { agent: dev }\n');
@@ -50,6 +53,15 @@ async function spawnTask(): Promise<{ agent: string; session: string }> {
   const spawned = await call(dev, 'spawn_agent', { task: 'Count the zebras.', runtime: 'openclaw', cleanup: 'archive' });
   expect(spawned.session).toBe(`${DEV_SESSION}:${spawned.agent}`);
   return { agent: spawned.agent, session: spawned.session };
+}
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 function inSession(bot: string, session: string): Promise<Client> {
@@ -154,5 +166,87 @@ describe('a bot token calling from an OpenClaw session', () => {
       status: 400,
       error: 'x-roost-session is for bot tokens; the operator token picks its bot with x-roost-bot.',
     });
+  });
+});
+
+describe('Roost\'s OpenClaw plugin, outside a gateway', () => {
+  type PluginTool = { name: string; execute: (id: string, params: unknown, signal?: AbortSignal) => Promise<{ content: Array<{ text: string }>; details: Record<string, any> }> };
+  type Factory = (context: { agentId?: string; sessionKey?: string }) => PluginTool[] | null;
+
+  /** Registers the plugin with `config` as OpenClaw would, and returns its tool factory and the names it declared. */
+  function load(config: unknown): { factory: Factory; names: string[] } {
+    let registered: { factory: Factory; names: string[] } | undefined;
+    plugin.register({ pluginConfig: config, registerTool: (factory: Factory, options: { names: string[] }) => (registered = { factory, names: options.names }) });
+    return registered!;
+  }
+
+  const tool = (tools: PluginTool[] | null, name: string) => tools!.find((t) => t.name === name)!;
+  const run = async (tools: PluginTool[] | null, name: string, params: unknown = {}) => tool(tools, name).execute('call-1', params);
+
+  it('declares the tools its manifest lists, all of Roost\'s, and offers them only to agents it has a token for', () => {
+    const manifest = JSON.parse(readFileSync(new URL('../../openclaw-plugin/openclaw.plugin.json', import.meta.url), 'utf8'));
+    const { factory, names } = load({ url: daemon.url, agents: { dev: { token: daemon.tokens.dev } } });
+    expect(names).toEqual(manifest.contracts.tools);
+    expect(names).toContain('roost_complete_task');
+    expect(factory({ agentId: 'dev', sessionKey: DEV_SESSION })?.map((t) => t.name)).toEqual(names);
+    expect(factory({ agentId: 'ops', sessionKey: 'agent:ops:main' })).toBeNull();
+  });
+
+  it('calls Roost as the agent\'s bot, and as the task agent in that agent\'s session; a token file works as well', async () => {
+    const tokenFile = path.join(tempDir('roost-token-'), 'dev.token');
+    writeFileSync(tokenFile, `${daemon.tokens.dev}\n`);
+    const { factory } = load({ url: daemon.url, agents: { dev: { tokenFile } } });
+    const own = await run(factory({ agentId: 'dev', sessionKey: DEV_SESSION }), 'roost_whoami');
+    expect(own.details.roost.bot).toBe('dev');
+
+    const { agent, session } = await spawnTask();
+    const child = factory({ agentId: 'dev', sessionKey: session });
+    expect(JSON.parse((await run(child, 'roost_whoami')).content[0].text).bot).toBe(agent);
+    await run(child, 'roost_write_note', { path: 'notes/plugin.md', body: 'Written through the plugin.' });
+    expect(existsSync(path.join(daemon.home, 'bots', agent, 'notes', 'plugin.md'))).toBe(true);
+    // One Roost session per agent and OpenClaw session: both calls of the task agent went through one.
+    expect(daemon.roost.registry.presenceOf(agent).sessions).toBe(1);
+    expect((await run(child, 'roost_complete_task', { result: 'done through the plugin' })).details.roost.status).toBe('done');
+  });
+
+  it('turns Roost\'s refusals and errors into failed tool results that say how to fix them', async () => {
+    const { factory } = load({ url: daemon.url, agents: { dev: { token: daemon.tokens.dev }, research: { token: daemon.tokens.research }, nobody: {} } });
+    const foreign = await run(factory({ agentId: 'research', sessionKey: DEV_SESSION }), 'roost_whoami');
+    expect(foreign.details).toMatchObject({ ok: false });
+    expect(foreign.content[0].text).toMatch(/HTTP 403.*is not run by agent "research"/);
+
+    const invalid = await run(factory({ agentId: 'dev', sessionKey: DEV_SESSION }), 'roost_read_note', { path: 'notes/none.md' });
+    expect(invalid.details).toMatchObject({ ok: false });
+    expect(invalid.content[0].text).toMatch(/notes\/none\.md/);
+
+    expect((await run(factory({ agentId: 'nobody' }), 'roost_whoami')).content[0].text).toMatch(/no token for agent nobody: set "token" or "tokenFile"/);
+    const missingFile = load({ url: daemon.url, agents: { dev: { tokenFile: '/nonexistent/dev.token' } } }).factory;
+    expect((await run(missingFile({ agentId: 'dev' }), 'roost_whoami')).content[0].text).toMatch(/token file of agent dev cannot be read \(ENOENT\)/);
+    const closed = `http://127.0.0.1:${await closedPort()}`;
+    const away = load({ url: closed, agents: { dev: { token: daemon.tokens.dev } } }).factory;
+    expect((await run(away({ agentId: 'dev' }), 'roost_whoami')).content[0].text).toBe(`Roost is not reachable at ${closed} (ECONNREFUSED): start its daemon, or set the plugin's "url".`);
+  });
+
+  it('opens a new Roost session when the daemon no longer knows its old one', async () => {
+    const idle = await startTestDaemon({ botsDir, sessionIdleMs: 200 });
+    try {
+      const { factory } = load({ url: idle.url, agents: { dev: { token: idle.tokens.dev } } });
+      const tools = factory({ agentId: 'dev', sessionKey: 'agent:dev:idle' });
+      expect((await run(tools, 'roost_whoami')).details.roost.bot).toBe('dev');
+      await eventually(() => idle.roost.registry.presenceOf('dev').sessions === 0); // closed as idle
+      expect((await run(tools, 'roost_whoami')).details.roost.bot).toBe('dev');
+      expect(idle.roost.registry.presenceOf('dev').sessions).toBe(1);
+    } finally {
+      await idle.destroy();
+    }
+  });
+});
+
+// Keep the plugin's tool list current with Roost's tools: `npm run plugin:tools` writes it.
+describe('the plugin\'s tool list', () => {
+  it('is Roost\'s tools as the build writes them', async () => {
+    const { pluginTools, PLUGIN_DIR } = await import('../../src/openclaw-plugin.js');
+    const written = JSON.parse(readFileSync(path.join(PLUGIN_DIR, 'tools.json'), 'utf8'));
+    expect(written, 'run npm run plugin:tools').toEqual(pluginTools());
   });
 });
