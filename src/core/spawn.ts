@@ -11,7 +11,7 @@ import { parseNote, serializeNote, stringOf } from './notes.js';
 import { RateLimit } from './rate-limit.js';
 import type { Bot, Registry } from './registry.js';
 import type { Runtimes } from './runtimes/index.js';
-import { agentOfSession, type OpenClawBinding } from './runtimes/openclaw.js';
+import { agentOfSession, type OpenClawBinding, PLUGIN_COMPLETE_TASK } from './runtimes/openclaw.js';
 import type { RunEnd, RunRef, RuntimeName } from './runtimes/runtime.js';
 import type { Tokens } from './tokens.js';
 import { isMissing, type Vault } from './vault.js';
@@ -261,7 +261,6 @@ export class Tasks {
     const agent = roleBot?.openclaw?.agent ?? (parent.openclaw ?? this.sessionOf(parent.id))?.agent ?? this.runtimes.options.openclaw?.agent;
     const session = agent ? `agent:${agent}:roost:${parent.id}:${id}` : undefined;
     const command = (roleBot?.command ?? this.runtimes.options.command)?.map((arg) => fill(arg, { bot: id, task: request.task, parent: parent.id }));
-    const brief = briefOf(task, roleBot ? roleBot.role : request.role, runtime);
     this.starts.take(parent.id);
     this.tasks.set(id, task); // counted against the quotas from now on
 
@@ -284,6 +283,7 @@ export class Tasks {
           parent.id,
         );
         token = await this.tokens.issue(id);
+        const brief = briefOf(task, roleBot ? roleBot.role : request.role, await this.endingOf(task, agent));
         await this.memory.write(id, 'TASK.md', brief, { title: `Task from ${parent.id}`, type: 'task' }, undefined, 'roost');
         if (session) this.startingIn.set(session, id);
         task.run = await runtimeImpl.start({ bot: id, task: id, brief, token, agent, session, command });
@@ -574,6 +574,19 @@ export class Tasks {
     return bot;
   }
 
+  /**
+   * How the brief tells the agent to hand in its result. On OpenClaw only Roost's plugin gives a task
+   * agent Roost's tools as itself: without it, its calls would act as the bot of the agent that runs it.
+   */
+  private async endingOf(task: Task, agent: string | undefined): Promise<string> {
+    if (task.runtime !== 'openclaw') return `When you are done, call complete_task with your result (it goes to ${task.parent}).`;
+    const reported = `your final reply is reported to ${task.parent}`;
+    if (agent && (await this.runtimes.openclaw?.hasRoostPlugin(agent))) {
+      return `When you are done, call ${PLUGIN_COMPLETE_TASK} with your result (it goes to ${task.parent}); if you have no tool of that name, answer with your result instead: ${reported}.`;
+    }
+    return `When you are done, answer with your result: ${reported}.`;
+  }
+
   private checkQuota(parent: string): void {
     const live = [...this.tasks.values()].filter(isLive);
     const mine = live.filter((t) => t.parent === parent).length;
@@ -641,11 +654,7 @@ export class Tasks {
   }
 }
 
-function briefOf(task: Task, role: string | undefined, runtime: RuntimeName): string {
-  const ending =
-    runtime === 'openclaw'
-      ? `When you are done, answer with your result: your final reply is reported to ${task.parent}.`
-      : `When you are done, call complete_task with your result (it goes to ${task.parent}).`;
+function briefOf(task: Task, role: string | undefined, ending: string): string {
   return [
     `You are ${task.bot}, a task agent started by ${task.parent} through Roost.`,
     role ? `\nYour role:\n${role.trim()}` : '',

@@ -26,6 +26,7 @@ beforeAll(async () => {
     .on('sessions.create', (p) => ({ payload: { ok: true, key: p.key } }))
     .on('sessions.send', (p) => ({ payload: { runId: p.idempotencyKey, status: 'started' } }))
     .on('sessions.abort', () => ({ payload: { ok: true } }))
+    .on('tools.catalog', () => ({ payload: { groups: [{ id: 'plugin:roost', source: 'plugin', tools: [{ id: 'roost_complete_task', source: 'plugin', pluginId: 'roost' }] }] } }))
     .on('agent', async (p) => {
       await new Promise((resolve) => setTimeout(resolve, acceptAfterMs));
       return { payload: { runId: p.idempotencyKey, sessionKey: p.sessionKey, status: 'accepted' } };
@@ -81,6 +82,7 @@ async function refusal(bot: string, session: string, request = () => inSession(b
 describe('a bot token calling from an OpenClaw session', () => {
   it('acts as the live task agent working in a session of its own agent: its notes are its own, and it completes its task itself', async () => {
     const { agent, session } = await spawnTask();
+    expect(gateway.calls('agent').find((p) => p.sessionKey === session)?.message).toContain('call roost_complete_task with your result');
     const child = await inSession('dev', session);
     expect((await call(child, 'whoami')).bot).toBe(agent);
     await call(child, 'write_note', { path: 'notes/count.md', body: 'There are 7 zebras.' });
