@@ -11,7 +11,7 @@ import { parseNote, serializeNote, stringOf } from './notes.js';
 import { RateLimit } from './rate-limit.js';
 import type { Bot, Registry } from './registry.js';
 import type { Runtimes } from './runtimes/index.js';
-import type { OpenClawBinding } from './runtimes/openclaw.js';
+import { agentOfSession, type OpenClawBinding, PLUGIN_COMPLETE_TASK } from './runtimes/openclaw.js';
 import type { RunEnd, RunRef, RuntimeName } from './runtimes/runtime.js';
 import type { Tokens } from './tokens.js';
 import { isMissing, type Vault } from './vault.js';
@@ -137,6 +137,8 @@ export class Tasks {
   private reaper?: NodeJS.Timeout;
   private reaping = false;
   private readonly starts: RateLimit;
+  /** The sessions of task agents whose run is being started, by key: their first tool calls may come before the start returns. */
+  private readonly startingIn = new Map<string, string>();
 
   constructor(
     private readonly vault: Vault,
@@ -189,7 +191,32 @@ export class Tasks {
   ownerOfSession(key: string): string | undefined {
     const bound = this.registry.list().find((b) => b.openclaw?.session === key);
     if (bound) return bound.id;
-    return [...this.tasks.values()].find((t) => t.kind === 'spawn' && t.run?.session === key)?.bot;
+    return this.startingIn.get(key) ?? [...this.tasks.values()].find((t) => t.kind === 'spawn' && t.run?.session === key)?.bot;
+  }
+
+  /**
+   * Who a connection of `bot` acts as when it calls from OpenClaw session `key` (as Roost's OpenClaw
+   * plugin does): the task agent working in that session, if `bot`'s own agent runs it and the task
+   * is live; else `bot` itself. A session of another agent or another bot, or of a task agent whose
+   * task has ended, is refused, so no task's work ever lands in the wrong memory.
+   */
+  actorInSession(bot: Bot, key: string): Bot {
+    const agent = bot.openclaw?.agent;
+    if (!agent) {
+      throw new UserError(`Bot "${bot.id}" is bound to no OpenClaw agent, so it acts in no OpenClaw session: give its definition \`openclaw: { agent: <id> }\`.`, 'forbidden');
+    }
+    if (agentOfSession(key) !== agent) {
+      throw new UserError(`Session "${key}" is not run by agent "${agent}", whose token this is: use the token of the bot bound to that session's agent.`, 'forbidden');
+    }
+    const owner = this.ownerOfSession(key);
+    if (!owner || owner === bot.id) return bot;
+    const task = this.tasks.get(owner);
+    const actor = this.registry.get(owner);
+    if (task?.kind === 'spawn' && isLive(task) && actor?.status === 'active') return actor;
+    if (task?.kind === 'spawn') {
+      throw new UserError(`Session "${key}" is task agent ${owner}'s, whose task has ended (${task.status}): it acts as no bot any more.`, 'forbidden');
+    }
+    throw new UserError(`Session "${key}" is bot ${owner}'s, not ${bot.id}'s: only its own token acts in it.`, 'forbidden');
   }
 
   /** The active bot whose live session is `key`: messages to that bot reach exactly that session. */
@@ -230,10 +257,10 @@ export class Tasks {
       created: now,
     };
     const runtimeImpl = this.runtimes.get(runtime);
-    const agent = roleBot?.openclaw?.agent ?? parent.openclaw?.agent ?? this.runtimes.options.openclaw?.agent;
-    const command = (roleBot?.command ?? this.runtimes.options.command)?.map((arg) => fill(arg, { bot: id, task: request.task, parent: parent.id }));
-    const brief = briefOf(task, roleBot ? roleBot.role : request.role, runtime);
+    // A task agent's own agent is the one running its session.
+    const agent = roleBot?.openclaw?.agent ?? (parent.openclaw ?? this.sessionOf(parent.id))?.agent ?? this.runtimes.options.openclaw?.agent;
     const session = agent ? `agent:${agent}:roost:${parent.id}:${id}` : undefined;
+    const command = (roleBot?.command ?? this.runtimes.options.command)?.map((arg) => fill(arg, { bot: id, task: request.task, parent: parent.id }));
     // A runtime with nothing to run the agent on refuses now, before anything is written or counted.
     runtimeImpl.check?.({ bot: id, agent, session, command });
     this.starts.take(parent.id);
@@ -258,19 +285,15 @@ export class Tasks {
           parent.id,
         );
         token = await this.tokens.issue(id);
+        const brief = briefOf(task, roleBot ? roleBot.role : request.role, await this.endingOf(task, agent));
         await this.memory.write(id, 'TASK.md', brief, { title: `Task from ${parent.id}`, type: 'task' }, undefined, 'roost');
-        task.run = await runtimeImpl.start({
-          bot: id,
-          task: id,
-          brief,
-          token,
-          agent,
-          session,
-          command,
-        });
+        if (session) this.startingIn.set(session, id);
+        task.run = await runtimeImpl.start({ bot: id, task: id, brief, token, agent, session, command });
       } catch (error) {
         await this.undoSpawn(task, parent.id);
         throw error;
+      } finally {
+        if (session) this.startingIn.delete(session);
       }
       task.status = 'running';
       task.started = new Date().toISOString();
@@ -553,6 +576,19 @@ export class Tasks {
     return bot;
   }
 
+  /**
+   * How the brief tells the agent to hand in its result. On OpenClaw only Roost's plugin gives a task
+   * agent Roost's tools as itself: without it, its calls would act as the bot of the agent that runs it.
+   */
+  private async endingOf(task: Task, agent: string | undefined): Promise<string> {
+    if (task.runtime !== 'openclaw') return `When you are done, call complete_task with your result (it goes to ${task.parent}).`;
+    const reported = `your final reply is reported to ${task.parent}`;
+    if (agent && (await this.runtimes.openclaw?.hasRoostPlugin(agent))) {
+      return `When you are done, call ${PLUGIN_COMPLETE_TASK} with your result (it goes to ${task.parent}); if you have no tool of that name, answer with your result instead: ${reported}.`;
+    }
+    return `When you are done, answer with your result: ${reported}.`;
+  }
+
   private checkQuota(parent: string): void {
     const live = [...this.tasks.values()].filter(isLive);
     const mine = live.filter((t) => t.parent === parent).length;
@@ -620,11 +656,7 @@ export class Tasks {
   }
 }
 
-function briefOf(task: Task, role: string | undefined, runtime: RuntimeName): string {
-  const ending =
-    runtime === 'openclaw'
-      ? `When you are done, answer with your result: your final reply is reported to ${task.parent}.`
-      : `When you are done, call complete_task with your result (it goes to ${task.parent}).`;
+function briefOf(task: Task, role: string | undefined, ending: string): string {
   return [
     `You are ${task.bot}, a task agent started by ${task.parent} through Roost.`,
     role ? `\nYour role:\n${role.trim()}` : '',

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { type Caller, OPERATOR_ID } from '../core/access.js';
+import { UserError } from '../core/errors.js';
 import type { Roost } from '../core/roost.js';
 import { createServer } from '../mcp/server.js';
 import { VERSION } from '../package.js';
@@ -20,6 +21,8 @@ export interface HttpOptions {
 
 /** Header with which the operator token picks the bot it acts as. */
 export const BOT_HEADER = 'x-roost-bot';
+/** Header with which a bot token says which OpenClaw session calls (Roost's OpenClaw plugin sends it). */
+export const SESSION_HEADER = 'x-roost-session';
 
 interface Session {
   transport: StreamableHTTPServerTransport;
@@ -108,7 +111,12 @@ export class HttpServer {
       return null;
     }
     const wanted = headerValue(req.headers[BOT_HEADER]);
+    const session = headerValue(req.headers[SESSION_HEADER]);
     if (identity.operator) {
+      if (session) {
+        sendJson(res, 400, { error: `${SESSION_HEADER} is for bot tokens; the operator token picks its bot with ${BOT_HEADER}.` });
+        return null;
+      }
       if (!wanted || wanted === OPERATOR_ID) return { bot: OPERATOR_ID, kind: 'operator', operator: true };
       const bot = this.roost.registry.get(wanted);
       if (!bot) {
@@ -122,7 +130,15 @@ export class HttpServer {
       sendJson(res, 403, { error: !bot || bot.status === 'retired' ? `Bot "${identity.bot}" is not active.` : 'A bot token acts only as its own bot.' });
       return null;
     }
-    return { bot: bot.id, kind: bot.kind, operator: false };
+    if (!session) return { bot: bot.id, kind: bot.kind, operator: false };
+    try {
+      const actor = this.roost.tasks.actorInSession(bot, session);
+      return { bot: actor.id, kind: actor.kind, operator: false };
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      sendJson(res, 403, { error: error.message });
+      return null;
+    }
   }
 
   private async handleMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {

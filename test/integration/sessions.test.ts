@@ -97,6 +97,9 @@ describe('task agents on the openclaw runtime', () => {
     expect(brief).toMatchObject({ agentId: 'dev', deliver: false });
     expect(brief.message).toContain(`You are ${done.agent}, a task agent started by dev`);
     expect(brief.message).toContain('What is the answer?');
+    // No Roost plugin on this gateway: its calls would act as dev, so it is not asked to call complete_task.
+    expect(brief.message).toContain('answer with your result: your final reply is reported to dev.');
+    expect(brief.message).not.toContain('complete_task');
     const report = (await call(dev, 'read_inbox')).messages.find((m: { from: string }) => m.from === done.agent);
     expect(report.body).toContain('The answer is 42.');
     expect(gateway.calls('sessions.send').find((p) => p.idempotencyKey === `roost-msg-${report.id}`)?.key).toBe(DEV_SESSION);

@@ -80,6 +80,7 @@ describe('Roost with a real OpenClaw gateway', () => {
     expect(brief.role).toBe('user');
     expect(JSON.stringify(brief.content)).toContain(`You are ${agent}, a task agent started by dev`);
     expect(JSON.stringify(brief.content)).toContain('REPLY the count is 7');
+    expect(JSON.stringify(brief.content)).not.toContain('complete_task'); // no Roost plugin in this gateway
 
     const inbox = (await call<{ messages: Array<{ from: string; body: string }> }>(dev, 'read_inbox', {})).messages;
     expect(inbox.find((m) => m.from === agent)?.body).toContain('the count is 7');

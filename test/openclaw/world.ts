@@ -3,6 +3,7 @@ import path from 'node:path';
 import { OpenClawGateway } from '../../src/core/runtimes/gateway.js';
 import { Tokens } from '../../src/core/tokens.js';
 import { type Daemon, startDaemon } from '../../src/http/daemon.js';
+import { PLUGIN_DIR } from '../../src/openclaw-plugin.js';
 import { CLI_PATH } from '../../src/package.js';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { httpClient, OPERATOR_TOKEN, tempDir } from '../helpers.js';
@@ -19,9 +20,13 @@ const BOTS: Record<string, string> = {
   'research.md': '---\nid: research\nkind: specialist\nvisibility: private\nopenclaw: { agent: research }\n---\nThe research specialist.\n',
 };
 
+/** How the world's agents reach Roost: one `mcp.servers` entry per bot, or Roost's OpenClaw plugin. */
+export type Connection = 'mcp-servers' | 'plugin';
+
 /**
  * A mock model, a real OpenClaw gateway with two agents (dev, research) that use Roost through
- * `mcp.servers` (one entry per bot, each agent denied the other's), and a Roost daemon bound to it.
+ * `mcp.servers` (one entry per bot, each agent denied the other's) or through Roost's plugin
+ * (dev's token in the plugin config, research's in a token file), and a Roost daemon bound to it.
  */
 export class World {
   daemon!: Daemon;
@@ -41,7 +46,7 @@ export class World {
     this.operator = new OpenClawGateway({ url: gateway.url, token: GATEWAY_TOKEN, requestTimeoutMs: 60_000 });
   }
 
-  static async start(): Promise<World> {
+  static async start(connection: Connection = 'mcp-servers'): Promise<World> {
     const dir = tempDir('roost-openclaw-');
     const home = path.join(dir, 'roost');
     const botsDir = path.join(dir, 'bots');
@@ -54,6 +59,26 @@ export class World {
     const model = await MockModel.start();
     const [gatewayPort, roostPort] = [await freePort(), await freePort()];
     const roostUrl = `http://127.0.0.1:${roostPort}`;
+    const mcpServers = {
+      mcp: {
+        servers: Object.fromEntries(
+          AGENTS.map((bot) => [
+            `roost_${bot}`,
+            { command: process.execPath, args: [CLI_PATH, 'mcp', '--bot', bot, '--url', roostUrl], env: { ROOST_TOKEN: tokens[bot] }, requestTimeoutMs: 120_000 },
+          ]),
+        ),
+      },
+    };
+    const researchTokenFile = path.join(dir, 'research.token');
+    if (connection === 'plugin') writeFileSync(researchTokenFile, `${tokens.research}\n`, { mode: 0o600 });
+    const plugin = {
+      plugins: {
+        load: { paths: [PLUGIN_DIR] },
+        entries: {
+          roost: { enabled: true, config: { url: roostUrl, agents: { dev: { token: tokens.dev }, research: { tokenFile: researchTokenFile } } } },
+        },
+      },
+    };
     const config = {
       gateway: { mode: 'local', bind: 'loopback', port: gatewayPort, auth: { mode: 'token', token: GATEWAY_TOKEN } },
       logging: { file: path.join(dir, 'openclaw.log') },
@@ -75,20 +100,13 @@ export class World {
             agent,
             {
               workspace: path.join(dir, 'workspaces', agent),
-              tools: { deny: AGENTS.filter((other) => other !== agent).map((other) => `roost_${other}__*`) },
+              ...(connection === 'mcp-servers' ? { tools: { deny: AGENTS.filter((other) => other !== agent).map((other) => `roost_${other}__*`) } } : {}),
             },
           ]),
         ),
       },
       tools: { toolSearch: false },
-      mcp: {
-        servers: Object.fromEntries(
-          AGENTS.map((bot) => [
-            `roost_${bot}`,
-            { command: process.execPath, args: [CLI_PATH, 'mcp', '--bot', bot, '--url', roostUrl], env: { ROOST_TOKEN: tokens[bot] }, requestTimeoutMs: 120_000 },
-          ]),
-        ),
-      },
+      ...(connection === 'mcp-servers' ? mcpServers : plugin),
     };
     let gateway: OpenClawProcess;
     try {

@@ -30,6 +30,10 @@ const RETRY_AFTER_MS = 2_000;
 /** How much of one turn `history` returns. */
 const TURN_CHARS = 4_000;
 
+/** Roost's OpenClaw plugin (openclaw-plugin/), and the name it gives complete_task. */
+const PLUGIN_ID = 'roost';
+export const PLUGIN_COMPLETE_TASK = 'roost_complete_task';
+
 /** The agent id a session key belongs to: `agent:<id>:…`. */
 export function agentOfSession(key: string): string | undefined {
   return /^agent:([^:]+):./.exec(key)?.[1];
@@ -94,6 +98,17 @@ export class OpenClawRuntime implements AgentRuntime, SessionDelivery {
 
   async cancel(run: RunRef): Promise<void> {
     await this.gateway.request('sessions.abort', { ...(run.session ? { key: run.session } : {}), runId: run.runId });
+  }
+
+  /** True when the gateway offers `agent` Roost's plugin tools, through which a task agent acts as itself. */
+  async hasRoostPlugin(agent: string): Promise<boolean> {
+    try {
+      const catalog = await this.gateway.request<{ groups?: Array<{ tools?: Array<{ id?: string; pluginId?: string }> }> }>('tools.catalog', { agentId: agent });
+      return (catalog.groups ?? []).some((group) => (group.tools ?? []).some((tool) => tool.pluginId === PLUGIN_ID && tool.id === PLUGIN_COMPLETE_TASK));
+    } catch (error) {
+      if (error instanceof GatewayError) return false;
+      throw error;
+    }
   }
 
   /** Creates a bot's session on the gateway if it does not exist; an existing one is kept as it is. */

@@ -1,0 +1,43 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { z } from 'zod';
+import { allTools } from '../tools/index.js';
+import { PACKAGE_ROOT } from './package.js';
+
+/** Roost's OpenClaw plugin: a folder of its own, installed into the gateway (see its README). */
+export const PLUGIN_DIR = path.join(PACKAGE_ROOT, 'openclaw-plugin');
+const TOOLS_FILE = path.join(PLUGIN_DIR, 'tools.json');
+const MANIFEST_FILE = path.join(PLUGIN_DIR, 'openclaw.plugin.json');
+
+/** One Roost tool as the plugin offers it to OpenClaw agents, as `roost_<name>`. */
+export interface PluginTool {
+  name: string;
+  title: string;
+  description: string;
+  /** JSON Schema of the arguments, as Roost's MCP server lists it. */
+  parameters: Record<string, unknown>;
+}
+
+/** Every tool Roost serves. OpenClaw needs the plugin's tool names before it loads the plugin, so they are fixed at build time. */
+export function pluginTools(): PluginTool[] {
+  return allTools.map((tool) => {
+    const { $schema: _, ...parameters } = z.toJSONSchema(z.strictObject(tool.input), { target: 'draft-7', io: 'input' });
+    return { name: tool.name, title: tool.title, description: tool.description, parameters };
+  });
+}
+
+export function openClawToolName(tool: string): string {
+  return `roost_${tool}`;
+}
+
+/** Writes the plugin's `tools.json` and the tool names its manifest declares. */
+export function writePluginTools(): void {
+  const tools = pluginTools();
+  writeFileSync(TOOLS_FILE, `${JSON.stringify(tools, null, 2)}\n`);
+  const manifest = JSON.parse(readFileSync(MANIFEST_FILE, 'utf8')) as { contracts?: { tools?: string[] } };
+  manifest.contracts = { ...manifest.contracts, tools: tools.map((t) => openClawToolName(t.name)) };
+  writeFileSync(MANIFEST_FILE, `${JSON.stringify(manifest, null, 2)}\n`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) writePluginTools();
