@@ -7,6 +7,7 @@ import { isMissing, storageError, type Vault } from './vault.js';
 /** How long a post's copies wait to be fsynced with the copies of the posts after it. */
 const SYNC_DELAY_MS = 20;
 const SYNC_RETRY_MS = 1_000;
+const SYNC_BATCH_POSTS = 200;
 /** Posts acknowledged but not yet fsynced, at most; a post beyond waits for the fsyncs to catch up. */
 const MAX_UNSYNCED_POSTS = 1_000;
 
@@ -71,8 +72,8 @@ export class FileMailbox implements MailTransport {
   private async syncCopies(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, SYNC_DELAY_MS));
     while (this.unsynced.length) {
-      const batch = this.unsynced;
-      this.unsynced = [];
+      // Small batches, so posts waiting for room get it soon.
+      const batch = this.unsynced.splice(0, SYNC_BATCH_POSTS);
       this.inFlight = batch.length;
       try {
         await this.vault.sync(batch.flatMap((post) => post.copies));
