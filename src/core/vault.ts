@@ -39,7 +39,12 @@ export class Vault {
   async isOwnChange(relative: string): Promise<boolean> {
     const mark = this.own.get(relative);
     if (mark === undefined) return false;
-    const content = await fs.readFile(this.abs(relative)).catch((error) => (isMissing(error) ? null : undefined));
+    let content: Buffer | null | undefined;
+    try {
+      content = readFileSync(this.abs(relative));
+    } catch (error) {
+      content = isMissing(error) ? null : undefined;
+    }
     if (content === undefined) return false; // a folder now, or unreadable
     return mark === (content === null ? GONE : hash(content));
   }
