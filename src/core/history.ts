@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from './errors.js';
@@ -297,8 +297,7 @@ export class History {
     for (const file of paths) {
       const old = before.get(file) ?? null;
       const full = path.join(this.root, file);
-      // Read synchronously, like the vault: small files in the page cache, where the libuv pool costs more than the read.
-      const stat = attempt(() => lstatSync(full));
+      const stat = await fs.lstat(full).catch(() => null);
       if (!stat) {
         if (old) out.push(Buffer.from(`D ${quote(file)}\n`));
       } else if (stat.isDirectory()) {
@@ -307,7 +306,7 @@ export class History {
         for (const inner of await filesUnder(this.root, file)) out.push(...(await this.changes([inner], new Map())));
       } else {
         const mode = stat.isSymbolicLink() ? '120000' : stat.mode & 0o111 ? '100755' : '100644';
-        const content = attempt(() => (stat.isSymbolicLink() ? Buffer.from(readlinkSync(full)) : readFileSync(full)));
+        const content = await (stat.isSymbolicLink() ? fs.readlink(full).then((target) => Buffer.from(target)) : fs.readFile(full)).catch(() => null);
         if (!content) {
           if (old) out.push(Buffer.from(`D ${quote(file)}\n`));
         } else if (!old || old.mode !== mode || old.id !== blobId(content)) {
@@ -391,15 +390,6 @@ function gitEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, LC_ALL: 'C', GIT_LITERAL_PATHSPECS: '1', GIT_OPTIONAL_LOCKS: '0' };
   for (const key of ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_OBJECT_DIRECTORY', 'GIT_COMMON_DIR', 'GIT_PREFIX']) delete env[key];
   return env;
-}
-
-/** The result of `read`, or null when it throws (the file changed or went away meanwhile). */
-function attempt<T>(read: () => T): T | null {
-  try {
-    return read();
-  } catch {
-    return null;
-  }
 }
 
 /** The id git gives a file's content. */
