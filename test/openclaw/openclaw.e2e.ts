@@ -70,10 +70,7 @@ describe('Roost with a real OpenClaw gateway', () => {
     expect(reply).toContain(`"session":"${childSession}"`);
 
     const dev = await world.client('dev');
-    const ended = await eventually(async () => {
-      const status = await call(dev, 'agent_status', { id: agent });
-      return status.status !== 'running' && status;
-    }, 120_000);
+    const ended = await world.taskEnd(dev, agent);
     expect(ended).toMatchObject({ status: 'done', result: 'the count is 7', runtime: 'openclaw' });
 
     const [brief] = await world.history(childSession);
@@ -119,10 +116,7 @@ describe('Roost with a real OpenClaw gateway', () => {
   it('expires a task agent at its deadline: its run is aborted, the parent told, its memory cleaned up', async () => {
     const dev = await world.client('dev');
     const spawned = await call(dev, 'spawn_agent', { task: 'Think very long.\nSLEEP 120000', runtime: 'openclaw', deadline: '5s', cleanup: 'delete' });
-    const ended = await eventually(async () => {
-      const status = await call(dev, 'agent_status', { id: spawned.agent });
-      return status.status !== 'running' && status;
-    }, 60_000);
+    const ended = await world.taskEnd(dev, spawned.agent, 60_000);
     expect(ended).toMatchObject({ status: 'expired', error: expect.stringMatching(/passed its deadline/) });
     const inbox = (await call<{ messages: Array<{ from: string; subject: string }> }>(dev, 'read_inbox', {})).messages;
     expect(inbox.some((m) => m.from === spawned.agent && m.subject.includes('expired'))).toBe(true);

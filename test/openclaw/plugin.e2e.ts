@@ -35,10 +35,7 @@ describe('Roost\'s OpenClaw plugin in a real gateway', () => {
     const childSession = `${DEV_SESSION}:${agent}`;
 
     const dev = await world.client('dev');
-    const ended = await eventually(async () => {
-      const status = await call(dev, 'agent_status', { id: agent });
-      return status.status !== 'running' && status;
-    }, 120_000);
+    const ended = await world.taskEnd(dev, agent);
     // complete_task's result, not the run's final reply ("DONE …"), which is only the fallback.
     expect(ended).toMatchObject({ status: 'done', result: 'the count is 7', runtime: 'openclaw' });
 
@@ -70,10 +67,7 @@ describe('Roost\'s OpenClaw plugin in a real gateway', () => {
   it('keeps the run\'s final reply as the result of a task agent that does not call complete_task', async () => {
     const dev = await world.client('dev');
     const spawned = await call(dev, 'spawn_agent', { task: 'REPLY the count is 8', runtime: 'openclaw', cleanup: 'delete' });
-    const ended = await eventually(async () => {
-      const status = await call(dev, 'agent_status', { id: spawned.agent });
-      return status.status !== 'running' && status;
-    }, 120_000);
+    const ended = await world.taskEnd(dev, spawned.agent);
     expect(ended).toMatchObject({ status: 'done', result: 'the count is 8' });
   });
 });

@@ -6,7 +6,7 @@ import { type Daemon, startDaemon } from '../../src/http/daemon.js';
 import { PLUGIN_DIR } from '../../src/openclaw-plugin.js';
 import { CLI_PATH } from '../../src/package.js';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { httpClient, OPERATOR_TOKEN, tempDir } from '../helpers.js';
+import { call, eventually, httpClient, OPERATOR_TOKEN, tempDir } from '../helpers.js';
 import { freePort, OpenClawProcess } from './harness.js';
 import { MockModel } from './mock-model.js';
 
@@ -139,6 +139,14 @@ export class World {
     const client = await httpClient(this.daemon.url, this.tokens[bot]);
     this.clients.push(client);
     return client;
+  }
+
+  /** Waits until a task has left `running`, and returns its status. */
+  taskEnd(client: Client, agent: string, timeoutMs = 120_000): Promise<Record<string, any>> {
+    return eventually(async () => {
+      const status = await call(client, 'agent_status', { id: agent });
+      return status.status !== 'running' && status;
+    }, timeoutMs);
   }
 
   get roost() {
