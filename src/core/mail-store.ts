@@ -97,17 +97,20 @@ export class FileMailbox implements MailTransport {
    */
   async recover(): Promise<Array<{ message: Message; written: string[] }>> {
     const recovered = [];
+    const copies: string[] = [];
     for (const message of await this.journal.open()) {
       const text = serializeMessage(message);
       const written: string[] = [];
       for (const copy of copiesOf(message)) {
+        copies.push(copy);
         if ((await this.vault.read(copy)) === text) continue;
-        await this.vault.write(copy, text);
+        await this.vault.write(copy, text, { sync: false });
         written.push(copy);
       }
-      await this.vault.sync(copiesOf(message));
       recovered.push({ message, written });
     }
+    // All at once: after a crash under load there may be a thousand posts to finish.
+    await this.vault.sync(copies);
     await this.journal.clear();
     return recovered;
   }
