@@ -151,6 +151,9 @@ export class HttpServer {
       if (session.caller.bot !== caller.bot || session.caller.operator !== caller.operator) {
         return sendJson(res, 403, jsonRpcError('This session belongs to another identity.'));
       }
+      // Read here rather than by the transport: a Node stream read costs a fraction of its Web stream one.
+      const body = req.method === 'POST' ? await readJson(req, res) : undefined;
+      if (req.method === 'POST' && body === undefined) return;
       this.roost.registry.touch(caller.bot);
       session.open++;
       session.lastActive = Date.now();
@@ -158,7 +161,7 @@ export class HttpServer {
         session.open--;
         session.lastActive = Date.now();
       });
-      return session.transport.handleRequest(req, res);
+      return session.transport.handleRequest(req, res, body);
     }
     if (req.method !== 'POST') return sendJson(res, 400, jsonRpcError('No session: send an initialize request first.'));
     const body = await readJson(req, res);
