@@ -108,7 +108,8 @@ export class Vault {
     for (let attempt = 1; ; attempt++) {
       const temp = path.join(dir, `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`); // matches TEMP_FILE
       try {
-        mkdirSync(dir, { recursive: true });
+        // The folder nearly always exists already: made only once a try finds it missing.
+        if (attempt > 1) mkdirSync(dir, { recursive: true });
         const fd = openSync(temp, 'w', 0o644);
         let written: FileStat;
         try {
@@ -125,7 +126,7 @@ export class Vault {
         return written;
       } catch (error) {
         rmSync(temp, { force: true });
-        // A person removed the folder meanwhile: make it again.
+        // A new folder, or a person removed it meanwhile: make it.
         if (isMissing(error) && attempt < 3) continue;
         throw storageError(error);
       }
