@@ -9,6 +9,8 @@ import path from 'node:path';
  */
 export class TreeWatcher {
   private readonly folders = new Map<string, FSWatcher>();
+  /** Entries whose stat is under way. */
+  private readonly statting = new Set<string>();
   private closed = false;
   private warned = false;
 
@@ -65,10 +67,18 @@ export class TreeWatcher {
   }
 
   private event(relative: string): void {
-    if (this.closed || this.ignored(relative)) return;
+    // One write raises several events at once (create, change, close): a stat under way covers them
+    // all, as the receiver looks at the entry only after it.
+    if (this.closed || this.ignored(relative) || this.statting.has(relative)) return;
+    this.statting.add(relative);
     stat(path.join(this.root, ...relative.split('/'))).then(
-      (s) => (s.isDirectory() ? this.add(relative, true) : this.changed(relative)),
+      (s) => {
+        this.statting.delete(relative);
+        if (s.isDirectory()) void this.add(relative, true);
+        else this.changed(relative);
+      },
       () => {
+        this.statting.delete(relative);
         this.forget(relative);
         this.changed(relative);
       },
