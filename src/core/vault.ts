@@ -14,8 +14,9 @@ export interface FileStat {
 /**
  * Durable file operations under one root folder. Every write goes to a temp file,
  * is fsynced and renamed into place, then the folder is fsynced: once it returns,
- * the content survives a crash. A write with `{ sync: false }` is renamed into place
- * unsynced, for a caller that keeps its own durable record and calls `sync` later.
+ * the content survives a crash. A write with `{ sync: false }` writes the file in place,
+ * unsynced, for a caller that keeps its own durable record, rewrites a file a crash
+ * cut short, and calls `sync` later (mail copies, written once each).
  */
 export class Vault {
   /**
@@ -106,7 +107,8 @@ export class Vault {
     const target = this.abs(relative);
     const dir = path.dirname(target);
     for (let attempt = 1; ; attempt++) {
-      const temp = path.join(dir, `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`); // matches TEMP_FILE
+      // Unsynced writes go straight to the file: half the cost, and their caller rewrites what a crash cut short.
+      const temp = sync ? path.join(dir, `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`) : target; // matches TEMP_FILE
       try {
         // The folder nearly always exists already: made only once a try finds it missing.
         if (attempt > 1) mkdirSync(dir, { recursive: true });
@@ -121,11 +123,13 @@ export class Vault {
         } finally {
           closeSync(fd);
         }
-        renameSync(temp, target);
-        if (sync) await syncPath(dir);
+        if (sync) {
+          renameSync(temp, target);
+          await syncPath(dir);
+        }
         return written;
       } catch (error) {
-        rmSync(temp, { force: true });
+        if (sync) rmSync(temp, { force: true });
         // A new folder, or a person removed it meanwhile: make it.
         if (isMissing(error) && attempt < 3) continue;
         throw storageError(error);
