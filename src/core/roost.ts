@@ -75,6 +75,8 @@ export class Roost {
   private snapshotTimer?: NodeJS.Timeout;
   private indexing: Promise<void> = Promise.resolve();
   private readonly handlers: Array<{ prefix: string; handle: ExternalChangeHandler }> = [];
+  /** Files with a watcher event waiting for the file's lock. */
+  private readonly waitingEvents = new Map<string, Promise<void>>();
   private closed = false;
 
   private constructor(readonly options: RoostOptions) {
@@ -174,12 +176,19 @@ export class Roost {
 
   /** A file in the data root changed; anything this process did not write itself is reindexed and committed as `external`. */
   fileEvent(file: string): Promise<void> {
-    return this.vault.locked(file, async () => {
+    // One write raises several events (create, change): those that come while the path waits its
+    // turn are covered by the look it is waiting for.
+    const waiting = this.waitingEvents.get(file);
+    if (waiting) return waiting;
+    const look = this.vault.locked(file, async () => {
+      this.waitingEvents.delete(file);
       if (await this.vault.isOwnChange(file)) return;
       const stat = await this.vault.stat(file);
       for (const { prefix, handle } of this.handlers) if (file.startsWith(prefix)) await handle(file, stat);
       this.history.enqueue({ author: 'external', paths: [file], summary: `${stat ? 'edit' : 'delete'} ${file}` });
     });
+    this.waitingEvents.set(file, look);
+    return look;
   }
 
   private async watch(): Promise<void> {
