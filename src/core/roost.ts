@@ -176,17 +176,19 @@ export class Roost {
 
   /** A file in the data root changed; anything this process did not write itself is reindexed and committed as `external`. */
   fileEvent(file: string): Promise<void> {
-    // One write raises several events (create, change): those that come while the path waits its
-    // turn are covered by the look it is waiting for.
+    // One write raises several events at once (create, change): the look waits for the end of the
+    // event loop's turn, and covers every event for the path that comes before it starts.
     const waiting = this.waitingEvents.get(file);
     if (waiting) return waiting;
-    const look = this.vault.locked(file, async () => {
-      this.waitingEvents.delete(file);
-      if (await this.vault.isOwnChange(file)) return;
-      const stat = await this.vault.stat(file);
-      for (const { prefix, handle } of this.handlers) if (file.startsWith(prefix)) await handle(file, stat);
-      this.history.enqueue({ author: 'external', paths: [file], summary: `${stat ? 'edit' : 'delete'} ${file}` });
-    });
+    const look = new Promise((resolve) => setImmediate(resolve)).then(() =>
+      this.vault.locked(file, async () => {
+        this.waitingEvents.delete(file);
+        if (await this.vault.isOwnChange(file)) return;
+        const stat = await this.vault.stat(file);
+        for (const { prefix, handle } of this.handlers) if (file.startsWith(prefix)) await handle(file, stat);
+        this.history.enqueue({ author: 'external', paths: [file], summary: `${stat ? 'edit' : 'delete'} ${file}` });
+      }),
+    );
     this.waitingEvents.set(file, look);
     return look;
   }
