@@ -3,7 +3,7 @@ import { type Caller, mayRead, readsEverything } from './access.js';
 import { UserError } from './errors.js';
 import type { RoostEvents } from './events.js';
 import type { History, HistoryEntry } from './history.js';
-import { contentVersion, type ParsedNote, parseNote, serializeNote, stringOf, tagsOf, titleOf } from './notes.js';
+import { bodyOf, contentVersion, type ParsedNote, parseNote, serializeNote, stringOf, tagsOf, titleOf } from './notes.js';
 import { checkFolder, checkId, checkNotePath } from './paths.js';
 import { RateLimit } from './rate-limit.js';
 import type { Registry } from './registry.js';
@@ -314,7 +314,7 @@ export class Memory {
     const hits = await Promise.all(
       result.hits.map(async (hit) => {
         const text = (await this.vault.read(rootPath(hit.bot, hit.path))) ?? '';
-        return { ...hit, snippet: snippet(parseNote(text).body, hit.terms) };
+        return { ...hit, snippet: snippet(bodyOf(text), hit.terms) };
       }),
     );
     return { total: result.total, hits };

@@ -35,6 +35,16 @@ export function parseNote(text: string): ParsedNote {
   }
 }
 
+/**
+ * The text after the frontmatter block, found without parsing the YAML: for snippets, where the
+ * parse cost more than the search. A note whose frontmatter is broken loses the block here too.
+ */
+export function bodyOf(text: string): string {
+  return text.replace(FRONTMATTER_BLOCK, '');
+}
+
+const FRONTMATTER_BLOCK = /^---[ \t]*\r?\n(?:[\s\S]*?\r?\n)?---[ \t]*(?:\r?\n|$)/;
+
 export function serializeNote(frontmatter: Record<string, unknown>, body: string): string {
   const keys = Object.keys(frontmatter).filter((k) => frontmatter[k] !== undefined);
   if (keys.length === 0) return body;
