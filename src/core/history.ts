@@ -48,6 +48,8 @@ const RECORD = '\x1e';
 export class History {
   private pending: Queued[] = [];
   private inFlight: Queued[] = [];
+  /** How many pending and in-flight changes touch each path. */
+  private readonly queuedPaths = new Map<string, number>();
   private waiters: Waiter[] = [];
   private seq = 0;
   private timer?: NodeJS.Timeout;
@@ -118,12 +120,22 @@ export class History {
   /** Queues paths to commit in the next grouped commit. */
   enqueue(change: Change): void {
     this.pending.push({ change, seq: ++this.seq, retried: false });
+    for (const file of change.paths) this.queuedPaths.set(file, (this.queuedPaths.get(file) ?? 0) + 1);
     this.timer ??= setTimeout(() => this.run(), this.windowMs);
   }
 
   /** True while a change to `file` is queued or being committed. */
   isPending(file: string): boolean {
-    return [...this.pending, ...this.inFlight].some((queued) => queued.change.paths.includes(file));
+    return this.queuedPaths.has(file);
+  }
+
+  /** Changes committed or given up on. */
+  private release(done: Queued[]): void {
+    for (const file of done.flatMap((item) => item.change.paths)) {
+      const left = this.queuedPaths.get(file)! - 1;
+      if (left) this.queuedPaths.set(file, left);
+      else this.queuedPaths.delete(file);
+    }
   }
 
   /** Commits a queued change to `file` before it changes again, so every version keeps its own author in git. */
@@ -197,6 +209,7 @@ export class History {
     try {
       if (batch.length) await this.commitBatch(batch);
       if (batch.length) this.schedulePush();
+      this.release(batch);
     } catch (error) {
       this.fail(batch, error as Error);
     }
@@ -215,6 +228,7 @@ export class History {
       this.timer ??= setTimeout(() => this.run(), this.windowMs);
     }
     if (dropped.length) {
+      this.release(dropped);
       const paths = dropped.flatMap((item) => item.change.paths);
       console.error(`roost: gave up committing ${paths.join(', ')}; they stay uncommitted in the work tree`);
       const failure = new Error(`git commit failed twice for ${dropped.length} changes: ${error.message}`);

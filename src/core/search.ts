@@ -369,6 +369,8 @@ interface Shard {
   totals: number[];
   /** Changed since its snapshot was written. */
   dirty: boolean;
+  /** The sum of the notes' sizes, counted when first asked for and kept up to date after. */
+  bytes?: number;
 }
 
 /** A ranked hit before paging: `key` is the score, or the update time for an empty query. */
@@ -417,6 +419,7 @@ export class SearchIndex {
       shard.totals[f] += counts.size;
     });
     shard.noteTerms.set(id, [...slots]);
+    if (shard.bytes !== undefined) shard.bytes += doc.size - (shard.notes[id]?.size ?? 0);
     shard.notes[id] = metaOf(doc);
     shard.updated[id] = timeOf(doc.updated);
     shard.dirty = true;
@@ -427,6 +430,7 @@ export class SearchIndex {
     const id = shard?.byPath.get(path);
     if (!shard || id === undefined) return;
     this.unindex(shard, id);
+    if (shard.bytes !== undefined) shard.bytes -= shard.notes[id]!.size;
     shard.notes[id] = undefined;
     shard.byPath.delete(path);
     shard.holes.push(id);
@@ -456,10 +460,14 @@ export class SearchIndex {
   /** The bytes of a shard's notes on disk. */
   bytes(bot: string): number {
     const shard = this.shards.get(bot);
-    let total = 0;
-    for (const id of shard?.byPath.values() ?? []) total += shard!.notes[id]!.size;
-    return total;
+    if (!shard) return 0;
+    if (shard.bytes === undefined) {
+      shard.bytes = 0;
+      for (const id of shard.byPath.values()) shard.bytes += shard.notes[id]!.size;
+    }
+    return shard.bytes;
   }
+
 
   bots(): string[] {
     return [...this.shards.keys()];

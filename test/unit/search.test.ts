@@ -229,6 +229,10 @@ describe('snapshots and reconciling', () => {
     const text = (n: number) => Array.from({ length: n }, () => words[Math.floor(rand() * words.length)]).join(' ');
     const final = new Map<string, NoteDoc>();
     const marked: string[] = [];
+    // Asked for before the changes, so the totals are kept up to date through them.
+    for (const bot of ['dev', 'ops']) index.upsert(note(bot, 'first.md', { size: 5 }));
+    expect([index.bytes('dev'), index.bytes('ops')]).toEqual([5, 5]);
+    for (const bot of ['dev', 'ops']) index.remove(bot, 'first.md');
     for (let i = 0; i < 3000; i++) {
       const bot = rand() < 0.5 ? 'dev' : 'ops';
       const path = `n${Math.floor(rand() * 150)}.md`;
@@ -261,6 +265,7 @@ describe('snapshots and reconciling', () => {
       for (const bot of ['dev', 'ops']) {
         expect(byPath(other, bot)).toEqual(byPath(index, bot));
         expect(other.bytes(bot)).toBe(index.bytes(bot));
+        expect(index.bytes(bot)).toBe([...final.values()].filter((d) => d.bot === bot).reduce((sum, d) => sum + d.size, 0));
       }
     }
   });
