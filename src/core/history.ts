@@ -41,6 +41,12 @@ const SUBJECT_WIDTH = 60;
 const INDEX_SYNC_MS = 1_000;
 /** After this many commit cycles (one pack file each), fast-import is restarted and the small packs are merged. */
 const CYCLES_PER_REPACK = 50;
+/**
+ * A cycle that committed this many changes means load: the next window is BUSY_WINDOW_FACTOR times
+ * longer, for fewer and larger cycles (each costs tree writes in git whatever its size).
+ */
+const BUSY_CHANGES = 10;
+const BUSY_WINDOW_FACTOR = 5;
 const FIELD = '\x1f';
 const RECORD = '\x1e';
 
@@ -48,6 +54,8 @@ const RECORD = '\x1e';
 export class History {
   private pending: Queued[] = [];
   private inFlight: Queued[] = [];
+  /** The last cycle committed many changes. */
+  private busy = false;
   /** How many pending and in-flight changes touch each path. */
   private readonly queuedPaths = new Map<string, number>();
   private waiters: Waiter[] = [];
@@ -121,7 +129,7 @@ export class History {
   enqueue(change: Change): void {
     this.pending.push({ change, seq: ++this.seq, retried: false });
     for (const file of change.paths) this.queuedPaths.set(file, (this.queuedPaths.get(file) ?? 0) + 1);
-    this.timer ??= setTimeout(() => this.run(), this.windowMs);
+    this.timer ??= setTimeout(() => this.run(), this.busy ? this.windowMs * BUSY_WINDOW_FACTOR : this.windowMs);
   }
 
   /** True while a change to `file` is queued or being committed. */
@@ -206,6 +214,7 @@ export class History {
     const batch = this.pending;
     this.pending = [];
     this.inFlight = batch;
+    this.busy = batch.length >= BUSY_CHANGES;
     try {
       if (batch.length) await this.commitBatch(batch);
       if (batch.length) this.schedulePush();
