@@ -37,8 +37,13 @@ interface Waiter {
 
 const COMMITTER = 'roost <roost@roost.local>';
 const SUBJECT_WIDTH = 60;
-/** git's index (what `git status` compares with) catches up with the commits this long after them. */
-const INDEX_SYNC_MS = 1_000;
+/**
+ * git's index (what `git status` compares with) catches up with the commits once they pause this
+ * long, and at least this often under steady load: each catch-up rewrites the whole index file
+ * (megabytes at 100,000 notes), whose writing slowed the fsyncs of the writes going on.
+ */
+const INDEX_SYNC_QUIET_MS = 1_000;
+const INDEX_SYNC_MAX_MS = 30_000;
 /** After this many commit cycles (one pack file each), fast-import is restarted and the small packs are merged. */
 const CYCLES_PER_REPACK = 50;
 /**
@@ -70,6 +75,8 @@ export class History {
   /** Paths whose entry in git's index may differ from HEAD. */
   private unsynced = new Set<string>();
   private indexTimer?: NodeJS.Timeout;
+  /** When the index must catch up at the latest. */
+  private indexDue?: number;
 
   /** Backup: a git remote pushed to after commits, at most once per `pushEveryMs`. */
   private remote?: { url: string; everyMs: number; timer?: NodeJS.Timeout; pushing: Promise<void> };
@@ -348,15 +355,21 @@ export class History {
 
   /** Soon after commits, in the commit queue: one git process for many cycles. */
   private scheduleIndexSync(): void {
-    this.indexTimer ??= setTimeout(() => {
-      this.indexTimer = undefined;
-      this.tail = this.tail.then(() => this.syncIndex());
-    }, INDEX_SYNC_MS);
+    this.indexDue ??= Date.now() + INDEX_SYNC_MAX_MS;
+    clearTimeout(this.indexTimer);
+    this.indexTimer = setTimeout(
+      () => {
+        this.indexTimer = undefined;
+        this.tail = this.tail.then(() => this.syncIndex());
+      },
+      Math.max(0, Math.min(INDEX_SYNC_QUIET_MS, this.indexDue - Date.now())),
+    );
     this.indexTimer.unref();
   }
 
   /** Brings git's index in line with the commits, so `git status` in the data root shows only what is not committed yet. */
   private async syncIndex(): Promise<void> {
+    this.indexDue = undefined;
     const paths = [...this.unsynced];
     this.unsynced.clear();
     if (!paths.length) return;
