@@ -109,6 +109,14 @@ export async function latency(count: number, op: (i: number) => Promise<unknown>
   return { count: times.length, p50: at(0.5), p95: at(0.95) };
 }
 
+/**
+ * Runs `op(i)` `count` times one after the other (or until `budgetMs` is spent), uncounted: the
+ * first calls of a code path pay for its compilation and first reads, which a running server has behind it.
+ */
+export async function warmUp(count: number, op: (i: number) => Promise<unknown>, budgetMs = 20_000): Promise<void> {
+  await latency(count, op, budgetMs);
+}
+
 /** Each worker runs `op(worker, i)` in a loop for `ms`; returns completed calls per second and the latencies. */
 export async function throughput(workers: number, ms: number, op: (worker: number, i: number) => Promise<unknown>): Promise<{ perSecond: number; calls: number; p95: number }> {
   const began = performance.now();

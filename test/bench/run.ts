@@ -11,13 +11,15 @@ import { Tokens } from '../../src/core/tokens.js';
 import { Vault } from '../../src/core/vault.js';
 import { PACKAGE_ROOT } from '../../src/package.js';
 import { type BenchNote, botId, notes, queries, sections } from './corpus.js';
-import { call, httpClient, type Latency, latency, rss, startChild, stopAll, throughput } from './harness.js';
+import { call, httpClient, type Latency, latency, rss, startChild, stopAll, throughput, warmUp } from './harness.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const BOTS = 50;
 const OPERATOR_TOKEN = 'roost_operator_bench-operator-token';
 /** How long each throughput figure runs. */
 const LOAD_MS = 4_000;
+/** Uncounted calls before each latency figure, with other arguments than the counted calls. */
+const WARM_UP = 300;
 /** The reference server re-reads (and on writes rewrites) its whole file per call: its figures get a time budget instead of a count. */
 const PEER_BUDGET_MS = 30_000;
 
@@ -30,6 +32,7 @@ type Figures = Record<string, number | string>;
 async function main(): Promise<void> {
   const corpus = sections(path.join(PACKAGE_ROOT, 'node_modules'));
   const questions = queries(corpus, 300);
+  const warm = queries(corpus, WARM_UP, 11);
   console.error(`corpus: ${corpus.length} sections of Markdown under node_modules; ${questions.length} queries`);
   const results: Array<{ size: number; roost: Figures; naive: Figures; peer: Figures }> = [];
   for (const size of sizes) {
@@ -38,9 +41,9 @@ async function main(): Promise<void> {
       const set = notes(corpus, size, BOTS);
       const { home, botsDir, tokens, prepareMs } = await prepare(root, set);
       console.error(`\n== ${size} notes (${(size / corpus.length).toFixed(1)} × the corpus); data root written in ${(prepareMs / 1000).toFixed(1)} s`);
-      const roost = await measureRoost(home, botsDir, tokens, questions, corpus.map((s) => s.body));
-      const naive = await measureNaive(home, questions, corpus.map((s) => s.body));
-      const peer = await measurePeer(root, set, questions, corpus.map((s) => s.body));
+      const roost = await measureRoost(home, botsDir, tokens, questions, warm, corpus.map((s) => s.body));
+      const naive = await measureNaive(home, questions, warm, corpus.map((s) => s.body));
+      const peer = await measurePeer(root, set, questions, warm, corpus.map((s) => s.body));
       results.push({ size, roost, naive, peer });
       // Each size's tables as soon as they are measured: a later size may take long.
       console.error(report(results, corpus.length));
@@ -87,7 +90,7 @@ const round = (n: number) => Math.round(n * 100) / 100;
 /** A new note for write figures: a real section with a word no other note has, to check it is findable. */
 const newNote = (bodies: string[], id: string) => ({ marker: `zq${id}`, body: `${bodies[Number(id.replace(/\D/g, '')) % bodies.length]}\n\nmarker zq${id}\n` });
 
-async function measureRoost(home: string, botsDir: string, tokens: string[], questions: string[], bodies: string[]): Promise<Figures> {
+async function measureRoost(home: string, botsDir: string, tokens: string[], questions: string[], warm: string[], bodies: string[]): Promise<Figures> {
   const script = path.join(HERE, 'daemon.js');
   const args = ['--home', home, '--bots', botsDir, '--port', '0'];
   // The per-bot send and write rates are policy, not capacity: lifted here so the figures measure Roost's own cost.
@@ -117,14 +120,18 @@ async function measureRoost(home: string, botsDir: string, tokens: string[], que
 
   // The disk's share of a write: the same atomic write (temp file, fsync, rename, folder fsync), without Roost.
   const vault = new Vault(path.dirname(home));
+  await warmUp(WARM_UP, (i) => vault.write(`disk/warm-${i}.md`, bodies[i % bodies.length]));
   Object.assign(f, prefixed('disk', ms(await latency(200, (i) => vault.write(`disk/disk-${i}.md`, bodies[i % bodies.length])))));
+  await warmUp(WARM_UP, () => call(clients[0], 'noop'));
   const noop = await latency(300, () => call(clients[0], 'noop'));
   Object.assign(f, prefixed('noop', ms(noop)));
   f.noop10PerS = Math.round((await throughput(10, LOAD_MS, (w) => call(clients[w], 'noop'))).perSecond);
   f.noop50PerS = Math.round((await throughput(50, LOAD_MS, (w) => call(clients[w], 'noop'))).perSecond);
 
+  await warmUp(WARM_UP, (i) => call(clients[i % BOTS], 'search_memory', { query: warm[i], scope: 'own' }));
   const own = await latency(questions.length, (i) => call(clients[i % BOTS], 'search_memory', { query: questions[i], scope: 'own' }));
   Object.assign(f, prefixed('searchOwn', ms(own)));
+  await warmUp(WARM_UP, (i) => call(operator, 'search_memory', { query: warm[i], scope: 'all' }));
   const all = await latency(questions.length, (i) => call(operator, 'search_memory', { query: questions[i], scope: 'all' }));
   Object.assign(f, prefixed('searchAll', ms(all)));
   f.search10PerS = Math.round(
@@ -132,6 +139,7 @@ async function measureRoost(home: string, botsDir: string, tokens: string[], que
   );
   console.error(`roost: noop p95 ${f.noopP95} ms, ${f.noop10PerS}/s (10 clients), ${f.noop50PerS}/s (50); search own p95 ${f.searchOwnP95} ms, all p95 ${f.searchAllP95} ms`);
 
+  await warmUp(WARM_UP, (i) => call(clients[1], 'write_note', { path: `bench/warm-${i}.md`, body: newNote(bodies, `v${i}`).body }));
   let findable = 0;
   const write = await latency(200, async (i) => {
     const note = newNote(bodies, `w${i}`);
@@ -154,6 +162,7 @@ async function measureRoost(home: string, botsDir: string, tokens: string[], que
   f.writes = writes.calls;
   await new Promise((r) => setTimeout(r, 1500));
   f.commits = commits(home) - before;
+  await warmUp(WARM_UP, (i) => call(clients[2], 'send_message', { to: [botId(3)], subject: `warm ${i}`, body: bodies[i % bodies.length].slice(0, 2000) }));
   const send = await latency(200, (i) => call(clients[2], 'send_message', { to: [botId(3)], subject: `latency ${i}`, body: bodies[i % bodies.length].slice(0, 2000) }));
   Object.assign(f, prefixed('send', ms(send)));
   const sends = await throughput(BOTS, LOAD_MS, (w, i) =>
@@ -170,15 +179,18 @@ async function measureRoost(home: string, botsDir: string, tokens: string[], que
   return f;
 }
 
-async function measureNaive(home: string, questions: string[], bodies: string[]): Promise<Figures> {
+async function measureNaive(home: string, questions: string[], warm: string[], bodies: string[]): Promise<Figures> {
   const server = await startChild(path.join(HERE, 'naive.js'), [home]);
   const pid = server.process.pid!;
   const f: Figures = { startS: round(server.startMs / 1000), rssReadyMb: mb(rss(pid).now) };
   const clients = await Promise.all(Array.from({ length: 10 }, () => httpClient(server.url, {})));
+  await warmUp(WARM_UP, (i) => call(clients[0], 'search_memory', { query: warm[i], bot: botId(i % BOTS) }));
   const own = await latency(questions.length, (i) => call(clients[0], 'search_memory', { query: questions[i], bot: botId(i % BOTS) }));
   Object.assign(f, prefixed('searchOwn', ms(own)));
+  await warmUp(WARM_UP, (i) => call(clients[0], 'search_memory', { query: warm[i] }));
   const all = await latency(questions.length, (i) => call(clients[0], 'search_memory', { query: questions[i] }));
   Object.assign(f, prefixed('searchAll', ms(all)));
+  await warmUp(WARM_UP, (i) => call(clients[1], 'write_note', { bot: botId(1), path: `bench/warm-${i}.md`, body: newNote(bodies, `v${i}`).body }));
   const write = await latency(200, (i) => call(clients[1], 'write_note', { bot: botId(1), path: `bench/latency-${i}.md`, body: newNote(bodies, `w${i}`).body }));
   Object.assign(f, prefixed('write', ms(write)));
   const writes = await throughput(10, LOAD_MS, (w, i) =>
@@ -193,7 +205,7 @@ async function measureNaive(home: string, questions: string[], bodies: string[])
 }
 
 /** @modelcontextprotocol/server-memory: each note an entity with the note as its observations, in its own JSONL file. */
-async function measurePeer(root: string, set: BenchNote[], questions: string[], bodies: string[]): Promise<Figures> {
+async function measurePeer(root: string, set: BenchNote[], questions: string[], warm: string[], bodies: string[]): Promise<Figures> {
   const file = path.join(root, 'memory.jsonl');
   const entity = (name: string, observations: string[]) => JSON.stringify({ type: 'entity', name, entityType: 'note', observations });
   writeFileSync(file, set.map((n) => entity(`${n.bot}/${n.path}`, [n.title, n.body])).join('\n'));
@@ -217,7 +229,7 @@ async function measurePeer(root: string, set: BenchNote[], questions: string[], 
     }
   }, 200);
   try {
-    await measurePeerCalls(client, f, questions, bodies);
+    await measurePeerCalls(client, f, questions, warm, bodies);
   } catch (error) {
     // Reported, not hidden: at 100,000 notes the reference server exits during a search.
     f.failed = (error as Error).message.split('\n')[0];
@@ -230,13 +242,21 @@ async function measurePeer(root: string, set: BenchNote[], questions: string[], 
   return f;
 }
 
-async function measurePeerCalls(client: Client, f: Figures, questions: string[], bodies: string[]): Promise<void> {
+async function measurePeerCalls(client: Client, f: Figures, questions: string[], warm: string[], bodies: string[]): Promise<void> {
   let calls = 0;
+  await warmUp(WARM_UP, (i) => (calls++, call(client, 'search_nodes', { query: warm[i] })), PEER_BUDGET_MS / 3).catch((error: Error) => {
+    throw new Error(`${error.message} (search call ${calls})`);
+  });
   const search = await latency(questions.length, (i) => (calls++, call(client, 'search_nodes', { query: questions[i] })), PEER_BUDGET_MS).catch((error: Error) => {
     throw new Error(`${error.message} (search call ${calls})`);
   });
   Object.assign(f, prefixed('search', ms(search)));
   f.searchCalls = search.count;
+  await warmUp(
+    WARM_UP,
+    (i) => call(client, 'create_entities', { entities: [{ name: `b01/bench/warm-${i}.md`, entityType: 'note', observations: [newNote(bodies, `v${i}`).body] }] }),
+    PEER_BUDGET_MS / 3,
+  );
   let findable = 0;
   const write = await latency(
     200,
