@@ -104,9 +104,13 @@ export async function latency(count: number, op: (i: number) => Promise<unknown>
     await op(i);
     times.push(performance.now() - began);
   }
-  times.sort((a, b) => a - b);
-  const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
-  return { count: times.length, p50: at(0.5), p95: at(0.95) };
+  return percentiles(times);
+}
+
+export function percentiles(times: number[]): Latency {
+  const sorted = [...times].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return { count: sorted.length, p50: at(0.5), p95: at(0.95) };
 }
 
 /**
@@ -132,6 +136,5 @@ export async function throughput(workers: number, ms: number, op: (worker: numbe
     }),
   );
   const elapsed = performance.now() - began;
-  times.sort((a, b) => a - b);
-  return { perSecond: (times.length * 1000) / elapsed, calls: times.length, p95: times[Math.floor(0.95 * times.length)] ?? 0 };
+  return { perSecond: (times.length * 1000) / elapsed, calls: times.length, p95: percentiles(times).p95 ?? 0 };
 }
