@@ -343,6 +343,14 @@ describe('snippet', () => {
     expect(snippet(body, ['toring'], 40)).toMatch(/^x x/);
   });
 
+  it('sees letters beyond the basic plane and text whose lowercase is longer', () => {
+    const filler = 'x '.repeat(100);
+    // 𝒜 is a letter (two UTF-16 units), so "cat" after it is inside a word; 😀 is not a letter.
+    expect(snippet(`${filler}𝒜cat ${filler}😀cat ${filler}`, ['cat'], 30)).toMatch(/😀cat/);
+    // İ lowercases to two units, which would shift every index after it.
+    expect(snippet(`İ ${filler}Ünïcode here ${filler}`, ['ünïcode'], 30)).toMatch(/^….*Ünïcode here/);
+  });
+
   it('starts at the beginning when no term is found, and ends near the end when the term is there', () => {
     expect(snippet(long, ['absent'], 60)).toMatch(/^intro words.*…$/);
     expect(snippet(long, [], 60)).toMatch(/^intro words.*…$/);
