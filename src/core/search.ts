@@ -468,7 +468,6 @@ export class SearchIndex {
     return shard.bytes;
   }
 
-
   bots(): string[] {
     return [...this.shards.keys()];
   }

@@ -108,11 +108,11 @@ export class Vault {
     const dir = path.dirname(target);
     for (let attempt = 1; ; attempt++) {
       // Unsynced writes go straight to the file: half the cost, and their caller rewrites what a crash cut short.
-      const temp = sync ? path.join(dir, `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`) : target; // matches TEMP_FILE
+      const writeTo = sync ? path.join(dir, `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`) : target; // a temp file matches TEMP_FILE
       try {
         // The folder nearly always exists already: made only once a try finds it missing.
         if (attempt > 1) mkdirSync(dir, { recursive: true });
-        const fd = openSync(temp, 'w', 0o644);
+        const fd = openSync(writeTo, 'w', 0o644);
         let written: FileStat;
         try {
           writeFileSync(fd, content, 'utf8');
@@ -124,12 +124,12 @@ export class Vault {
           closeSync(fd);
         }
         if (sync) {
-          renameSync(temp, target);
+          renameSync(writeTo, target);
           await syncPath(dir);
         }
         return written;
       } catch (error) {
-        if (sync) rmSync(temp, { force: true });
+        if (sync) rmSync(writeTo, { force: true });
         // A new folder, or a person removed it meanwhile: make it.
         if (isMissing(error) && attempt < 3) continue;
         throw storageError(error);

@@ -152,8 +152,11 @@ export class HttpServer {
         return sendJson(res, 403, jsonRpcError('This session belongs to another identity.'));
       }
       // Read here rather than by the transport: a Node stream read costs a fraction of its Web stream one.
-      const body = req.method === 'POST' ? await readJson(req, res) : undefined;
-      if (req.method === 'POST' && body === undefined) return;
+      let body: unknown;
+      if (req.method === 'POST') {
+        body = await readJson(req, res);
+        if (body === undefined) return;
+      }
       this.roost.registry.touch(caller.bot);
       session.open++;
       session.lastActive = Date.now();
