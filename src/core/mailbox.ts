@@ -98,6 +98,8 @@ export class Mailbox {
   /** The bot's idempotency keys: key → the message first sent with it and a digest of its request. */
   readonly keys = new Map<string, { id: string; digest: string }>();
   private index?: MiniSearch<IndexedMessage>;
+  /** The filling of `index` from the message files, which every search waits for. */
+  private built?: Promise<void>;
   private lastSearch = 0;
 
   folder(folder: Folder): SortedMessages {
@@ -127,7 +129,9 @@ export class Mailbox {
   /** Searches subject, body, sender and recipients; builds the index from the message files first if it was dropped. */
   async search(query: string, keep: (folder: Folder, meta: MessageMeta) => boolean, read: (folder: Folder, id: string) => Promise<Message | null>): Promise<MailHit[]> {
     this.lastSearch = Date.now();
-    const index = this.index ?? (await this.build(read));
+    if (!this.index) this.built = this.build(read);
+    const index = this.index!;
+    await this.built;
     const hits: MailHit[] = [];
     for (const result of index.search(query, { prefix: (term) => term.length >= 3, fuzzy: 0.2, maxFuzzy: 1 })) {
       const [folder, id] = splitKey(String(result.id));
@@ -139,21 +143,28 @@ export class Mailbox {
 
   /** Drops the search index if no search used it for `INDEX_IDLE_MS`. */
   dropIdleIndex(now = Date.now()): void {
-    if (now - this.lastSearch >= INDEX_IDLE_MS) this.index = undefined;
+    if (now - this.lastSearch < INDEX_IDLE_MS) return;
+    this.index = undefined;
+    this.built = undefined;
   }
 
-  private async build(read: (folder: Folder, id: string) => Promise<Message | null>): Promise<MiniSearch<IndexedMessage>> {
-    // Set first: messages put while the files are read go straight into it.
+  /** Sets a new index at once (messages put while the files are read go straight into it), then fills it. */
+  private async build(read: (folder: Folder, id: string) => Promise<Message | null>): Promise<void> {
     const index = newIndex();
     this.index = index;
-    for (const folder of ['inbox', 'sent'] as const) {
-      for (const { id } of [...this.folder(folder).ascending()]) {
-        const message = await read(folder, id);
-        // Removed meanwhile, or already put.
-        if (message && this.folder(folder).get(id) && !index.has(`${folder}/${id}`)) indexMessage(index, folder, message);
+    try {
+      for (const folder of ['inbox', 'sent'] as const) {
+        for (const { id } of [...this.folder(folder).ascending()]) {
+          const message = await read(folder, id);
+          // Removed meanwhile, or already put.
+          if (message && this.folder(folder).get(id) && !index.has(`${folder}/${id}`)) indexMessage(index, folder, message);
+        }
       }
+    } catch (error) {
+      // Half filled: the next search builds it again.
+      if (this.index === index) this.index = undefined;
+      throw error;
     }
-    return index;
   }
 }
 

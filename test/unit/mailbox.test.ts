@@ -39,3 +39,19 @@ it('searches its mail with an index it drops when idle and builds again from the
   put('inbox', message(4, 'deploy done'));
   expect(await search('deploy')).toHaveLength(3);
 });
+
+it('answers searches that come while its index is being built with every message', async () => {
+  const box = new Mailbox();
+  const files = new Map<string, Message>();
+  for (let n = 1; n <= 5; n++) {
+    const m = message(n, `deploy step ${n}`);
+    files.set(`inbox/${m.id}`, m);
+    box.put('inbox', m);
+  }
+  box.dropIdleIndex(Date.now() + INDEX_IDLE_MS);
+  // A read that takes a turn of the event loop, as a file's stat can.
+  const read = (folder: Folder, id: string) => new Promise<Message | null>((resolve) => setImmediate(() => resolve(files.get(`${folder}/${id}`) ?? null)));
+  const [first, second] = await Promise.all([box.search('deploy', () => true, read), box.search('deploy', () => true, read)]);
+  expect(first).toHaveLength(5);
+  expect(second).toHaveLength(5);
+});
