@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   const warm = queries(corpus, WARM_UP, 11);
   console.error(`corpus: ${corpus.length} sections of Markdown under node_modules; ${questions.length} queries`);
   const results: Array<{ size: number; roost: Figures; naive: Figures; peer: Figures }> = [];
-  // Every size's data root is removed at the end, not before the next size: for a minute or more
+  // Every size's data root is removed at the end, not before the next size: for up to six minutes
   // after many files are deleted, ext4 passes over their inodes when it creates a file, which made
   // each new file cost 0.8 ms instead of 0.03 (measured here) and slowed the next size's writes.
   const roots: string[] = [];
