@@ -121,8 +121,43 @@ export async function warmUp(count: number, op: (i: number) => Promise<unknown>,
   await latency(count, op, budgetMs);
 }
 
+export interface Throughput {
+  perSecond: number;
+  calls: number;
+  p95: number;
+}
+
 /** Each worker runs `op(worker, i)` in a loop for `ms`; returns completed calls per second and the latencies. */
-export async function throughput(workers: number, ms: number, op: (worker: number, i: number) => Promise<unknown>): Promise<{ perSecond: number; calls: number; p95: number }> {
+export async function throughput(workers: number, ms: number, op: (worker: number, i: number) => Promise<unknown>): Promise<Throughput> {
+  return summary([await run(workers, ms, op)]);
+}
+
+/**
+ * `op` for `ms`, bracketed by `baseline` for half as long before and after it: the ratio of the two
+ * then holds on a shared machine whose speed drifts (here a no-op's rate moved by a fifth between
+ * runs minutes apart). The second baseline waits `settleMs` first, so the work `op` left queued
+ * (commits, fsyncs) does not slow it.
+ */
+export async function bracketed(
+  workers: number,
+  ms: number,
+  settleMs: number,
+  baseline: (worker: number, i: number) => Promise<unknown>,
+  op: (worker: number, i: number) => Promise<unknown>,
+): Promise<{ baseline: Throughput; op: Throughput }> {
+  const before = await run(workers, ms / 2, baseline);
+  const measured = await run(workers, ms, op);
+  await new Promise((resolve) => setTimeout(resolve, settleMs));
+  const after = await run(workers, ms / 2, baseline);
+  return { baseline: summary([before, after]), op: summary([measured]) };
+}
+
+interface Run {
+  times: number[];
+  elapsedMs: number;
+}
+
+async function run(workers: number, ms: number, op: (worker: number, i: number) => Promise<unknown>): Promise<Run> {
   const began = performance.now();
   const deadline = began + ms;
   const times: number[] = [];
@@ -135,6 +170,11 @@ export async function throughput(workers: number, ms: number, op: (worker: numbe
       }
     }),
   );
-  const elapsed = performance.now() - began;
-  return { perSecond: (times.length * 1000) / elapsed, calls: times.length, p95: percentiles(times).p95 ?? 0 };
+  return { times, elapsedMs: performance.now() - began };
+}
+
+function summary(runs: Run[]): Throughput {
+  const times = runs.flatMap((r) => r.times);
+  const elapsedMs = runs.reduce((sum, r) => sum + r.elapsedMs, 0);
+  return { perSecond: (times.length * 1000) / elapsedMs, calls: times.length, p95: percentiles(times).p95 ?? 0 };
 }
