@@ -1,14 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { type Caller, OPERATOR_ID } from '../core/access.js';
 import { UserError } from '../core/errors.js';
 import type { Roost } from '../core/roost.js';
 import { createServer } from '../mcp/server.js';
 import { VERSION } from '../package.js';
 import { ConsoleApi } from './api.js';
+import { McpSession } from './mcp-session.js';
 import { StaticFiles } from './static.js';
 
 export interface HttpOptions {
@@ -25,7 +23,7 @@ export const BOT_HEADER = 'x-roost-bot';
 export const SESSION_HEADER = 'x-roost-session';
 
 interface Session {
-  transport: StreamableHTTPServerTransport;
+  transport: McpSession;
   caller: Caller;
   /** Requests (including a long-lived GET event stream) still open on this session. */
   open: number;
@@ -151,7 +149,10 @@ export class HttpServer {
       if (session.caller.bot !== caller.bot || session.caller.operator !== caller.operator) {
         return sendJson(res, 403, jsonRpcError('This session belongs to another identity.'));
       }
-      // Read here rather than by the transport: a Node stream read costs a fraction of its Web stream one.
+      if (req.method !== 'POST' && req.method !== 'GET' && req.method !== 'DELETE') {
+        res.setHeader('allow', 'GET, POST, DELETE');
+        return sendJson(res, 405, jsonRpcError('Method not allowed: use POST, GET or DELETE.'));
+      }
       let body: unknown;
       if (req.method === 'POST') {
         body = await readJson(req, res);
@@ -164,26 +165,26 @@ export class HttpServer {
         session.open--;
         session.lastActive = Date.now();
       });
-      return session.transport.handleRequest(req, res, body);
+      if (req.method === 'POST') session.transport.handlePost(req, res, body);
+      else if (req.method === 'GET') session.transport.handleGet(req, res);
+      else await session.transport.handleDelete(req, res);
+      return;
     }
     if (req.method !== 'POST') return sendJson(res, 400, jsonRpcError('No session: send an initialize request first.'));
     const body = await readJson(req, res);
     if (body === undefined) return;
-    if (!isInitializeRequest(body)) return sendJson(res, 400, jsonRpcError('No session: send an initialize request first.'));
+    if (!isInitialize(body)) return sendJson(res, 400, jsonRpcError('No session: send an initialize request first.'));
 
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => {
-        this.sessions.set(id, { transport, caller, open: 0, lastActive: Date.now() });
-        this.roost.registry.touch(caller.bot, 1);
-      },
-    });
+    const transport = new McpSession();
+    // Set before the server connects, which chains its own handler after this one.
     transport.onclose = () => {
-      if (transport.sessionId && this.sessions.delete(transport.sessionId)) this.roost.registry.touch(caller.bot, -1);
+      if (this.sessions.delete(transport.sessionId)) this.roost.registry.touch(caller.bot, -1);
     };
     const server = createServer(this.roost, caller, { readOnly: this.options.readOnly });
     await server.connect(transport);
-    await transport.handleRequest(req, res, body);
+    if (!transport.handlePost(req, res, body)) return void transport.close();
+    this.sessions.set(transport.sessionId, { transport, caller, open: 0, lastActive: Date.now() });
+    this.roost.registry.touch(caller.bot, 1);
   }
 }
 
@@ -206,6 +207,10 @@ async function readJson(req: IncomingMessage, res: ServerResponse): Promise<unkn
     sendJson(res, 400, { jsonrpc: '2.0', error: { code: -32700, message: 'Parse error: the body is not JSON.' }, id: null });
     return undefined;
   }
+}
+
+function isInitialize(body: unknown): boolean {
+  return !!body && typeof body === 'object' && (body as { method?: unknown }).method === 'initialize' && 'id' in body;
 }
 
 function jsonRpcError(message: string) {
