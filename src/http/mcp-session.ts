@@ -127,7 +127,7 @@ export class McpSession implements Transport {
       'x-accel-buffering': 'no',
       'mcp-session-id': this.sessionId,
     });
-    const keepAlive = setInterval(() => res.write(': keepalive\n\n'), KEEP_ALIVE_MS).unref();
+    const keepAlive = setInterval(() => writable(res) && res.write(': keepalive\n\n'), KEEP_ALIVE_MS).unref();
     res.once('close', () => {
       clearInterval(keepAlive);
       closed();
@@ -161,7 +161,12 @@ function isResponse(message: JSONRPCMessage): message is JSONRPCMessage & { id: 
 }
 
 function writeEvent(res: ServerResponse, message: JSONRPCMessage): void {
-  if (!res.writableEnded && !res.destroyed) res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+  if (writable(res)) res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+}
+
+/** An ended stream stays open until the client has read it, and writing to it then is an error. */
+function writable(res: ServerResponse): boolean {
+  return !res.writableEnded && !res.destroyed;
 }
 
 function refuse(res: ServerResponse, status: number, message: string, code = -32000): false {
