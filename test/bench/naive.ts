@@ -1,15 +1,14 @@
 // The naive design Roost is measured against: one MiniSearch over every bot's notes, rebuilt from
 // the files at every start, served over the same MCP transport. Only the benchmark starts this file.
-import { randomUUID } from 'node:crypto';
-import http from 'node:http';
+import http, { type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import MiniSearch from 'minisearch';
 import { z } from 'zod';
 import { parseNote, titleOf } from '../../src/core/notes.js';
 import { snippet } from '../../src/core/search.js';
 import { Vault } from '../../src/core/vault.js';
+import { McpSession } from '../../src/http/mcp-session.js';
 
 interface Doc {
   id: string;
@@ -69,19 +68,24 @@ function server(): McpServer {
   return mcp;
 }
 
-const sessions = new Map<string, StreamableHTTPServerTransport>();
+const sessions = new Map<string, McpSession>();
 const httpServer = http.createServer(async (req, res) => {
   const id = req.headers['mcp-session-id'] as string | undefined;
-  let transport = id ? sessions.get(id) : undefined;
-  if (!transport) {
-    const created = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (sid) => void sessions.set(sid, created),
-    });
-    await server().connect(created);
-    transport = created;
+  let session = id ? sessions.get(id) : undefined;
+  if (!session) {
+    session = new McpSession();
+    await server().connect(session);
+    sessions.set(session.sessionId, session);
   }
-  await transport.handleRequest(req, res);
+  if (req.method === 'POST') session.handlePost(req, res, JSON.parse(await bodyOf(req)));
+  else if (req.method === 'GET') session.handleGet(req, res);
+  else await session.handleDelete(req, res);
 });
+
+async function bodyOf(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
 httpServer.listen(0, '127.0.0.1', () => console.log(`ready http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`));
 process.once('SIGTERM', () => process.exit(0));
