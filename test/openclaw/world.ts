@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { OpenClawGateway } from '../../src/core/runtimes/gateway.js';
 import { Tokens } from '../../src/core/tokens.js';
@@ -162,8 +162,26 @@ export class World {
       { runId, timeoutMs: 90_000 },
       { timeoutMs: 100_000 },
     );
-    if (end.status !== 'ok') throw new Error(`the run in ${sessionKey} ended with ${JSON.stringify(end)}`);
+    if (end.status !== 'ok') throw new Error(`the run in ${sessionKey} ended with ${JSON.stringify(end)}; the gateway's last errors: ${this.gatewayErrors()}`);
     return end.terminalReply?.text ?? '';
+  }
+
+  /** The last error lines of the gateway's log, for a failure whose cause is inside OpenClaw. */
+  gatewayErrors(): string {
+    let log: string;
+    try {
+      log = readFileSync(path.join(this.dir, 'openclaw.log'), 'utf8');
+    } catch {
+      return 'no log';
+    }
+    const errors = log
+      .split('\n')
+      .filter((line) => /"logLevelName":"(ERROR|FATAL)"/.test(line))
+      .map((line) => {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        return String(entry.message ?? JSON.stringify([entry['0'], entry['1'], entry['2']])).slice(0, 600);
+      });
+    return errors.length ? errors.slice(-5).join(' | ') : 'none';
   }
 
   async history(sessionKey: string): Promise<Array<{ role: string; content: unknown }>> {
