@@ -33,6 +33,12 @@ async function events(res: Response): Promise<Array<Record<string, any>>> {
     .map((block) => JSON.parse(block.slice(block.indexOf('data: ') + 6)));
 }
 
+/** The JSON answer to a POST whose requests asked for no progress. */
+async function json(res: Response): Promise<any> {
+  expect(res.headers.get('content-type')).toBe('application/json');
+  return res.json();
+}
+
 async function openSession(): Promise<string> {
   const res = await request('POST', {}, {
     jsonrpc: '2.0',
@@ -42,7 +48,7 @@ async function openSession(): Promise<string> {
   });
   expect(res.status).toBe(200);
   const session = res.headers.get('mcp-session-id')!;
-  const [answer] = await events(res);
+  const answer = await json(res);
   expect(answer).toMatchObject({ id: 1, result: { protocolVersion: VERSION, serverInfo: { name: 'roost' } } });
   const initialized = await request('POST', { 'mcp-session-id': session, 'mcp-protocol-version': VERSION }, { jsonrpc: '2.0', method: 'notifications/initialized' });
   expect(initialized.status).toBe(202);
@@ -51,7 +57,7 @@ async function openSession(): Promise<string> {
 }
 
 describe('MCP over Streamable HTTP', () => {
-  it('answers a batch of requests on one event stream that ends with the last response', async () => {
+  it('answers a batch of requests with one JSON batch of their responses', async () => {
     const session = await openSession();
     const res = await request('POST', { 'mcp-session-id': session, 'mcp-protocol-version': VERSION }, [
       { jsonrpc: '2.0', id: 'a', method: 'ping' },
@@ -59,9 +65,20 @@ describe('MCP over Streamable HTTP', () => {
     ]);
     expect(res.status).toBe(200);
     expect(res.headers.get('mcp-session-id')).toBe(session);
-    const answers = await events(res);
+    const answers: Array<Record<string, any>> = await json(res);
     expect(answers.map((a) => a.id).sort()).toEqual(['a', 'b']);
     expect(answers.find((a) => a.id === 'b')!.result.structuredContent).toMatchObject({ path: 'wire/batch.md', created: true });
+  });
+
+  it('answers a batch on one event stream that ends with the last response when a request in it asks for progress', async () => {
+    const session = await openSession();
+    const res = await request('POST', { 'mcp-session-id': session, 'mcp-protocol-version': VERSION }, [
+      { jsonrpc: '2.0', id: 'a', method: 'ping' },
+      { jsonrpc: '2.0', id: 'b', method: 'tools/call', params: { name: 'wait_for_messages', arguments: { timeout_seconds: 1 }, _meta: { progressToken: 'pb' } } },
+    ]);
+    expect(res.status).toBe(200);
+    const messages = await events(res);
+    expect(messages.map((m) => m.id ?? m.method)).toEqual(['a', 'notifications/progress', 'b']);
   });
 
   it("sends a request's progress on that request's stream, before its response", async () => {
@@ -94,7 +111,7 @@ describe('MCP over Streamable HTTP', () => {
       expect(res.status).toBe(status);
       expect((await res.json()).error.message).toMatch(sentence);
     }
-    const [pong] = await events(await request('POST', headers, ping));
+    const pong = await json(await request('POST', headers, ping));
     expect(pong).toEqual({ jsonrpc: '2.0', id: 7, result: {} });
   });
 
