@@ -1,15 +1,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { MailJournal } from './mail-journal.js';
+import { DeferredSync } from './deferred-sync.js';
 import { type Folder, isMessageId, mailPath, type Message, parseMessage, serializeMessage } from './message.js';
 import { isMissing, storageError, type Vault } from './vault.js';
-
-/** How long a post's copies wait to be fsynced with the copies of the posts after it. */
-const SYNC_DELAY_MS = 20;
-const SYNC_RETRY_MS = 1_000;
-const SYNC_BATCH_POSTS = 200;
-/** Posts acknowledged but not yet fsynced, at most; a post beyond waits for the fsyncs to catch up. */
-const MAX_UNSYNCED_POSTS = 1_000;
 
 /**
  * How a message travels to its recipients' mailboxes. The embedded implementation is the file
@@ -32,25 +25,16 @@ export interface MailTransport {
  * of its recipients, or none if it was never recorded.
  */
 export class FileMailbox implements MailTransport {
-  private readonly journal: MailJournal;
-  /** Posts whose copies are written but not yet fsynced… */
-  private unsynced: Array<{ id: string; copies: string[] }> = [];
-  /** …and how many more are being fsynced now. */
-  private inFlight = 0;
-  private syncing?: Promise<void>;
-  /** Posts waiting for the background fsyncs to catch up. */
-  private readonly room: Array<() => void> = [];
+  private readonly journal: DeferredSync<Message>;
 
   constructor(
     private readonly vault: Vault,
     journalDir: string,
   ) {
-    this.journal = new MailJournal(journalDir);
+    this.journal = new DeferredSync<Message>(journalDir, (files) => vault.sync(files));
   }
 
   async post(message: Message): Promise<void> {
-    // A bounded backlog: under a flood, posting slows to the pace of the disk.
-    while (this.unsynced.length + this.inFlight >= MAX_UNSYNCED_POSTS) await new Promise<void>((resolve) => this.room.push(resolve));
     await this.journal.begin(message).catch((error) => {
       throw storageError(error);
     });
@@ -61,33 +45,10 @@ export class FileMailbox implements MailTransport {
     } catch (error) {
       // Not acknowledged, so not to be finished after a restart either.
       await Promise.all(copies.map((file) => this.vault.remove(file, path.dirname(file)).catch(() => undefined)));
-      await this.journal.end([message.id]).catch(() => undefined);
+      await this.journal.abandon(message.id).catch(() => undefined);
       throw error;
     }
-    this.unsynced.push({ id: message.id, copies });
-    this.syncing ??= this.syncCopies();
-  }
-
-  /** fsyncs the copies of every post written so far, batch after batch, and closes their records. */
-  private async syncCopies(): Promise<void> {
-    await new Promise((resolve) => setTimeout(resolve, SYNC_DELAY_MS));
-    while (this.unsynced.length) {
-      // Small batches, so posts waiting for room get it soon.
-      const batch = this.unsynced.splice(0, SYNC_BATCH_POSTS);
-      this.inFlight = batch.length;
-      try {
-        await this.vault.sync(batch.flatMap((post) => post.copies));
-        await this.journal.end(batch.map((post) => post.id));
-      } catch (error) {
-        // The records stay open, so a restart rewrites these copies if need be; try again soon.
-        console.error(`roost: syncing message files failed (will retry): ${(error as Error).message}`);
-        this.unsynced.unshift(...batch);
-        await new Promise((resolve) => setTimeout(resolve, SYNC_RETRY_MS));
-      }
-      this.inFlight = 0;
-      for (const wake of this.room.splice(0)) wake();
-    }
-    this.syncing = undefined;
+    this.journal.written(message.id, copies);
   }
 
   /**
@@ -110,14 +71,12 @@ export class FileMailbox implements MailTransport {
       recovered.push({ message, written });
     }
     // All at once: after a crash under load there may be a thousand posts to finish.
-    await this.vault.sync(copies);
-    await this.journal.clear();
+    await this.journal.recovered(copies);
     return recovered;
   }
 
   /** Lets the background fsyncs finish, then closes the journal. */
   async close(): Promise<void> {
-    while (this.syncing) await this.syncing;
     await this.journal.close();
   }
   /** The ids of the messages in one folder of a bot's mailbox. */

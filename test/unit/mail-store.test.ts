@@ -1,7 +1,7 @@
 import { cpSync, readdirSync, readFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { MailJournal } from '../../src/core/mail-journal.js';
+import { WriteAheadLog } from '../../src/core/write-ahead-log.js';
 import { copiesOf, FileMailbox } from '../../src/core/mail-store.js';
 import type { Message } from '../../src/core/message.js';
 import { Vault } from '../../src/core/vault.js';
@@ -66,7 +66,7 @@ it('closes the records of a clean run: nothing to finish at the next start', asy
 
 it('removes a journal segment once every post in it is finished, and keeps one with a post under way', async () => {
   const dir = join(tempDir(), 'journal');
-  const journal = new MailJournal(dir, 600);
+  const journal = new WriteAheadLog<Message>(dir, 600);
   await journal.open();
   const posts = Array.from({ length: 12 }, (_, i) => message(i));
   for (const m of posts) await journal.begin(m);
@@ -81,7 +81,7 @@ it('removes a journal segment once every post in it is finished, and keeps one w
   expect(left[0]).toBe(written[0]);
   await journal.close();
 
-  const reopened = new MailJournal(dir, 600);
+  const reopened = new WriteAheadLog<Message>(dir, 600);
   expect((await reopened.open()).map((m) => m.id).sort()).toEqual([posts[0].id, message(99).id]);
   await reopened.clear();
   await reopened.close();

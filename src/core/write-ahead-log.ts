@@ -1,7 +1,6 @@
 import { writeSync } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Message } from './message.js';
 
 /** By default a segment is closed, and a new one begun, once it has grown past this. */
 const SEGMENT_BYTES = 4 << 20;
@@ -11,22 +10,27 @@ interface Segment {
   number: number;
   handle: FileHandle;
   bytes: number;
-  /** Records in it whose post is not finished yet. */
+  /** Records in it whose change is not finished yet. */
   open: number;
 }
 
+/** What the log records: anything JSON with an id of one line. */
+export interface LogRecord {
+  id: string;
+}
+
 /**
- * The record of posts under way, in a folder of segment files: one JSON line per message,
- * fsynced before the post is acknowledged, and a `done <id>` line once every copy of it is
- * durable. Concurrent posts share their fsyncs (group commit). A segment is deleted once every
- * post recorded in it is finished, so the journal stays small however long the daemon runs.
- * After a crash, the messages without `done` are the posts to finish.
+ * The record of changes under way, in a folder of segment files: one JSON line per change,
+ * fsynced before the change is acknowledged, and a `done <id>` line once every file it wrote is
+ * durable. Concurrent changes share their fsyncs (group commit). A segment is deleted once every
+ * change recorded in it is finished, so the log stays small however long the daemon runs.
+ * After a crash, the records without `done` are the changes to finish.
  */
-export class MailJournal {
+export class WriteAheadLog<T extends LogRecord> {
   private current!: Segment;
-  /** Closed segments that still hold posts under way. */
+  /** Closed segments that still hold changes under way. */
   private readonly older = new Map<number, Segment>();
-  /** The segment each post under way is recorded in. */
+  /** The segment each change under way is recorded in. */
   private readonly recordedIn = new Map<string, Segment>();
   /** Writes to the files, one at a time. */
   private tail: Promise<unknown> = Promise.resolve();
@@ -38,20 +42,20 @@ export class MailJournal {
     private readonly segmentBytes = SEGMENT_BYTES,
   ) {}
 
-  /** Opens the journal and returns the messages whose post a crash interrupted. */
-  async open(): Promise<Message[]> {
+  /** Opens the log and returns the records of the changes a crash interrupted, oldest first. */
+  async open(): Promise<T[]> {
     await mkdir(this.dir, { recursive: true });
     const numbers = await this.segmentNumbers();
-    const unfinished = new Map<string, Message>();
+    const unfinished = new Map<string, T>();
     for (const number of numbers) {
       for (const line of (await readFile(this.file(number), 'utf8')).split('\n')) {
         if (line.startsWith('done ')) unfinished.delete(line.slice(5));
         else if (line.startsWith('{')) {
           try {
-            const message = JSON.parse(line) as Message;
-            unfinished.set(message.id, message);
+            const record = JSON.parse(line) as T;
+            unfinished.set(record.id, record);
           } catch {
-            // A line cut short by a crash: its post was never acknowledged.
+            // A line cut short by a crash: its change was never acknowledged.
           }
         }
       }
@@ -60,27 +64,27 @@ export class MailJournal {
     return [...unfinished.values()];
   }
 
-  /** Forgets every segment but the new one: call once the interrupted posts are finished for good. */
+  /** Forgets every segment but the new one: call once the interrupted changes are finished for good. */
   async clear(): Promise<void> {
     for (const number of await this.segmentNumbers()) {
       if (number !== this.current.number) await rm(this.file(number), { force: true });
     }
   }
 
-  /** Records a post; resolves once the record is on disk. */
-  async begin(message: Message): Promise<void> {
+  /** Records a change; resolves once the record is on disk. */
+  async begin(record: T): Promise<void> {
     try {
-      await this.append(`${JSON.stringify(message)}\n`, message.id);
+      await this.append(`${JSON.stringify(record)}\n`, record.id);
       await this.sync();
     } catch (error) {
-      this.finished(message.id);
+      this.finished(record.id);
       throw error;
     }
   }
 
   /**
-   * Marks posts finished: every copy is durable, or the post was given up before it was
-   * acknowledged. Needs no fsync: redoing a finished post rewrites nothing.
+   * Marks changes finished: every file they wrote is durable, or they were given up before they
+   * were acknowledged. Needs no fsync: redoing a finished change rewrites nothing.
    */
   async end(ids: string[]): Promise<void> {
     await this.append(ids.map((id) => `done ${id}\n`).join(''));
@@ -100,16 +104,16 @@ export class MailJournal {
     if (segment !== this.current && segment.open === 0) this.retire(segment);
   }
 
-  /** A closed segment whose posts are all finished is no longer needed for recovery. */
+  /** A closed segment whose changes are all finished is no longer needed for recovery. */
   private retire(segment: Segment): void {
     this.older.delete(segment.number);
     void this.enqueue(async () => {
       await segment.handle.close();
       await rm(this.file(segment.number), { force: true });
-    }).catch((error: Error) => console.error(`roost: removing a finished mail journal segment failed: ${error.message}`));
+    }).catch((error: Error) => console.error(`roost: removing a finished segment of ${this.dir} failed: ${error.message}`));
   }
 
-  /** Appends to the current segment; `opens` names the post a record line begins. */
+  /** Appends to the current segment; `opens` names the change a record line begins. */
   private append(text: string, opens?: string): Promise<unknown> {
     return this.enqueue(async () => {
       if (this.current.bytes > this.segmentBytes) await this.rotate();
