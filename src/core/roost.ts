@@ -103,6 +103,8 @@ export class Roost {
     try {
       await writeDataReadme(home);
       await this.vault.removeStaleTemps();
+      // Before git looks: the writes it redoes are then committed with what else a crash left uncommitted.
+      await this.vault.open(path.join(this.stateDir, 'writes'));
       this.history = await History.open(home, {
         windowMs: this.options.commitWindowMs,
         remote: this.options.backupRemote,
@@ -146,6 +148,7 @@ export class Roost {
       this.snapshotTimer = setInterval(() => void this.index.saveSnapshots().catch(logError), SNAPSHOT_EVERY_MS);
       this.snapshotTimer.unref();
     } catch (error) {
+      await this.vault.close().catch(() => undefined);
       await this.lock.release();
       throw error;
     }
@@ -217,6 +220,7 @@ export class Roost {
     await Promise.all(this.watchers.map((w) => w.close()));
     // Sends under way finish and queue their commits before the last commit.
     await this.mail.close();
+    await this.vault.close();
     await this.history.close();
     this.memory.stopIndexing();
     await this.indexing;

@@ -2,8 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, fsync, promises as fs, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { DeferredSync } from './deferred-sync.js';
 import { UserError } from './errors.js';
 import { KeyedLock } from './lock.js';
+import type { LogRecord } from './write-ahead-log.js';
 
 export interface FileStat {
   path: string;
@@ -11,12 +13,26 @@ export interface FileStat {
   size: number;
 }
 
+/** A write under way, as the vault's write-ahead log holds it. */
+interface WriteRecord extends LogRecord {
+  path: string;
+  content: string;
+  /** The hash of the file before the write, or GONE. */
+  before: string;
+}
+
 /**
- * Durable file operations under one root folder. Every write goes to a temp file,
- * is fsynced and renamed into place, then the folder is fsynced: once it returns,
- * the content survives a crash. A write with `{ sync: false }` writes the file in place,
- * unsynced, for a caller that keeps its own durable record, rewrites a file a crash
- * cut short, and calls `sync` later (mail copies, written once each).
+ * Durable file operations under one root folder. Every write goes to a temp file that is renamed
+ * into place, so a reader sees the old content or the new, never a part. Once `write` returns,
+ * the content survives a crash:
+ * - in a vault opened with a write-ahead log (the daemon's), the write was first recorded in the
+ *   log and fsynced, with the log's fsyncs shared by concurrent writes; the files are fsynced in
+ *   the background, and `open` redoes the writes a crash interrupted;
+ * - otherwise the temp file is fsynced before the rename and the folder after it.
+ *
+ * A write with `{ sync: false }` writes the file in place, unsynced, for a caller that keeps its
+ * own durable record, rewrites a file a crash cut short, and calls `sync` later (mail copies,
+ * written once each).
  */
 export class Vault {
   /**
@@ -25,8 +41,39 @@ export class Vault {
    */
   private readonly own = new Map<string, string>();
   private readonly locks = new KeyedLock();
+  private log?: DeferredSync<WriteRecord>;
+  /** Record ids: unique across restarts, as a log may hold records of the run before. */
+  private readonly epoch = Date.now().toString(36);
+  private writes = 0;
 
   constructor(readonly root: string) {}
+
+  /**
+   * Takes `logDir` as the vault's write-ahead log, and first redoes each write a crash interrupted
+   * whose file is as before the write, or empty: the write was lost. A file that is neither was
+   * changed again since, by someone else, and stays. Returns the paths it wrote again.
+   */
+  async open(logDir: string): Promise<string[]> {
+    const log = new DeferredSync<WriteRecord>(logDir, (files) => this.sync(files));
+    const records = await log.open();
+    const redone: string[] = [];
+    for (const record of records) {
+      const now = this.hashNow(record.path);
+      if (now === hash(record.content) || (now !== record.before && now !== EMPTY)) continue;
+      this.mark(record.path, hash(record.content));
+      await this.writeFile(record.path, record.content, 'atomic');
+      redone.push(record.path);
+    }
+    await log.recovered(records.map((record) => record.path));
+    this.log = log;
+    return redone;
+  }
+
+  /** Lets the background fsyncs finish and closes the write-ahead log. */
+  async close(): Promise<void> {
+    await this.log?.close();
+    this.log = undefined;
+  }
 
   /**
    * Runs `work` alone on a path: a change made under it and the handling of a watcher event for the
@@ -84,12 +131,39 @@ export class Vault {
   }
 
   async write(relative: string, content: string, options: { sync: boolean } = { sync: true }): Promise<FileStat> {
+    const before = this.log && options.sync ? this.hashNow(relative) : GONE;
     this.mark(relative, hash(content));
     try {
-      return await this.writeFile(relative, content, options.sync);
+      if (!options.sync) return await this.writeFile(relative, content, 'in place');
+      if (!this.log) return await this.writeFile(relative, content, 'durable');
+      return await this.writeAhead(this.log, { id: `${this.epoch}-${++this.writes}`, path: relative, content, before });
     } catch (error) {
       this.own.delete(relative);
       throw error;
+    }
+  }
+
+  private async writeAhead(log: DeferredSync<WriteRecord>, record: WriteRecord): Promise<FileStat> {
+    await log.begin(record).catch((error) => {
+      throw storageError(error);
+    });
+    let written: FileStat;
+    try {
+      written = await this.writeFile(record.path, record.content, 'atomic');
+    } catch (error) {
+      await log.abandon(record.id).catch(() => undefined);
+      throw error;
+    }
+    log.written(record.id, [record.path]);
+    return written;
+  }
+
+  /** The hash of a file's content now, GONE when there is none, UNREADABLE for a folder. */
+  private hashNow(relative: string): string {
+    try {
+      return hash(readFileSync(this.abs(relative)));
+    } catch (error) {
+      return isMissing(error) ? GONE : UNREADABLE;
     }
   }
 
@@ -100,15 +174,18 @@ export class Vault {
   }
 
   /**
-   * Only the fsyncs go to libuv's thread pool: the other steps touch the page cache alone and take
-   * microseconds, where each trip through the pool costs far more on a busy daemon.
+   * `durable` fsyncs the file before the rename and its folder after; `atomic` renames without an
+   * fsync; `in place` writes straight to the file (half the cost) for a caller that rewrites what a
+   * crash cut short. Only the fsyncs go to libuv's thread pool: the other steps touch the page
+   * cache alone and take microseconds, where each trip through the pool costs far more on a busy daemon.
    */
-  private async writeFile(relative: string, content: string, sync: boolean): Promise<FileStat> {
+  private async writeFile(relative: string, content: string, how: 'durable' | 'atomic' | 'in place'): Promise<FileStat> {
     const target = this.abs(relative);
     const dir = path.dirname(target);
+    const sync = how === 'durable';
+    const temp = how !== 'in place';
     for (let attempt = 1; ; attempt++) {
-      // Unsynced writes go straight to the file: half the cost, and their caller rewrites what a crash cut short.
-      const writeTo = sync ? path.join(dir, `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`) : target; // a temp file matches TEMP_FILE
+      const writeTo = temp ? path.join(dir, `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`) : target; // a temp file matches TEMP_FILE
       try {
         // The folder nearly always exists already: made only once a try finds it missing.
         if (attempt > 1) mkdirSync(dir, { recursive: true });
@@ -123,13 +200,11 @@ export class Vault {
         } finally {
           closeSync(fd);
         }
-        if (sync) {
-          renameSync(writeTo, target);
-          await syncPath(dir);
-        }
+        if (temp) renameSync(writeTo, target);
+        if (sync) await syncPath(dir);
         return written;
       } catch (error) {
-        if (sync) rmSync(writeTo, { force: true });
+        if (temp) rmSync(writeTo, { force: true });
         // A new folder, or a person removed it meanwhile: make it.
         if (isMissing(error) && attempt < 3) continue;
         throw storageError(error);
@@ -139,6 +214,7 @@ export class Vault {
 
   /** Returns false when there was nothing to delete. Empty parent folders are removed up to `stopAt`. */
   async remove(relative: string, stopAt: string): Promise<boolean> {
+    await this.settle(relative);
     this.mark(relative, GONE);
     try {
       await fs.unlink(this.abs(relative));
@@ -154,6 +230,7 @@ export class Vault {
 
   /** Moves a file whose content the caller knows to be `content`. */
   async move(from: string, to: string, stopAt: string, content: string): Promise<FileStat> {
+    await this.settle(from);
     const target = this.abs(to);
     await fs.mkdir(path.dirname(target), { recursive: true });
     // The file as this process moves it (a rename keeps it): once moved, a person may already change or remove it.
@@ -172,6 +249,11 @@ export class Vault {
     await syncPath(path.dirname(this.abs(from)));
     await this.pruneEmpty(path.dirname(this.abs(from)), this.abs(stopAt));
     return stat;
+  }
+
+  /** A write of the file waiting for its fsync is made durable first, so that a crash cannot redo it after the file is gone. */
+  private async settle(relative: string): Promise<void> {
+    if (this.log?.pending(relative)) await this.log.flush();
   }
 
   /** Every file below `folder` whose name passes `accept`, skipping hidden files and folders. */
@@ -240,11 +322,14 @@ export class Vault {
 const SYNC_CONCURRENCY = 4;
 const TEMP_FILE = /^\..+\.[0-9a-f]{12}\.tmp$/;
 const GONE = 'gone';
+const UNREADABLE = 'unreadable';
 const MAX_MARKS = 50_000;
 
 function hash(content: string | Buffer): string {
   return createHash('sha1').update(content).digest('base64');
 }
+
+const EMPTY = hash('');
 
 /** fsyncs a file, or a folder's entries; one removed meanwhile has nothing left to make durable. */
 async function syncPath(file: string): Promise<void> {

@@ -2,6 +2,7 @@
 // the files at every start, served over the same MCP transport. Only the benchmark starts this file.
 import http, { type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import MiniSearch from 'minisearch';
 import { z } from 'zod';
@@ -19,6 +20,8 @@ interface Doc {
 
 const home = process.argv[2];
 const vault = new Vault(home);
+// Durable writes as Roost's: the index design is what differs.
+await vault.open(path.join(home, '.roost', 'naive-writes'));
 const index = new MiniSearch<Doc>({
   fields: ['title', 'id', 'body'],
   storeFields: ['bot', 'title'],
