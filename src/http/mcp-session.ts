@@ -61,15 +61,17 @@ export class McpSession implements Transport {
     if (!response) return;
     this.answers.delete(id!);
     answer.waiting.delete(id!);
-    if (answer.waiting.size > 0) return;
-    if (!answer.json) answer.res.end();
-    else if (writable(answer.res)) answer.res.end(JSON.stringify(answer.batch ? answer.json : answer.json[0]));
+    if (answer.waiting.size === 0) end(answer);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const { res } of this.answers.values()) res.end();
+    for (const answer of new Set(this.answers.values())) {
+      // An event stream just ends; a JSON answer must still hold a response to each of its requests.
+      for (const id of answer.waiting) answer.json?.push({ jsonrpc: '2.0', id, error: { code: -32000, message: 'The session ended before this request was answered: call again in a new session.' } });
+      end(answer);
+    }
     this.answers.clear();
     this.standalone?.end();
     this.standalone = undefined;
@@ -185,6 +187,11 @@ function asksForProgress(request: Message & { params?: unknown }): boolean {
 
 function isResponse(message: JSONRPCMessage): message is JSONRPCMessage & { id: RequestId } {
   return !('method' in message) && 'id' in message;
+}
+
+function end(answer: PostAnswer): void {
+  if (!answer.json) answer.res.end();
+  else if (writable(answer.res)) answer.res.end(JSON.stringify(answer.batch ? answer.json : answer.json[0]));
 }
 
 function writeEvent(res: ServerResponse, message: JSONRPCMessage): void {

@@ -115,6 +115,16 @@ describe('MCP over Streamable HTTP', () => {
     expect(pong).toEqual({ jsonrpc: '2.0', id: 7, result: {} });
   });
 
+  it('answers a request still running when its session ends with an error that says so', async () => {
+    const session = await openSession();
+    const headers = { 'mcp-session-id': session, 'mcp-protocol-version': VERSION };
+    const waiting = request('POST', headers, { jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'wait_for_messages', arguments: { timeout_seconds: 20 } } });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await request('DELETE', headers)).status).toBe(200);
+    const answer = await json(await waiting);
+    expect(answer).toMatchObject({ id: 9, error: { message: expect.stringMatching(/session ended before this request was answered/) } });
+  });
+
   it('keeps one GET event stream per session, and ends the session on DELETE', async () => {
     const session = await openSession();
     const headers = { 'mcp-session-id': session, 'mcp-protocol-version': VERSION };
