@@ -22,3 +22,8 @@ for (let i = 2; i < process.argv.length; i += 2) flags[process.argv[i].replace(/
 const daemon = await startDaemon(daemonOptions(flags));
 console.log(`ready ${daemon.url}`);
 process.once('SIGTERM', () => void daemon.close().then(() => process.exit(0)));
+// The live heap on request (started with --expose-gc): resident memory also holds the free heap V8 keeps, which grows with the load.
+process.on('SIGUSR2', () => {
+  (globalThis as { gc?: () => void }).gc?.();
+  console.log(`heap ${process.memoryUsage().heapUsed}`);
+});

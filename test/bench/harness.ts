@@ -13,6 +13,8 @@ export interface Child {
   /** performance.now() at spawn. */
   began: number;
   stop(): Promise<void>;
+  /** Its live heap in MB after a full garbage collection, for a child that answers SIGUSR2 (test/bench/daemon.ts). */
+  liveHeapMb(): Promise<number>;
 }
 
 const running = new Set<ChildProcess>();
@@ -65,6 +67,17 @@ export async function startChild(script: string, args: string[], env: NodeJS.Pro
         if (child.exitCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
+      }),
+    liveHeapMb: () =>
+      new Promise<number>((resolve) => {
+        const read = (chunk: Buffer) => {
+          const heap = /^heap (\d+)$/m.exec(String(chunk));
+          if (!heap) return;
+          child.stdout!.off('data', read);
+          resolve(Number(heap[1]) / 2 ** 20);
+        };
+        child.stdout!.on('data', read);
+        child.kill('SIGUSR2');
       }),
   };
 }

@@ -104,7 +104,7 @@ async function measureRoost(home: string, botsDir: string, tokens: string[], que
   const script = path.join(HERE, 'daemon.js');
   const args = ['--home', home, '--bots', botsDir, '--port', '0'];
   // The per-bot send and write rates are policy, not capacity: lifted here so the figures measure Roost's own cost.
-  const env = { ROOST_OPERATOR_TOKEN: OPERATOR_TOKEN, ROOST_SEND_BURST: '1000000', ROOST_SEND_RATE: '1000000', ROOST_WRITE_BURST: '1000000', ROOST_WRITE_RATE: '1000000' };
+  const env = { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc`, ROOST_OPERATOR_TOKEN: OPERATOR_TOKEN, ROOST_SEND_BURST: '1000000', ROOST_SEND_RATE: '1000000', ROOST_WRITE_BURST: '1000000', ROOST_WRITE_RATE: '1000000' };
   const f: Figures = {};
 
   // First start: no snapshots, every note is read and indexed (the search across all notes waits
@@ -188,9 +188,10 @@ async function measureRoost(home: string, botsDir: string, tokens: string[], que
   console.error(`roost: send p95 ${f.sendP95} ms, ${f.send50PerS}/s from ${BOTS} bots (p95 ${f.send50P95} ms; no-op ${f.noop50PerS}/s)`);
   f.rssAfterMb = mb(rss(pid).now);
   f.rssPeakMb = mb(rss(pid).peak);
+  f.heapAfterMb = mb(await daemon.liveHeapMb());
   await Promise.all([...clients, operator].map((c) => c.close()));
   await daemon.stop();
-  console.error(`roost: write p95 ${f.writeP95} ms (findable ${f.writeFindable}), ${f.write10PerS}/s from 10 clients (no-op ${f.noop10PerS}/s), ${f.writes} writes in ${f.commits} commits; RSS peak ${f.rssPeakMb} MB`);
+  console.error(`roost: write p95 ${f.writeP95} ms (findable ${f.writeFindable}), ${f.write10PerS}/s from 10 clients (no-op ${f.noop10PerS}/s), ${f.writes} writes in ${f.commits} commits; RSS peak ${f.rssPeakMb} MB, live heap ${f.heapAfterMb} MB`);
   return f;
 }
 
@@ -316,6 +317,7 @@ function report(results: Array<{ size: number; roost: Figures; naive: Figures; p
     row('first start (no snapshots) until all notes are searchable', '', (r) => `${r.roost.coldStartS} s`),
     row('RSS ready / 50 bots connected', '', (r) => `${r.roost.rssReadyMb} / ${r.roost.rssConnectedMb} MB`),
     row('RSS after the run / peak', '≤ 400 MB', (r) => `${r.roost.rssAfterMb} / ${r.roost.rssPeakMb} MB`),
+    row('live heap after the run (after a full garbage collection)', '', (r) => `${r.roost.heapAfterMb} MB`),
     row('ceiling: no-op p50 / p95', '', (r) => `${r.roost.noopP50} / ${r.roost.noopP95} ms`),
     row('floor: atomic file write (fsync) p50 / p95', '', (r) => `${r.roost.diskP50} / ${r.roost.diskP95} ms`),
     row('ceiling: no-op calls/s, 10 clients (with searches / writes) / 50 (with sends)', '', (r) => `${r.roost.searchNoop10PerS} / ${r.roost.noop10PerS} / ${r.roost.noop50PerS}`),
