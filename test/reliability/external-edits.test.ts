@@ -20,18 +20,28 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Every file under `bots/`, relative to the data root, with its content (hidden ones are not the bots' notes). */
 function filesOnDisk(): Map<string, string> {
-  const root = path.join(daemon.home, 'bots');
   const files = new Map<string, string>();
-  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const rel = path.relative(daemon.home, path.join(entry.parentPath, entry.name)).split(path.sep).join('/');
-    if (rel.split('/').some((part) => part.startsWith('.'))) continue;
+  const visit = (folder: string) => {
+    let entries;
     try {
-      files.set(rel, readFileSync(path.join(daemon.home, rel), 'utf8'));
+      entries = readdirSync(path.join(daemon.home, folder), { withFileTypes: true });
     } catch {
-      // gone between listing and reading: the disk is still moving
+      return; // a folder gone between listing and reading (an empty one is removed with its last note): the disk is still moving
     }
-  }
+    for (const entry of entries) {
+      if (entry.name.startsWith('.')) continue;
+      const rel = `${folder}/${entry.name}`;
+      if (entry.isDirectory()) visit(rel);
+      else if (entry.isFile()) {
+        try {
+          files.set(rel, readFileSync(path.join(daemon.home, rel), 'utf8'));
+        } catch {
+          // gone between listing and reading
+        }
+      }
+    }
+  };
+  visit('bots');
   return files;
 }
 
