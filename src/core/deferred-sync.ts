@@ -82,10 +82,11 @@ export class DeferredSync<T extends LogRecord> {
       // Small batches, so changes waiting for room get it soon.
       const batch = this.unsynced.splice(0, SYNC_BATCH);
       this.inFlight = batch.length;
+      const files = batch.flatMap((change) => change.files);
       try {
-        await this.syncFiles([...new Set(batch.flatMap((change) => change.files))]);
+        await this.syncFiles([...new Set(files)]);
         await this.log.end(batch.map((change) => change.id));
-        for (const file of batch.flatMap((change) => change.files)) {
+        for (const file of files) {
           const left = this.files.get(file)! - 1;
           if (left) this.files.set(file, left);
           else this.files.delete(file);

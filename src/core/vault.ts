@@ -131,12 +131,11 @@ export class Vault {
   }
 
   async write(relative: string, content: string, options: { sync: boolean } = { sync: true }): Promise<FileStat> {
-    const before = this.log && options.sync ? this.hashNow(relative) : GONE;
     this.mark(relative, hash(content));
     try {
       if (!options.sync) return await this.writeFile(relative, content, 'in place');
       if (!this.log) return await this.writeFile(relative, content, 'durable');
-      return await this.writeAhead(this.log, { id: `${this.epoch}-${++this.writes}`, path: relative, content, before });
+      return await this.writeAhead(this.log, { id: `${this.epoch}-${++this.writes}`, path: relative, content, before: this.hashNow(relative) });
     } catch (error) {
       this.own.delete(relative);
       throw error;
