@@ -66,8 +66,7 @@ describe('Roost\'s OpenClaw plugin in a real gateway', () => {
 
   it('keeps the run\'s final reply as the result of a task agent that does not call complete_task', async () => {
     const dev = await world.client('dev');
-    const spawned = await call(dev, 'spawn_agent', { task: 'REPLY the count is 8', runtime: 'openclaw', cleanup: 'delete' });
-    const ended = await world.taskEnd(dev, spawned.agent);
+    const ended = await world.spawnAndWait(dev, { task: 'REPLY the count is 8', runtime: 'openclaw', cleanup: 'delete' });
     expect(ended).toMatchObject({ status: 'done', result: 'the count is 8' });
   });
 });
