@@ -178,6 +178,8 @@ describe('files are the truth', () => {
     writeFileSync(file, '---\ntitle: Written by hand\n---\nThe wombat digs burrows.\n');
     await eventually(async () => (await call(research, 'search_memory', { query: 'wombat' })).total === 1);
     expect((await call(research, 'search_memory', { query: 'quokka', fuzzy: false })).total).toBe(0);
+    // The edit's own commit first: an edit and a delete within one commit window are one commit.
+    await eventually(() => git(daemon.home, 'log', '--format=%an', '--', 'bots/research/handmade/by-hand.md').trim().split('\n').length === 2);
 
     unlinkSync(file);
     await eventually(async () => (await call(research, 'search_memory', { query: 'wombat' })).total === 0);
