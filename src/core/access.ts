@@ -1,5 +1,5 @@
 import type { BotKind } from './registry.js';
-import type { Visibility } from './search.js';
+import type { Visibility } from './model.js';
 
 /** Who is calling. Fixed when a connection is made; never taken from tool arguments. */
 export interface Caller {

@@ -23,7 +23,7 @@ import {
 } from './message.js';
 import { RateLimit } from './rate-limit.js';
 import type { Registry } from './registry.js';
-import { snippet } from './search.js';
+import { snippet } from './search/snippet.js';
 import type { Topic, Topics } from './topics.js';
 import type { FileStat, Vault } from './vault.js';
 

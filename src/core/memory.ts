@@ -7,7 +7,10 @@ import { bodyOf, contentVersion, type ParsedNote, parseNote, serializeNote, stri
 import { checkFolder, checkId, checkNotePath } from './paths.js';
 import { RateLimit } from './rate-limit.js';
 import type { Registry } from './registry.js';
-import { type NoteDoc, type NoteMeta, type SearchHit, type SearchIndex, snippet, type Visibility } from './search.js';
+import type { NoteCatalogue, NoteMeta } from './catalogue.js';
+import type { Visibility } from './model.js';
+import type { NoteDoc, SearchHit, SearchIndex } from './search/index.js';
+import { snippet } from './search/snippet.js';
 import { type FileStat, isMissing, type Vault } from './vault.js';
 
 export interface MemoryLimits {
@@ -87,6 +90,7 @@ const OWNED = ['title', 'tags', 'type', 'created', 'updated', 'visibility', 'sou
  */
 export class Memory {
   private readonly changes: RateLimit;
+  private readonly catalogue: NoteCatalogue;
   /** Notes whose frontmatter could not be parsed, by data-root path. */
   readonly problems = new Map<string, string>();
 
@@ -98,6 +102,7 @@ export class Memory {
     private readonly events: RoostEvents,
     readonly limits: MemoryLimits = DEFAULT_LIMITS,
   ) {
+    this.catalogue = index.catalogue;
     this.changes = new RateLimit(limits.writeBurst, limits.writesPerSecond, 'changing your memory', 'written');
   }
 
@@ -195,7 +200,7 @@ export class Memory {
   /** Forgets a bot whose memory is empty (a task agent whose start was undone): its folder and its search shard. */
   async forgetEmptyBot(bot: string): Promise<void> {
     checkId(bot);
-    if (this.index.list(bot).length) return;
+    if (this.catalogue.list(bot).length) return;
     this.index.removeBot(bot);
     await fs.rmdir(this.vault.abs(`bots/${bot}`)).catch(() => undefined);
   }
@@ -263,7 +268,7 @@ export class Memory {
     const base = prefix ? `${prefix}/` : '';
     const folders = new Map<string, number>();
     const notes: NoteMeta[] = [];
-    for (const meta of this.index.list(owner)) {
+    for (const meta of this.catalogue.list(owner)) {
       if (!meta.path.startsWith(base) || !mayRead(caller, owner, meta.visibility)) continue;
       const rest = meta.path.slice(base.length);
       const slash = rest.indexOf('/');
@@ -406,7 +411,7 @@ export class Memory {
       // A folder moved or deleted as a whole: its notes are reported by no event of their own. Each is
       // looked at under its own lock, as a bot may have written it again meanwhile.
       if (stat) return;
-      for (const meta of this.index.list(bot).filter((m) => m.path.startsWith(`${path}/`))) {
+      for (const meta of this.catalogue.list(bot).filter((m) => m.path.startsWith(`${path}/`))) {
         const note = rootPath(bot, meta.path);
         await this.vault.locked(note, async () => {
           if (!(await this.vault.stat(note))) this.forget(bot, meta.path);
@@ -431,7 +436,7 @@ export class Memory {
   }
 
   allBots(withFolders = false): string[] {
-    const ids = new Set([...this.registry.list().map((b) => b.id), ...this.index.bots()]);
+    const ids = new Set([...this.registry.list().map((b) => b.id), ...this.catalogue.bots()]);
     if (withFolders) for (const b of this.folderBots) ids.add(b);
     return [...ids].sort();
   }
@@ -482,8 +487,8 @@ export class Memory {
 
   /** Refuses a write that would grow the bot's memory past its quota; one that shrinks it always passes. */
   private checkQuota(bot: string, path: string, size: number): void {
-    const old = this.index.get(bot, path)?.size ?? 0;
-    const total = this.index.bytes(bot) - old + size;
+    const old = this.catalogue.get(bot, path)?.size ?? 0;
+    const total = this.catalogue.bytes(bot) - old + size;
     if (size > old && total > this.limits.maxBotBytes) {
       throw new UserError(
         `This would bring your memory to ${total} bytes; the limit is ${this.limits.maxBotBytes}: delete notes you no longer need (deleting is always allowed) or write less, then retry. Nothing was written.`,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import matter from 'gray-matter';
-import type { Visibility } from './search.js';
+import type { Visibility } from './model.js';
 
 /** Frontmatter keys the server owns; every other key is kept as written. */
 export interface OwnedFrontmatter {

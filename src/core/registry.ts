@@ -6,7 +6,7 @@ import { parseNote, serializeNote, stringOf } from './notes.js';
 import { checkId } from './paths.js';
 import type { OpenClawBinding } from './runtimes/openclaw.js';
 import { RUNTIMES, type RuntimeName } from './runtimes/runtime.js';
-import type { Visibility } from './search.js';
+import type { Visibility } from './model.js';
 import { isMissing, type Vault } from './vault.js';
 
 export type BotKind = 'main' | 'specialist' | 'task';

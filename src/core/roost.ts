@@ -2,6 +2,7 @@ import { watch, type FSWatcher } from 'chokidar';
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../package.js';
+import { NoteCatalogue } from './catalogue.js';
 import { inboxOnly, type SessionDelivery } from './delivery.js';
 import { RoostEvents } from './events.js';
 import { Facts } from './facts.js';
@@ -14,7 +15,7 @@ import { Registry } from './registry.js';
 import { GatewayError } from './runtimes/gateway.js';
 import { type RuntimeOptions, Runtimes } from './runtimes/index.js';
 import { DEFAULT_SPAWN_LIMITS, type SpawnLimits, Tasks } from './spawn.js';
-import { SearchIndex } from './search.js';
+import { SearchIndex } from './search/index.js';
 import { Tokens } from './tokens.js';
 import { Topics } from './topics.js';
 import { type FileStat, Vault } from './vault.js';
@@ -87,7 +88,7 @@ export class Roost {
     this.vault = new Vault(options.home);
     this.stateDir = path.join(options.home, '.roost');
     this.tokens = new Tokens(this.stateDir);
-    this.index = new SearchIndex(path.join(this.stateDir, 'index'));
+    this.index = new SearchIndex(new NoteCatalogue(), path.join(this.stateDir, 'index'));
   }
 
   static async open(options: RoostOptions): Promise<Roost> {

@@ -260,7 +260,7 @@ export class ConsoleApi {
   ): { memory: { notes: number; bytes: number }; mail: { unread: number; total: number }; last_activity?: string } {
     let bytes = 0;
     let newest = lastSeen ? Date.parse(lastSeen) : 0;
-    const notes = this.roost.index.list(bot);
+    const notes = this.roost.index.catalogue.list(bot);
     for (const note of notes) {
       bytes += note.size;
       newest = Math.max(newest, note.mtimeMs);

@@ -7,7 +7,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import MiniSearch from 'minisearch';
 import { z } from 'zod';
 import { parseNote, titleOf } from '../../src/core/notes.js';
-import { snippet } from '../../src/core/search.js';
+import { snippet } from '../../src/core/search/snippet.js';
 import { Vault } from '../../src/core/vault.js';
 import { McpSession } from '../../src/http/mcp-session.js';
 

@@ -2,7 +2,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type NoteDoc, SearchIndex, type ShardScope, snippet } from '../../src/core/search.js';
+import { NoteCatalogue } from '../../src/core/catalogue.js';
+import { type NoteDoc, SearchIndex, type ShardScope } from '../../src/core/search/index.js';
+import { snippet } from '../../src/core/search/snippet.js';
 import { random } from '../helpers.js';
 
 let dir: string;
@@ -10,7 +12,7 @@ let index: SearchIndex;
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'roost-search-'));
-  index = new SearchIndex(join(dir, 'index'));
+  index = new SearchIndex(new NoteCatalogue(), join(dir, 'index'));
 });
 
 afterEach(async () => {
@@ -46,8 +48,8 @@ describe('SearchIndex', () => {
     expect(hits[0]).toMatchObject({ bot: 'dev', path: 'notes/deploy.md', title: 'Deploy', tags: ['ops'], terms: ['kubernetes'] });
     expect(hits[0]).not.toHaveProperty('body');
     expect(hits[0].score).toBeGreaterThan(0);
-    expect(index.get('dev', 'notes/deploy.md')).toMatchObject({ title: 'Deploy', mtimeMs: 1 });
-    expect(index.bots()).toEqual(['dev']);
+    expect(index.catalogue.get('dev', 'notes/deploy.md')).toMatchObject({ title: 'Deploy', mtimeMs: 1 });
+    expect(index.catalogue.bots()).toEqual(['dev']);
   });
 
   it('replaces a note and forgets its old words; removes notes and whole bots', () => {
@@ -55,18 +57,18 @@ describe('SearchIndex', () => {
     index.upsert(note('dev', 'a.md', { body: 'omega', size: 2 }));
     expect(index.search('alpha', { scopes: own('dev'), fuzzy: false }).total).toBe(0);
     expect(index.search('omega', { scopes: own('dev') }).total).toBe(1);
-    expect(index.list('dev')).toHaveLength(1);
-    expect(index.get('dev', 'a.md')?.size).toBe(2);
+    expect(index.catalogue.list('dev')).toHaveLength(1);
+    expect(index.catalogue.get('dev', 'a.md')?.size).toBe(2);
 
     index.remove('dev', 'a.md');
     expect(index.search('omega', { scopes: own('dev') }).total).toBe(0);
-    expect(index.get('dev', 'a.md')).toBeUndefined();
+    expect(index.catalogue.get('dev', 'a.md')).toBeUndefined();
     index.remove('dev', 'a.md');
     index.remove('nobody', 'a.md');
 
     index.upsert(note('dev', 'b.md', { body: 'omega' }));
     index.removeBot('dev');
-    expect(index.bots()).toEqual([]);
+    expect(index.catalogue.bots()).toEqual([]);
     expect(index.search('omega', { scopes: own('dev') }).total).toBe(0);
   });
 
@@ -161,7 +163,7 @@ describe('snapshots and reconciling', () => {
     index.upsert(note('research', 'paper.md', { body: 'kubernetes survey', visibility: 'shared' }));
     await index.saveSnapshots();
 
-    const loaded = new SearchIndex(join(dir, 'index'));
+    const loaded = new SearchIndex(new NoteCatalogue(), join(dir, 'index'));
     expect(await loaded.loadSnapshot('dev')).toBe(true);
     expect(await loaded.loadSnapshot('research')).toBe(true);
     expect(await loaded.loadSnapshot('nobody')).toBe(false);
@@ -169,7 +171,7 @@ describe('snapshots and reconciling', () => {
     for (const query of ['kubernetes', 'deplo', 'kubernets', 'plan', '']) {
       expect(loaded.search(query, options)).toEqual(index.search(query, options));
     }
-    expect(loaded.list('dev')).toEqual(index.list('dev'));
+    expect(loaded.catalogue.list('dev')).toEqual(index.catalogue.list('dev'));
 
     const read = vi.fn(async () => null);
     const docs = [note('dev', 'notes/plan.md')];
@@ -200,7 +202,7 @@ describe('snapshots and reconciling', () => {
     await index.saveSnapshots();
     const file = join(dir, 'index', 'dev.json');
     const good = JSON.parse(await readFile(file, 'utf8'));
-    const fresh = () => new SearchIndex(join(dir, 'index'));
+    const fresh = () => new SearchIndex(new NoteCatalogue(), join(dir, 'index'));
 
     await writeFile(file, '{"version": 1, "notes": [');
     expect(await fresh().loadSnapshot('dev')).toBe(false);
@@ -231,7 +233,7 @@ describe('snapshots and reconciling', () => {
     const marked: string[] = [];
     // Asked for before the changes, so the totals are kept up to date through them.
     for (const bot of ['dev', 'ops']) index.upsert(note(bot, 'first.md', { size: 5 }));
-    expect([index.bytes('dev'), index.bytes('ops')]).toEqual([5, 5]);
+    expect([index.catalogue.bytes('dev'), index.catalogue.bytes('ops')]).toEqual([5, 5]);
     for (const bot of ['dev', 'ops']) index.remove(bot, 'first.md');
     for (let i = 0; i < 3000; i++) {
       const bot = rand() < 0.5 ? 'dev' : 'ops';
@@ -247,25 +249,25 @@ describe('snapshots and reconciling', () => {
       index.upsert(doc);
       final.set(`${bot}:${path}`, doc);
     }
-    const rebuilt = new SearchIndex(join(dir, 'rebuilt'));
+    const rebuilt = new SearchIndex(new NoteCatalogue(), join(dir, 'rebuilt'));
     for (const doc of final.values()) rebuilt.upsert(doc);
     await index.saveSnapshots();
-    const loaded = new SearchIndex(join(dir, 'index'));
+    const loaded = new SearchIndex(new NoteCatalogue(), join(dir, 'index'));
     expect(await loaded.loadSnapshot('dev')).toBe(true);
     expect(await loaded.loadSnapshot('ops')).toBe(true);
 
     const scopes = [...own('dev'), { bot: 'ops', sharedOnly: false }];
     // Exact terms only: the order of prefix and fuzzy expansions follows the vocabulary's history.
     const options = { scopes, prefix: false, fuzzy: false, limit: 40 };
-    const byPath = (index: SearchIndex, bot: string) => index.list(bot).sort((a, b) => (a.path < b.path ? -1 : 1));
+    const byPath = (index: SearchIndex, bot: string) => index.catalogue.list(bot).sort((a, b) => (a.path < b.path ? -1 : 1));
     for (const other of [rebuilt, loaded]) {
       for (const query of [...words, 'alpha omega', 'river stone cloud', '', ...marked]) {
         expect(other.search(query, options)).toEqual(index.search(query, options));
       }
       for (const bot of ['dev', 'ops']) {
         expect(byPath(other, bot)).toEqual(byPath(index, bot));
-        expect(other.bytes(bot)).toBe(index.bytes(bot));
-        expect(index.bytes(bot)).toBe([...final.values()].filter((d) => d.bot === bot).reduce((sum, d) => sum + d.size, 0));
+        expect(other.catalogue.bytes(bot)).toBe(index.catalogue.bytes(bot));
+        expect(index.catalogue.bytes(bot)).toBe([...final.values()].filter((d) => d.bot === bot).reduce((sum, d) => sum + d.size, 0));
       }
     }
   });
@@ -275,10 +277,10 @@ describe('snapshots and reconciling', () => {
     index.upsert(note('dev', 'b.md', { tags: ['ops', 'urgent'] }));
     index.upsert(note('dev', 'c.md', { tags: ['ops'] }));
     await index.saveSnapshots();
-    const loaded = new SearchIndex(join(dir, 'index'));
+    const loaded = new SearchIndex(new NoteCatalogue(), join(dir, 'index'));
     await loaded.loadSnapshot('dev');
-    expect(loaded.get('dev', 'a.md')!.tags).toBe(loaded.get('dev', 'b.md')!.tags);
-    expect(loaded.get('dev', 'c.md')!.tags).toEqual(['ops']);
+    expect(loaded.catalogue.get('dev', 'a.md')!.tags).toBe(loaded.catalogue.get('dev', 'b.md')!.tags);
+    expect(loaded.catalogue.get('dev', 'c.md')!.tags).toEqual(['ops']);
     expect(loaded.search('', { scopes: own('dev'), tags: ['URGENT'] }).total).toBe(2);
   });
 
@@ -305,7 +307,7 @@ describe('snapshots and reconciling', () => {
 
     expect(await index.reconcile('dev', listing, read)).toEqual({ added: 1, updated: 1, removed: 2 });
     expect(read.mock.calls.map(([path]) => path).sort()).toEqual(['broken.md', 'changed.md', 'new.md', 'skipped.md']);
-    expect(index.list('dev').map((m) => m.path).sort()).toEqual(['changed.md', 'kept.md', 'new.md']);
+    expect(index.catalogue.list('dev').map((m) => m.path).sort()).toEqual(['changed.md', 'kept.md', 'new.md']);
     expect(paths('after', { scopes: own('dev') })).toEqual(['dev:changed.md']);
     expect(index.search('before', { scopes: own('dev'), fuzzy: false }).total).toBe(0);
 
@@ -319,7 +321,7 @@ describe('snapshots and reconciling', () => {
     const read = vi.fn(async (path: string) => docs.find((d) => d.path === path) ?? null);
     expect(await index.reconcile('new', files(docs), read)).toEqual({ added: 2, updated: 0, removed: 0 });
     expect(read).toHaveBeenCalledTimes(2);
-    expect(index.bots()).toEqual(['new']);
+    expect(index.catalogue.bots()).toEqual(['new']);
   });
 });
 

@@ -1,0 +1,2 @@
+/** Who may read a note: its owner only (and the main bot and the operator), or every bot. */
+export type Visibility = 'private' | 'shared';
