@@ -5,7 +5,7 @@ import type { RoostEvents } from './events.js';
 import type { History, HistoryEntry } from './history.js';
 import { bodyOf, contentVersion, type ParsedNote, parseNote, serializeNote, stringOf, tagsOf, titleOf } from './notes.js';
 import { checkFolder, checkId, checkNotePath } from './paths.js';
-import { RateLimit } from './rate-limit.js';
+import { type ChangeBy, RateLimit } from './rate-limit.js';
 import type { Registry } from './registry.js';
 import { type NoteDoc, type NoteMeta, type SearchHit, type SearchIndex, snippet, type Visibility } from './search.js';
 import { type FileStat, isMissing, type Vault } from './vault.js';
@@ -17,7 +17,7 @@ export interface MemoryLimits {
   readChunkBytes: number;
   /** The most bytes of notes one bot may have: a write that would pass it is refused (deletes never are). */
   maxBotBytes: number;
-  /** Changes a bot may make to its memory at once (writes, edits, deletes, moves, facts, journal)… */
+  /** Changes a bot may make at once: to its memory (writes, edits, deletes, moves, facts, journal), to topics and to the registry… */
   writeBurst: number;
   /** …and how many the allowance grows by per second. */
   writesPerSecond: number;
@@ -30,12 +30,6 @@ export const DEFAULT_LIMITS: MemoryLimits = {
   writeBurst: 500,
   writesPerSecond: 10,
 };
-
-/**
- * Who asks for a change: the bot itself, counted against its write rate and memory quota, or
- * Roost doing a task's bookkeeping (a brief, an archive, a cleanup), which those never refuse.
- */
-export type ChangeBy = 'bot' | 'roost';
 
 export interface NoteFields {
   title?: string;
@@ -86,7 +80,6 @@ const OWNED = ['title', 'tags', 'type', 'created', 'updated', 'visibility', 'sou
  * durable on disk and in the search index before it returns, and queued for a grouped commit.
  */
 export class Memory {
-  private readonly changes: RateLimit;
   /** Notes whose frontmatter could not be parsed, by data-root path. */
   readonly problems = new Map<string, string>();
 
@@ -96,10 +89,10 @@ export class Memory {
     private readonly history: History,
     private readonly registry: Registry,
     private readonly events: RoostEvents,
+    /** The bots' allowance for changes, shared with topics and the registry. */
+    private readonly changes: RateLimit,
     readonly limits: MemoryLimits = DEFAULT_LIMITS,
-  ) {
-    this.changes = new RateLimit(limits.writeBurst, limits.writesPerSecond, 'changing your memory', 'written');
-  }
+  ) {}
 
   // ---- writing -------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ import { UserError } from './errors.js';
 import type { History } from './history.js';
 import { parseNote, serializeNote, stringOf } from './notes.js';
 import { checkId } from './paths.js';
+import type { ChangeBy, RateLimit } from './rate-limit.js';
 import type { OpenClawBinding } from './runtimes/openclaw.js';
 import { RUNTIMES, type RuntimeName } from './runtimes/runtime.js';
 import type { Visibility } from './search.js';
@@ -65,6 +66,8 @@ export class Registry {
     private readonly vault: Vault,
     private readonly history: Pick<History, 'enqueue' | 'settle'>,
     readonly definitionsDir: string,
+    /** The bots' allowance for changes, shared with memory and topics. */
+    private readonly changes: RateLimit,
   ) {}
 
   async load(): Promise<void> {
@@ -121,14 +124,17 @@ export class Registry {
     });
   }
 
+  /** Adds a bot at run time; `by` is who asks, and takes the change from its allowance unless Roost does it for a task. */
   async register(
     input: Pick<Bot, 'id' | 'kind'> & Partial<Omit<Bot, 'id' | 'kind' | 'source' | 'status'>>,
     by: string,
+    changeBy: ChangeBy = 'bot',
   ): Promise<Bot> {
     checkId(input.id);
     if (this.bots.has(input.id)) {
       throw new UserError(`A bot "${input.id}" already exists: choose another id, or call update_bot to change it.`, 'conflict');
     }
+    if (changeBy === 'bot') this.changes.take(by);
     const now = new Date().toISOString();
     const bot: Bot = {
       id: input.id,
@@ -151,8 +157,9 @@ export class Registry {
     return bot;
   }
 
-  async update(id: string, patch: ProfilePatch, by: string, action = `update bot ${id}`): Promise<Bot> {
+  async update(id: string, patch: ProfilePatch, by: string, action = `update bot ${id}`, changeBy: ChangeBy = 'bot'): Promise<Bot> {
     const current = this.require(id);
+    if (changeBy === 'bot') this.changes.take(by);
     const bot: Bot = { ...current, ...definedOnly(patch), updated: new Date().toISOString() };
     await this.save(bot, by, action);
     this.bots.set(id, bot);

@@ -283,6 +283,7 @@ export class Tasks {
             role: roleBot?.role ?? request.role ?? '',
           },
           parent.id,
+          'roost',
         );
         token = await this.tokens.issue(id);
         const brief = briefOf(task, roleBot ? roleBot.role : request.role, await this.endingOf(task, agent));
@@ -441,7 +442,7 @@ export class Tasks {
     }
     if (task.cleanup !== 'keep') for (const path of notes) await this.memory.remove(task.bot, path, undefined, 'roost').catch(logError);
     if (this.registry.get(task.bot)?.status === 'active') {
-      await this.registry.update(task.bot, { status: 'retired' }, task.parent, `retire task agent ${task.bot}`);
+      await this.registry.update(task.bot, { status: 'retired' }, task.parent, `retire task agent ${task.bot}`, 'roost');
     }
     await this.tokens.revoke(task.bot);
   }

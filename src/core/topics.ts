@@ -5,6 +5,7 @@ import type { RoostEvents } from './events.js';
 import type { History } from './history.js';
 import { parseNote, serializeNote, stringOf } from './notes.js';
 import { checkId } from './paths.js';
+import type { RateLimit } from './rate-limit.js';
 import type { Registry } from './registry.js';
 import { isMissing, type Vault } from './vault.js';
 
@@ -46,6 +47,8 @@ export class Topics {
     private readonly history: Pick<History, 'enqueue' | 'settle'>,
     private readonly registry: Registry,
     private readonly events: RoostEvents,
+    /** The bots' allowance for changes, shared with memory and the registry. */
+    private readonly changes: RateLimit,
   ) {}
 
   async load(): Promise<void> {
@@ -170,6 +173,7 @@ export class Topics {
   }
 
   private async save(topic: Topic, by: string, action: string, kind: string): Promise<void> {
+    this.changes.take(by);
     const file = `topics/${topic.name}.md`;
     // A body someone wrote by hand stays; the settings are the frontmatter.
     const body = topic.file ? (parseNote((await this.vault.read(file)) ?? '').body ?? '') : '';
