@@ -2,11 +2,13 @@ import { z } from 'zod';
 import type { Caller } from '../src/core/access.js';
 import type { Roost } from '../src/core/roost.js';
 import type { Topic } from '../src/core/topics.js';
-import { defineTool } from './define.js';
+import { CAP, defineTool } from './define.js';
 import { messageOut } from './messages.js';
 
-const topicName = z.string().describe('The topic\'s name, e.g. "ops" (a leading "#" is fine).');
+const topicName = z.string().max(CAP.id).describe('The topic\'s name, e.g. "ops" (a leading "#" is fine).');
 const postPolicy = z.enum(['members', 'anyone']);
+const description = z.string().max(CAP.paragraph);
+const members = z.array(z.string().max(CAP.id)).max(CAP.list);
 const topicOut = z.object({
   name: z.string(),
   description: z.string(),
@@ -46,8 +48,8 @@ export const createTopic = defineTool({
   type: 'action',
   input: {
     name: topicName,
-    description: z.string().optional(),
-    members: z.array(z.string()).optional().describe('Bot ids. Default: you.'),
+    description: description.optional(),
+    members: members.optional().describe('Bot ids. Default: you.'),
     post_policy: postPolicy.default('anyone').describe('Who may post: members only, or any bot.'),
     retention_days: z.number().int().min(1).optional().describe('Remove its messages after this many days. Default: keep them.'),
   },
@@ -63,8 +65,8 @@ export const updateTopic = defineTool({
   type: 'action',
   input: {
     topic: topicName,
-    description: z.string().optional(),
-    members: z.array(z.string()).optional().describe('The new list of subscribed members (bots listing the topic in their definition stay members).'),
+    description: description.optional(),
+    members: members.optional().describe('The new list of subscribed members (bots listing the topic in their definition stay members).'),
     post_policy: postPolicy.optional(),
     retention_days: z.number().int().min(1).nullable().optional().describe('null: keep messages forever.'),
     archived: z.boolean().optional().describe('false reopens an archived topic.'),
@@ -135,7 +137,7 @@ export const topicHistory = defineTool({
   description: "A topic's messages, newest first, each with its sender, time and thread. Any bot may read any topic. Marks nothing read.",
   toolset: 'topics',
   type: 'readOnly',
-  input: { topic: topicName, cursor: z.string().optional().describe('next_cursor of the previous page: older messages.'), limit: z.number().int().min(1).max(100).default(20) },
+  input: { topic: topicName, cursor: z.string().max(CAP.id).optional().describe('next_cursor of the previous page: older messages.'), limit: z.number().int().min(1).max(100).default(20) },
   output: {
     topic: z.string(),
     messages: z.array(messageOut),

@@ -118,7 +118,8 @@ const REAP_EVERY_MS = 1_000;
 const WAIT_SLICE_MS = 30_000;
 /** Results longer than this reach the parent's inbox cut short; the whole result stays in the task file. */
 const REPORTED_RESULT_CHARS = 32_000;
-const RESULT_CHARS = 256_000;
+/** The longest result a task keeps. */
+export const RESULT_CHARS = 256_000;
 
 export function isLive(task: Task): boolean {
   return LIVE.includes(task.status);
