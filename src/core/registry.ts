@@ -37,6 +37,8 @@ export interface Bot {
   /** The runtime its tasks run on, and the `command` runtime's template for it. */
   runtime?: RuntimeName;
   command?: string[];
+  /** The fewest days its copies of topic messages are kept, whatever a topic's retention says (default: the daemon's). */
+  minTopicRetentionDays?: number;
 }
 
 export interface BotPresence {
@@ -60,6 +62,8 @@ export type ProfilePatch = Partial<Pick<Bot, (typeof PROFILE_FIELDS)[number] | '
 export class Registry {
   private bots = new Map<string, Bot>();
   private presence = new Map<string, BotPresence>();
+  /** Topics the bot definitions list: they are the operator's. */
+  private declared = new Set<string>();
   problems: BotProblem[] = [];
 
   constructor(
@@ -79,6 +83,7 @@ export class Registry {
       if ('problem' in result) problems.push({ file: `bots/${file}`, problem: result.problem });
       else bots.set(result.id, result);
     }
+    const declared = new Set([...bots.values()].flatMap((b) => b.topics));
     for (const file of await listMarkdown(this.vault.abs('registry'))) {
       const text = await fs.readFile(this.vault.abs(`registry/${file}`), 'utf8');
       const entry = botFromText(text, file, 'registered');
@@ -90,6 +95,7 @@ export class Registry {
       bots.set(entry.id, defined ? overlay(defined, parseNote(text).frontmatter, entry.role) : entry);
     }
     this.bots = bots;
+    this.declared = declared;
     this.problems = problems;
   }
 
@@ -109,6 +115,11 @@ export class Registry {
       .filter((b) => !filter.topic || b.topics.includes(filter.topic))
       .filter((b) => !filter.status || b.status === filter.status)
       .sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** True when a bot definition lists the topic: then it is the operator's, whoever else lists it. */
+  isDeclaredTopic(topic: string): boolean {
+    return this.declared.has(topic);
   }
 
   presenceOf(id: string): BotPresence {
@@ -186,6 +197,7 @@ export class Registry {
       capabilities: bot.capabilities,
       tools: bot.tools ?? undefined,
       visibility: bot.visibility,
+      min_topic_retention_days: bot.minTopicRetentionDays,
       status: bot.status,
       parent: bot.parent,
       created: bot.created,
@@ -222,6 +234,10 @@ function botFromText(text: string, file: string, source: Bot['source']): Bot | {
   if (runtime && !RUNTIMES.includes(runtime as RuntimeName)) return { problem: `runtime "${runtime}" is not one of ${RUNTIMES.join(', ')}` };
   const openclaw = bindingOf(id, fm.openclaw);
   if (typeof openclaw === 'string') return { problem: openclaw };
+  const retention = fm.min_topic_retention_days;
+  if (retention !== undefined && !(Number.isInteger(retention) && (retention as number) >= 1)) {
+    return { problem: 'min_topic_retention_days must be a whole number of days, 1 or more' };
+  }
   return {
     id,
     name: stringOf(fm.name) || id,
@@ -240,6 +256,7 @@ function botFromText(text: string, file: string, source: Bot['source']): Bot | {
     ...(openclaw ? { openclaw } : {}),
     ...(runtime ? { runtime: runtime as RuntimeName } : {}),
     ...(fm.command !== undefined ? { command: commandOf(fm.command) } : {}),
+    ...(retention !== undefined ? { minTopicRetentionDays: retention as number } : {}),
   };
 }
 
