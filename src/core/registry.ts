@@ -64,6 +64,8 @@ export class Registry {
   private presence = new Map<string, BotPresence>();
   /** Topics the bot definitions list: they are the operator's. */
   private declared = new Set<string>();
+  /** Each standing bot's tree, by its id; made again when a bot comes or goes. */
+  private trees?: Map<string, string[]>;
   problems: BotProblem[] = [];
 
   constructor(
@@ -96,6 +98,7 @@ export class Registry {
     }
     this.bots = bots;
     this.declared = declared;
+    this.trees = undefined;
     this.problems = problems;
   }
 
@@ -120,6 +123,29 @@ export class Registry {
   /** True when a bot definition lists the topic: then it is the operator's, whoever else lists it. */
   isDeclaredTopic(topic: string): boolean {
     return this.declared.has(topic);
+  }
+
+  /** The standing bot whose tree `id` is in: a task agent's is the standing bot above it, at any depth. */
+  rootOf(id: string): string {
+    // Registry files can be edited by hand: a loop of parents ends somewhere, too.
+    for (let hops = 0; hops < 100; hops++) {
+      const bot = this.bots.get(id);
+      if (bot?.kind !== 'task' || !bot.parent) return id;
+      id = bot.parent;
+    }
+    return id;
+  }
+
+  /** A standing bot and every task agent below it, at any depth: they share its memory quota and its live tasks. */
+  treeOf(root: string): string[] {
+    if (!this.trees) {
+      this.trees = new Map();
+      for (const id of this.bots.keys()) {
+        const tree = this.rootOf(id);
+        this.trees.set(tree, [...(this.trees.get(tree) ?? []), id]);
+      }
+    }
+    return this.trees.get(root) ?? [root];
   }
 
   presenceOf(id: string): BotPresence {
@@ -165,6 +191,7 @@ export class Registry {
     };
     await this.save(bot, by, `register bot ${bot.id}`);
     this.bots.set(bot.id, bot);
+    this.trees = undefined;
     return bot;
   }
 
@@ -185,6 +212,7 @@ export class Registry {
     await this.vault.remove(file, 'registry');
     this.history.enqueue({ author: by, paths: [file], summary: `remove bot ${id}` });
     this.bots.delete(id);
+    this.trees = undefined;
   }
 
   private async save(bot: Bot, by: string, action: string): Promise<void> {

@@ -54,6 +54,8 @@ export interface Task {
 export interface SpawnLimits {
   /** Live tasks one bot may have asked for at once (spawned and assigned). */
   maxChildren: number;
+  /** Live tasks a standing bot and every task agent below it, at any depth, may have asked for at once. */
+  maxLivePerTree: number;
   /** How deep task agents may spawn task agents. */
   maxDepth: number;
   /** Live tasks in the whole daemon. */
@@ -68,6 +70,7 @@ export interface SpawnLimits {
 
 export const DEFAULT_SPAWN_LIMITS: SpawnLimits = {
   maxChildren: 5,
+  maxLivePerTree: 10,
   maxDepth: 3,
   maxLive: 50,
   defaultDeadlineMs: 60 * 60_000,
@@ -596,6 +599,16 @@ export class Tasks {
     const mine = live.filter((t) => t.parent === parent).length;
     if (mine >= this.limits.maxChildren) {
       throw new UserError(`You already have ${mine} live tasks, the most one bot may have: wait for one to end, or cancel one (list_agents, cancel_agent).`, 'rate_limited');
+    }
+    // A standing bot and its task agents share one allowance of live tasks, so nesting cannot take the slots of others.
+    const root = this.registry.rootOf(parent);
+    const tree = live.filter((t) => this.registry.rootOf(t.parent) === root).length;
+    if (tree >= this.limits.maxLivePerTree) {
+      const whose = root === parent ? 'You and your task agents' : `${root} and its task agents, you among them,`;
+      throw new UserError(
+        `${whose} already have ${tree} live tasks, the most one bot's tree may have: wait for some to end, or cancel some (list_agents, cancel_agent).`,
+        'rate_limited',
+      );
     }
     if (live.length >= this.limits.maxLive) {
       throw new UserError(`Roost already runs ${live.length} live tasks, its limit: try again when some have ended.`, 'rate_limited');
