@@ -43,7 +43,7 @@ const name = (input: string) => input.trim().replace(/^#/, '');
 export const createTopic = defineTool({
   name: 'create_topic',
   title: 'Create a topic',
-  description: 'Start a topic channel. Messages sent to "#name" go to each of its members once. You become a member unless you list the members yourself.',
+  description: 'Start a topic channel. Messages sent to "#name" go to each of its members once. You become a member unless you list the members yourself. A topic a bot definition lists is the operator\'s to create.',
   toolset: 'topics',
   type: 'action',
   input: {
@@ -51,7 +51,7 @@ export const createTopic = defineTool({
     description: description.optional(),
     members: members.optional().describe('Bot ids. Default: you.'),
     post_policy: postPolicy.default('anyone').describe('Who may post: members only, or any bot.'),
-    retention_days: z.number().int().min(1).optional().describe('Remove its messages after this many days. Default: keep them.'),
+    retention_days: z.number().int().min(1).optional().describe("Remove its messages after this many days (from each bot's mailbox no sooner than its definition allows). Default: keep them."),
   },
   output: topicOut.shape,
   handler: async (a, { roost, caller }) => describeTopic(roost, caller, await roost.topics.create(caller, name(a.name), { description: a.description, members: a.members, post_policy: a.post_policy, retention_days: a.retention_days })),
@@ -60,7 +60,7 @@ export const createTopic = defineTool({
 export const updateTopic = defineTool({
   name: 'update_topic',
   title: 'Update a topic',
-  description: "Change a topic's description, members, post policy or retention, or reopen an archived one. Its creator, the main bot and the operator may.",
+  description: "Change a topic's description, members, post policy or retention, or reopen an archived one. Its creator, the main bot and the operator may; a topic a bot definition lists, only the operator.",
   toolset: 'topics',
   type: 'action',
   input: {
@@ -78,7 +78,7 @@ export const updateTopic = defineTool({
 export const archiveTopic = defineTool({
   name: 'archive_topic',
   title: 'Archive a topic',
-  description: 'Close a topic to new messages. Its history stays readable; update_topic with archived: false reopens it. Its creator, the main bot and the operator may.',
+  description: 'Close a topic to new messages. Its history stays readable; update_topic with archived: false reopens it. Its creator, the main bot and the operator may; a topic a bot definition lists, only the operator.',
   toolset: 'topics',
   type: 'action',
   input: { topic: topicName },
