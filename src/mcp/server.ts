@@ -36,16 +36,36 @@ export function createServer(roost: Roost, caller: Caller, options: ServerOption
   return server;
 }
 
-function registerTool(server: McpServer, roost: Roost, caller: Caller, tool: Tool): void {
-  server.registerTool(
-    tool.name,
-    {
+/** Each tool's schemas and annotations, built once: every session shares them (it costs 200 KB a session to build its own). */
+const configs = new Map<Tool, ToolConfig>();
+
+interface ToolConfig {
+  title: string;
+  description: string;
+  inputSchema: z.ZodObject;
+  outputSchema: z.ZodObject;
+  annotations: ReturnType<typeof annotationsOf>;
+}
+
+function configOf(tool: Tool): ToolConfig {
+  let config = configs.get(tool);
+  if (!config) {
+    config = {
       title: tool.title,
       description: tool.description,
       inputSchema: z.strictObject(tool.input),
       outputSchema: z.object(tool.output),
       annotations: annotationsOf(tool),
-    },
+    };
+    configs.set(tool, config);
+  }
+  return config;
+}
+
+function registerTool(server: McpServer, roost: Roost, caller: Caller, tool: Tool): void {
+  server.registerTool(
+    tool.name,
+    configOf(tool),
     async (args: unknown, extra): Promise<CallToolResult> => {
       const progressToken = extra._meta?.progressToken;
       const context: ToolContext = {
