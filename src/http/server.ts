@@ -6,6 +6,7 @@ import type { Roost } from '../core/roost.js';
 import { createServer } from '../mcp/server.js';
 import { VERSION } from '../package.js';
 import { ConsoleApi } from './api.js';
+import { BodyError, ClientGone, readBody } from './body.js';
 import { McpSession } from './mcp-session.js';
 import { StaticFiles } from './static.js';
 
@@ -16,6 +17,12 @@ export interface HttpOptions {
   /** An MCP session with no open request for this long is closed (its client is gone). Default 30 min. */
   sessionIdleMs?: number;
 }
+
+/** How long a client may take to send a request's headers, and the whole request with its body: a slow one is cut off. */
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 60_000;
+/** Connections open at once; beyond, new ones are closed at once (each costs a file descriptor and memory). */
+const MAX_CONNECTIONS = 1000;
 
 /** Header with which the operator token picks the bot it acts as. */
 export const BOT_HEADER = 'x-roost-bot';
@@ -44,13 +51,15 @@ export class HttpServer {
     private readonly roost: Roost,
     private readonly options: HttpOptions,
   ) {
-    this.server = http.createServer((req, res) => {
+    this.server = http.createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS }, (req, res) => {
       this.handle(req, res).catch((error) => {
+        if (error instanceof ClientGone) return;
         console.error('roost: request failed:', error);
         if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
         else res.end();
       });
     });
+    this.server.maxConnections = MAX_CONNECTIONS;
     const idleMs = options.sessionIdleMs ?? 30 * 60_000;
     this.sweeper = setInterval(() => this.closeIdleSessions(idleMs), Math.min(60_000, idleMs));
     this.sweeper.unref();
@@ -142,6 +151,15 @@ export class HttpServer {
   private async handleMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const caller = await this.authenticate(req, res);
     if (!caller) return;
+    let body: unknown;
+    if (req.method === 'POST') {
+      try {
+        body = await readBody(req);
+      } catch (error) {
+        if (!(error instanceof BodyError)) throw error;
+        return sendJson(res, error.status, jsonRpcError(error.message, error.status === 400 ? PARSE_ERROR : SERVER_ERROR));
+      }
+    }
     const sessionId = headerValue(req.headers['mcp-session-id']);
     if (sessionId) {
       const session = this.sessions.get(sessionId);
@@ -152,11 +170,6 @@ export class HttpServer {
       if (req.method !== 'POST' && req.method !== 'GET' && req.method !== 'DELETE') {
         res.setHeader('allow', 'GET, POST, DELETE');
         return sendJson(res, 405, jsonRpcError('Method not allowed: use POST, GET or DELETE.'));
-      }
-      let body: unknown;
-      if (req.method === 'POST') {
-        body = await readJson(req, res);
-        if (body === undefined) return;
       }
       this.roost.registry.touch(caller.bot);
       session.open++;
@@ -170,10 +183,7 @@ export class HttpServer {
       else await session.transport.handleDelete(req, res);
       return;
     }
-    if (req.method !== 'POST') return sendJson(res, 400, jsonRpcError('No session: send an initialize request first.'));
-    const body = await readJson(req, res);
-    if (body === undefined) return;
-    if (!isInitialize(body)) return sendJson(res, 400, jsonRpcError('No session: send an initialize request first.'));
+    if (req.method !== 'POST' || !isInitialize(body)) return sendJson(res, 400, jsonRpcError('No session: send an initialize request first.'));
 
     const transport = new McpSession();
     // Set before the server connects, which chains its own handler after this one.
@@ -188,33 +198,15 @@ export class HttpServer {
   }
 }
 
-const MAX_BODY = 8 * 1024 * 1024;
-
-async function readJson(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) {
-      sendJson(res, 413, jsonRpcError('Request body too large.'));
-      return undefined;
-    }
-    chunks.push(chunk as Buffer);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    sendJson(res, 400, { jsonrpc: '2.0', error: { code: -32700, message: 'Parse error: the body is not JSON.' }, id: null });
-    return undefined;
-  }
-}
-
 function isInitialize(body: unknown): boolean {
   return !!body && typeof body === 'object' && (body as { method?: unknown }).method === 'initialize' && 'id' in body;
 }
 
-function jsonRpcError(message: string) {
-  return { jsonrpc: '2.0', error: { code: -32000, message }, id: null };
+const PARSE_ERROR = -32700;
+const SERVER_ERROR = -32000;
+
+function jsonRpcError(message: string, code = SERVER_ERROR) {
+  return { jsonrpc: '2.0', error: { code, message }, id: null };
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {
