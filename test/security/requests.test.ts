@@ -90,6 +90,41 @@ describe('request bodies', () => {
   });
 });
 
+function toolCall(id: number, name: string, args: Record<string, unknown> = {}, meta?: Record<string, unknown>): string {
+  return JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args, ...(meta ? { _meta: meta } : {}) } });
+}
+
+describe('a request id still being answered', () => {
+  it('is refused for a second request in the same session, and the first still gets its answer', async () => {
+    const session = await openSession();
+    // Asked for progress, the answer is an event stream whose first progress comes as the wait starts.
+    const first = await mcp(session, toolCall(7, 'wait_for_messages', { timeout_seconds: 2 }, { progressToken: 'waiting' }));
+    expect(first.status).toBe(200);
+
+    const second = await mcp(session, toolCall(7, 'whoami'));
+    expect(second.status).toBe(400);
+    expect(await second.json()).toEqual({
+      jsonrpc: '2.0',
+      id: 7,
+      error: { code: -32600, message: 'Invalid Request: request id 7 is still being answered in this session: give each request an id of its own.' },
+    });
+    const batch = await mcp(session, `[${toolCall(8, 'whoami')}, ${toolCall(8, 'whoami')}]`);
+    expect(batch.status).toBe(400);
+    expect((await batch.json()).id).toBe(8);
+
+    const events = (await first.text()).split('\n\n').filter((e) => e.startsWith('event: message\n')).map((e) => JSON.parse(e.slice(e.indexOf('data: ') + 6)));
+    expect(events.at(-1)).toMatchObject({ jsonrpc: '2.0', id: 7, result: { structuredContent: { timed_out: true } } });
+    // Once answered, or cancelled by its client, the id is free again.
+    const again = await mcp(session, toolCall(7, 'whoami'));
+    expect(await again.json()).toMatchObject({ id: 7, result: { structuredContent: { bot: 'dev' } } });
+    await mcp(session, toolCall(9, 'wait_for_messages', { timeout_seconds: 30 }, { progressToken: 'cancelled' }));
+    const cancel = await mcp(session, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 9 } }));
+    expect(cancel.status).toBe(202);
+    const reused = await mcp(session, toolCall(9, 'whoami'));
+    expect(await reused.json()).toMatchObject({ id: 9, result: { structuredContent: { bot: 'dev' } } });
+  });
+});
+
 /** Sends a request's headers and half of the body they announce, then goes away. */
 async function abortMidBody(url: string, path: string, headers: Record<string, string>): Promise<void> {
   const req = http.request(new URL(path, url), { method: 'POST', headers: { ...headers, 'content-type': 'application/json', 'content-length': '1000' } });
