@@ -16,7 +16,25 @@ export interface HttpOptions {
   readOnly?: boolean;
   /** An MCP session with no open request for this long is closed (its client is gone). Default 30 min. */
   sessionIdleMs?: number;
+  limits?: Partial<HttpLimits>;
 }
+
+export interface HttpLimits {
+  /**
+   * Live MCP sessions one identity may have: a bot (also as the operator token acting as it), or the
+   * operator as itself. A new session beyond closes the identity's least recently used idle one.
+   */
+  maxSessions: number;
+}
+
+/**
+ * A stdio bridge keeps one session, and Roost's OpenClaw plugin one per OpenClaw session of the
+ * bot's agent; both open a new one when theirs was closed. At about 60 KB a session, the bound
+ * keeps one identity's sessions under 2 MB.
+ */
+export const DEFAULT_HTTP_LIMITS: HttpLimits = { maxSessions: 32 };
+/** The log says at most this often that an identity is at its bound of sessions. */
+const BOUND_LOG_MS = 60_000;
 
 /** How long a client may take to send a request's headers, and the whole request with its body: a slow one is cut off. */
 const HEADERS_TIMEOUT_MS = 10_000;
@@ -32,8 +50,10 @@ export const SESSION_HEADER = 'x-roost-session';
 interface Session {
   transport: McpSession;
   caller: Caller;
-  /** Requests (including a long-lived GET event stream) still open on this session. */
-  open: number;
+  /** POSTs and DELETEs still being answered on this session… */
+  calls: number;
+  /** …and GET event streams open on it (a client listening for resource updates). */
+  streams: number;
   lastActive: number;
 }
 
@@ -46,6 +66,9 @@ export class HttpServer {
   private readonly sweeper: NodeJS.Timeout;
   private readonly api: ConsoleApi;
   private readonly files = new StaticFiles();
+  private readonly limits: HttpLimits;
+  /** When the log last said that an identity is at its bound of sessions. */
+  private readonly boundLogged = new Map<string, number>();
 
   constructor(
     private readonly roost: Roost,
@@ -64,13 +87,14 @@ export class HttpServer {
     this.sweeper = setInterval(() => this.closeIdleSessions(idleMs), Math.min(60_000, idleMs));
     this.sweeper.unref();
     this.api = new ConsoleApi(roost, { readOnly: options.readOnly ?? false });
+    this.limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
   }
 
   /** Clients that vanish without ending their session (killed processes) leave it idle: close it. */
   private closeIdleSessions(idleMs: number): void {
     const now = Date.now();
     for (const session of this.sessions.values()) {
-      if (session.open === 0 && now - session.lastActive > idleMs) void session.transport.close();
+      if (session.calls + session.streams === 0 && now - session.lastActive > idleMs) void session.transport.close();
     }
   }
 
@@ -172,41 +196,80 @@ export class HttpServer {
         return sendJson(res, 405, jsonRpcError('Method not allowed: use POST, GET or DELETE.'));
       }
       this.roost.registry.touch(caller.bot);
-      session.open++;
-      session.lastActive = Date.now();
-      res.once('close', () => {
-        session.open--;
-        session.lastActive = Date.now();
-      });
+      track(session, req.method === 'GET' ? 'streams' : 'calls', res);
       if (req.method === 'POST') session.transport.handlePost(req, res, body);
       else if (req.method === 'GET') session.transport.handleGet(req, res);
       else await session.transport.handleDelete(req, res);
       return;
     }
     if (req.method !== 'POST' || !isInitialize(body)) return sendJson(res, 400, jsonRpcError('No session: send an initialize request first.'));
+    if (!this.makeRoom(caller)) {
+      const who = caller.bot === OPERATOR_ID ? 'The operator has' : `Bot "${caller.bot}" has`;
+      const message = `${who} ${this.limits.maxSessions} MCP sessions, the most it may have, each with a call under way: end a session it no longer uses (DELETE /mcp with its mcp-session-id) or let a call finish, then initialize again.`;
+      return sendJson(res, 429, jsonRpcError(message, SERVER_ERROR, body.id));
+    }
 
+    // Counted from now, before anything is awaited, so that sessions opened at once cannot pass the bound.
     const transport = new McpSession();
+    const session: Session = { transport, caller, calls: 0, streams: 0, lastActive: Date.now() };
+    this.sessions.set(transport.sessionId, session);
+    this.roost.registry.touch(caller.bot, 1);
+    track(session, 'calls', res);
     // Set before the server connects, which chains its own handler after this one.
     transport.onclose = () => {
       if (this.sessions.delete(transport.sessionId)) this.roost.registry.touch(caller.bot, -1);
     };
-    const server = createServer(this.roost, caller, { readOnly: this.options.readOnly });
-    await server.connect(transport);
-    if (!transport.handlePost(req, res, body)) return void transport.close();
-    this.sessions.set(transport.sessionId, { transport, caller, open: 0, lastActive: Date.now() });
-    this.roost.registry.touch(caller.bot, 1);
+    try {
+      await createServer(this.roost, caller, { readOnly: this.options.readOnly }).connect(transport);
+    } catch (error) {
+      await transport.close();
+      throw error;
+    }
+    if (!transport.handlePost(req, res, body)) await transport.close();
+  }
+
+  /**
+   * Whether a new session of the caller's identity may open. At its bound, its least recently used
+   * session with no call under way is closed to make room (a client that still uses it opens
+   * another when it is told the session is gone); with none, the new session is refused.
+   */
+  private makeRoom(caller: Caller): boolean {
+    const own = [...this.sessions.values()].filter((s) => s.caller.bot === caller.bot);
+    if (own.length < this.limits.maxSessions) return true;
+    const idle = own.filter((s) => s.calls === 0).sort((a, b) => a.lastActive - b.lastActive);
+    if (idle.length === 0) return false;
+    void idle[0].transport.close();
+    const now = Date.now();
+    if (now - (this.boundLogged.get(caller.bot) ?? 0) > BOUND_LOG_MS) {
+      this.boundLogged.set(caller.bot, now);
+      const who = caller.bot === OPERATOR_ID ? 'the operator has' : `bot "${caller.bot}" has`;
+      console.error(`roost: ${who} ${own.length} MCP sessions, its bound (--max-sessions): its least recently used idle ones are closed to open new ones.`);
+    }
+    return true;
   }
 }
 
-function isInitialize(body: unknown): boolean {
-  return !!body && typeof body === 'object' && (body as { method?: unknown }).method === 'initialize' && 'id' in body;
+/** Counts a request as open on its session until its answer ends. */
+function track(session: Session, kind: 'calls' | 'streams', res: ServerResponse): void {
+  session[kind]++;
+  session.lastActive = Date.now();
+  res.once('close', () => {
+    session[kind]--;
+    session.lastActive = Date.now();
+  });
+}
+
+function isInitialize(body: unknown): body is { method: 'initialize'; id: string | number } {
+  if (!body || typeof body !== 'object') return false;
+  const { method, id } = body as { method?: unknown; id?: unknown };
+  return method === 'initialize' && (typeof id === 'string' || typeof id === 'number');
 }
 
 const PARSE_ERROR = -32700;
 const SERVER_ERROR = -32000;
 
-function jsonRpcError(message: string, code = SERVER_ERROR) {
-  return { jsonrpc: '2.0', error: { code, message }, id: null };
+function jsonRpcError(message: string, code = SERVER_ERROR, id: string | number | null = null) {
+  return { jsonrpc: '2.0', error: { code, message }, id };
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {
