@@ -4,9 +4,10 @@ import { z } from 'zod';
 import { annotationsOf, type Tool, type ToolContext } from '../../tools/define.js';
 import { toolsFor } from '../../tools/index.js';
 import type { Caller } from '../core/access.js';
-import { UserError } from '../core/errors.js';
+import { messageWithin, UserError } from '../core/errors.js';
 import type { Roost } from '../core/roost.js';
 import { VERSION } from '../package.js';
+import { guarded } from './failures.js';
 import { registerMailResources } from './mail-resources.js';
 
 export interface ServerOptions {
@@ -86,7 +87,7 @@ function registerTool(server: McpServer, roost: Roost, caller: Caller, tool: Too
         console.error(`roost: ${tool.name} failed:`, error);
         return {
           isError: true,
-          content: [{ type: 'text', text: `Roost could not complete ${tool.name}: ${(error as Error).message}. Nothing was acknowledged; try again.` }],
+          content: [{ type: 'text', text: `Roost could not complete ${tool.name}: ${messageWithin(roost.options.home, error)}. Nothing was acknowledged; try again.` }],
         };
       }
     },
@@ -105,9 +106,9 @@ function registerBots(server: McpServer, roost: Roost): void {
     'bots',
     'roost://bots',
     { title: 'Bots', description: 'Every bot in the registry.', mimeType: 'application/json' },
-    async (uri) => ({
+    guarded(roost, async (uri) => ({
       contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(roost.registry.list(), null, 2) }],
-    }),
+    })),
   );
 }
 
@@ -129,12 +130,12 @@ function registerNotes(server: McpServer, roost: Roost, caller: Caller): void {
       },
     }),
     { title: 'Note', description: 'A note in a bot\'s memory, as Markdown with its frontmatter.', mimeType: 'text/markdown' },
-    async (uri, variables) => {
+    guarded(roost, async (uri, variables) => {
       const bot = String(variables.bot);
       const path = decodeURIComponent(String(variables.path));
       const note = await roost.memory.readable(caller, bot, path);
       return { contents: [{ uri: uri.href, mimeType: 'text/markdown', text: note.text }] };
-    },
+    }),
   );
 }
 

@@ -1,5 +1,6 @@
-import { rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, dataFiles, git, httpClient, OPERATOR_TOKEN, startDaemonProcess, startTestDaemon, tempDir, type TestDaemon } from '../helpers.js';
@@ -157,5 +158,34 @@ describe('a client that goes away mid-request', () => {
       await roost.stop();
       rmSync(home, { recursive: true, force: true });
     }
+  });
+});
+
+describe('an error a bot provokes', () => {
+  it('names files relative to the data root, never where the data root lies on disk, in tool results and resource reads', async () => {
+    // By hand: a folder where a note would be, and a note where a folder would be.
+    const own = join(daemon.home, 'bots', 'dev');
+    mkdirSync(join(own, 'folder.md'), { recursive: true });
+    writeFileSync(join(own, 'plain.md'), 'plain\n');
+    const texts: string[] = [];
+    for (const [name, args] of [
+      ['read_note', { path: 'folder.md' }],
+      ['write_note', { path: 'plain.md/inside.md', body: 'x' }],
+      ['move_note', { from: 'plain.md', to: 'plain.md/moved.md' }],
+    ] as const) {
+      const result = await dev.callTool({ name, arguments: args });
+      expect(result.isError).toBe(true);
+      texts.push((result.content as Array<{ text: string }>)[0].text);
+    }
+    for (const uri of ['roost://bots/dev/notes/folder.md', 'roost://bots/dev/notes/plain.md/inside.md']) {
+      texts.push(await dev.readResource({ uri }).then(() => 'read', (error: Error) => error.message));
+    }
+    for (const text of texts) {
+      expect(text).toMatch(/^(Roost could not complete \w+|MCP error -32603: Roost could not read the resource): E[A-Z]+: /);
+      expect(text).not.toContain(daemon.home);
+    }
+    expect(texts[1]).toContain("'bots/dev/plain.md/inside.md'");
+    expect(texts[4]).toContain("'bots/dev/plain.md/inside.md'");
+    expect(readFileSync(join(own, 'plain.md'), 'utf8')).toBe('plain\n');
   });
 });
