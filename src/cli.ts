@@ -133,7 +133,7 @@ async function mcp(flags: Flags): Promise<void> {
 /** The registry as the files say, without taking the daemon lock (nothing is written). */
 async function readRegistry(flags: Flags): Promise<Registry> {
   const options = daemonOptions(flags);
-  const registry = new Registry(new Vault(options.home), { enqueue: () => undefined, settle: async () => undefined }, options.botsDir);
+  const registry = new Registry(new Vault(options.home), { settle: async () => undefined }, options.botsDir);
   await registry.load();
   return registry;
 }

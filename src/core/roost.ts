@@ -3,6 +3,7 @@ import { constants as fsConstants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../package.js';
 import { inboxOnly, type SessionDelivery } from './delivery.js';
+import { makeDurableDir } from './durable.js';
 import { RoostEvents } from './events.js';
 import { Facts } from './facts.js';
 import { History } from './history.js';
@@ -98,18 +99,19 @@ export class Roost {
 
   private async start(): Promise<void> {
     const { home } = this.options;
-    await fs.mkdir(this.stateDir, { recursive: true });
+    await makeDurableDir(this.stateDir);
     this.lock = await DaemonLock.acquire(path.join(this.stateDir, 'daemon.lock'));
     try {
       await writeDataReadme(home);
       await this.vault.removeStaleTemps();
-      // Before git looks: the writes it redoes are then committed with what else a crash left uncommitted.
-      await this.vault.open(path.join(this.stateDir, 'writes'));
       this.history = await History.open(home, {
         windowMs: this.options.commitWindowMs,
         remote: this.options.backupRemote,
         pushEveryMs: this.options.backupEveryMs,
+        commitLeftovers: false,
       });
+      // Finishes the changes a crash interrupted, and commits those git lacks under their authors.
+      await this.vault.open(path.join(this.stateDir, 'writes'), this.history);
       this.registry = new Registry(this.vault, this.history, this.options.botsDir);
       await this.registry.load();
       this.memory = new Memory(this.vault, this.index, this.history, this.registry, this.events, {
@@ -128,7 +130,7 @@ export class Roost {
       this.runtimes = new Runtimes(this.options.runtimes ?? {}, sessionOf, () => this.url);
       const mailLimits = { ...DEFAULT_MAIL_LIMITS, ...this.options.mailLimits };
       const delivery = this.options.delivery ?? this.runtimes.openclaw ?? inboxOnly;
-      this.mail = new Mail(this.vault, this.stateDir, this.history, this.registry, this.topics, this.events, delivery, mailLimits);
+      this.mail = new Mail(this.vault, this.stateDir, this.registry, this.topics, this.events, delivery, mailLimits);
       await this.mail.open();
       this.tasks = new Tasks(this.vault, this.history, this.registry, this.tokens, this.memory, this.runtimes, this.mail, this.events, {
         ...DEFAULT_SPAWN_LIMITS,
@@ -145,6 +147,8 @@ export class Roost {
         void this.ensureSessions();
       }
       if (this.options.watch !== false) await this.watch();
+      // Once watched: what changed by hand before is committed now, what changes after is seen by the watcher.
+      await this.history.commitLeftovers();
       this.snapshotTimer = setInterval(() => void this.index.saveSnapshots().catch(logError), SNAPSHOT_EVERY_MS);
       this.snapshotTimer.unref();
     } catch (error) {
@@ -220,8 +224,9 @@ export class Roost {
     await Promise.all(this.watchers.map((w) => w.close()));
     // Sends under way finish and queue their commits before the last commit.
     await this.mail.close();
-    await this.vault.close();
+    // The last commits close the vault's records.
     await this.history.close();
+    await this.vault.close();
     this.memory.stopIndexing();
     await this.indexing;
     await this.index.saveSnapshots();

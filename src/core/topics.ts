@@ -43,7 +43,7 @@ export class Topics {
 
   constructor(
     private readonly vault: Vault,
-    private readonly history: Pick<History, 'enqueue' | 'settle'>,
+    private readonly history: Pick<History, 'settle'>,
     private readonly registry: Registry,
     private readonly events: RoostEvents,
   ) {}
@@ -183,9 +183,8 @@ export class Topics {
       created_by: topic.created_by,
     };
     await this.history.settle(file);
-    await this.vault.write(file, serializeNote(frontmatter, body));
+    await this.vault.write(file, serializeNote(frontmatter, body), { author: by, summary: action });
     this.topics.set(topic.name, topic);
-    this.history.enqueue({ author: by, paths: [file], summary: action });
     this.events.emitActivity({ kind, bot: by, by, path: file, detail: { topic: topic.name } });
   }
 }
