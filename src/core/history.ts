@@ -149,7 +149,8 @@ export class History {
       console.error(`roost: the data root's .git/HEAD was damaged (by a power cut?): it names refs/heads/main again`);
       await writeDurably(headFile, 'ref: refs/heads/main\n');
     }
-    this.ref = (await this.git(['symbolic-ref', '-q', 'HEAD']).catch(() => '')).trim();
+    // --no-recurse: the ref HEAD names, even when that ref itself is damaged.
+    this.ref = (await this.git(['symbolic-ref', '-q', '--no-recurse', 'HEAD']).catch(() => '')).trim();
     if (!this.ref) throw new Error('the data root\'s git HEAD is detached: check out main');
     if (await this.readTip()) return;
     const refFile = path.join(gitDir, ...this.ref.split('/'));
@@ -201,7 +202,10 @@ export class History {
         commands.push(...this.commitHeader(mark, change.author, [change.summary], parent), ...ops, Buffer.from('\n'));
         parent = `:${mark}`;
       }
-      if (mark) await this.checkpoint(commands, mark);
+      if (!mark) return;
+      await this.checkpoint(commands, mark);
+      for (const file of paths) this.unsynced.add(file);
+      this.scheduleIndexSync();
     }));
   }
 
@@ -271,10 +275,14 @@ export class History {
     await this.push().catch((error: Error) => console.error(`roost: backup push failed: ${error.message}`));
   }
 
-  /** Commits touching `file` (following renames), newest first. */
+  /**
+   * Commits touching `file` newest first, following it through moves: only renames whose content
+   * is the same (a move keeps a note's text), not git's guesses from similar content, which would
+   * give a note the versions of another one.
+   */
   async log(file: string, options: { limit?: number; skip?: number } = {}): Promise<HistoryEntry[]> {
     const skip = options.skip ?? 0;
-    const args = ['log', '--follow', `--format=%H${FIELD}%aI${FIELD}%an${FIELD}%s${RECORD}`];
+    const args = ['log', '--follow', '--find-renames=100%', `--format=%H${FIELD}%aI${FIELD}%an${FIELD}%s${RECORD}`];
     // git's --skip breaks --follow (it skips the commit that reveals the rename), so skip here.
     if (options.limit !== undefined) args.push(`--max-count=${skip + options.limit}`);
     const out = await this.git([...args, '--', file]);
