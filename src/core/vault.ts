@@ -64,6 +64,8 @@ export class Vault {
   /** Record ids: unique across restarts, as a log may hold records of the run before. */
   private readonly epoch = Date.now().toString(36);
   private writes = 0;
+  /** Changes a crash interrupted that could not be finished at start: the file is left as it is, for a person to look at. */
+  readonly unfinished: Array<{ file: string; problem: string }> = [];
 
   constructor(readonly root: string) {}
 
@@ -84,7 +86,9 @@ export class Vault {
       try {
         if (await this.redo(file, change.content, change.at)) redone.push(file);
       } catch (error) {
-        console.error(`roost: a change to ${file} that a crash interrupted could not be finished, so the file is left as it is: ${(error as Error).message}`);
+        const problem = `a change a crash interrupted could not be finished, so the file is left as it is: ${(error as Error).message}`;
+        console.error(`roost: ${file}: ${problem}`);
+        this.unfinished.push({ file, problem });
       }
     }
     const unfinished = found.filter((entry) => !entry.finished).map((entry) => entry.record);
