@@ -1,4 +1,5 @@
 import { closeSync, fsync, mkdirSync, openSync } from 'node:fs';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -50,4 +51,18 @@ export function foldersUpTo(file: string, root: string): string[] {
     if (dir === root) break;
   }
   return out;
+}
+
+/** Replaces a file through a temp file, fsynced, renamed, and its folder fsynced. */
+export async function writeDurably(file: string, text: string): Promise<void> {
+  const temp = `${file}.${process.pid}.tmp`;
+  const handle = await fs.open(temp, 'w');
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await fs.rename(temp, file);
+  await syncPath(path.dirname(file));
 }

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { makeDurableDir, syncPath } from './durable.js';
+import { makeDurableDir, syncPath, writeDurably } from './durable.js';
 import { UserError } from './errors.js';
 import { FastImport, IgnoreCheck, quote, type TreeEntry } from './git-streams.js';
 
@@ -571,20 +571,6 @@ async function ensureIgnored(file: string): Promise<void> {
   const missing = IGNORED.filter((pattern) => !present.has(pattern));
   if (missing.length === 0) return;
   await writeDurably(file, `${text}${text && !text.endsWith('\n') ? '\n' : ''}${missing.join('\n')}\n`);
-}
-
-/** Replaces a file through a temp file, fsynced, renamed, and its folder fsynced. */
-async function writeDurably(file: string, text: string): Promise<void> {
-  const temp = `${file}.${process.pid}.tmp`;
-  const handle = await fs.open(temp, 'w');
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fs.rename(temp, file);
-  await syncPath(path.dirname(file));
 }
 
 /** fsyncs every file and folder below `dir`, and `dir`'s own entry (a new repository: a few dozen small files). */

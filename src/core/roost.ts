@@ -1,9 +1,9 @@
 import { watch, type FSWatcher } from 'chokidar';
-import { constants as fsConstants, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../package.js';
 import { inboxOnly, type SessionDelivery } from './delivery.js';
-import { makeDurableDir } from './durable.js';
+import { makeDurableDir, writeDurably } from './durable.js';
 import { RoostEvents } from './events.js';
 import { Facts } from './facts.js';
 import { History } from './history.js';
@@ -249,9 +249,7 @@ function logError(error: unknown): void {
 /** A new data root gets the README that explains its layout (the one in this package's memory/). */
 async function writeDataReadme(home: string): Promise<void> {
   const file = path.join(home, 'README.md');
-  try {
-    await fs.copyFile(path.join(PACKAGE_ROOT, 'memory', 'README.md'), file, fsConstants.COPYFILE_EXCL);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  }
+  // Also when a power cut left it empty: it was written at the first start, and never by anyone but Roost then.
+  if ((await fs.stat(file).catch(() => null))?.size) return;
+  await writeDurably(file, await fs.readFile(path.join(PACKAGE_ROOT, 'memory', 'README.md'), 'utf8'));
 }
