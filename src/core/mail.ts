@@ -491,20 +491,22 @@ export class Mail {
   async prune(now = Date.now()): Promise<number> {
     const cutoffs = new Map(this.topics.list().flatMap((t) => (t.retention_days ? [[t.name, now - t.retention_days * DAY_MS] as const] : [])));
     if (cutoffs.size === 0) return 0;
-    const removed: string[] = [];
-    for (const [bot, box] of this.boxes) {
-      for (const folder of ['inbox', 'sent'] as const) {
-        const expired = [...box.folder(folder).ascending()].filter((m) => m.topic && Date.parse(m.created) < (cutoffs.get(m.topic) ?? -Infinity));
-        for (const meta of expired) {
-          await this.files.remove(bot, folder, meta.id, { author: 'roost', summary: "remove message files past their topic's retention" });
-          box.remove(folder, meta.id);
-          if (folder === 'sent') this.forgetSent(meta);
-          else this.state.forget(bot, meta.id);
-          removed.push(mailPath(bot, folder, meta.id));
-        }
-      }
+    const expired = [...this.boxes].flatMap(([bot, box]) =>
+      (['inbox', 'sent'] as const).flatMap((folder) =>
+        [...box.folder(folder).ascending()]
+          .filter((m) => m.topic && Date.parse(m.created) < (cutoffs.get(m.topic) ?? -Infinity))
+          .map((meta) => ({ bot, box, folder, meta })),
+      ),
+    );
+    // One commit line for all of them: their removals are committed together.
+    const summary = `remove ${expired.length} message files past their topic's retention`;
+    for (const { bot, box, folder, meta } of expired) {
+      await this.files.remove(bot, folder, meta.id, { author: 'roost', summary });
+      box.remove(folder, meta.id);
+      if (folder === 'sent') this.forgetSent(meta);
+      else this.state.forget(bot, meta.id);
     }
-    return removed.length;
+    return expired.length;
   }
 
   // ---- internals -----------------------------------------------------------------------
