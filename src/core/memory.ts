@@ -152,10 +152,9 @@ export class Memory {
       if (by === 'bot') this.changes.take(bot);
       const file = rootPath(bot, path);
       await this.history.settle(file);
-      await this.vault.remove(file, `bots/${bot}`);
+      await this.vault.remove(file, `bots/${bot}`, { author: bot, summary: `delete ${path}` });
       this.index.remove(bot, path);
       this.problems.delete(file);
-      this.history.enqueue({ author: bot, paths: [file], summary: `delete ${path}` });
       this.events.emitActivity({ kind: 'note.delete', bot, by: bot, path });
       return { bot, path, deleted_version: current.version };
     });
@@ -177,14 +176,13 @@ export class Memory {
         const fromFile = rootPath(bot, from);
         const toFile = rootPath(bot, to);
         await this.history.settle(fromFile);
-        const stat = await this.vault.move(fromFile, toFile, `bots/${bot}`, current.text).catch((error) => {
+        const stat = await this.vault.move(fromFile, toFile, `bots/${bot}`, current.text, { author: bot, summary: `move ${from} to ${to}` }).catch((error) => {
           // Moved or deleted by a person since it was read.
           throw isMissing(error) ? notFound(bot, from) : error;
         });
         this.index.remove(bot, from);
         this.problems.delete(fromFile);
         this.indexText(bot, to, current.text, stat);
-        this.history.enqueue({ author: bot, paths: [fromFile, toFile], summary: `move ${from} to ${to}` });
         this.events.emitActivity({ kind: 'note.move', bot, by: bot, path: to, detail: { from } });
         return { bot, path: to, from, version: current.version, size: stat.size, created: true };
       }),
@@ -490,9 +488,8 @@ export class Memory {
     }
     const file = rootPath(bot, path);
     await this.history.settle(file);
-    const stat = await this.vault.write(file, text);
+    const stat = await this.vault.write(file, text, { author: bot, summary });
     this.indexText(bot, path, text, stat);
-    this.history.enqueue({ author: bot, paths: [file], summary });
     this.events.emitActivity({ kind: 'note.write', bot, by: bot, path, detail: { summary } });
     return { bot, path, version: contentVersion(text), size, created };
   }

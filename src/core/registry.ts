@@ -70,7 +70,7 @@ export class Registry {
 
   constructor(
     private readonly vault: Vault,
-    private readonly history: Pick<History, 'enqueue' | 'settle'>,
+    private readonly history: Pick<History, 'settle'>,
     readonly definitionsDir: string,
     /** The bots' allowance for changes, shared with memory and topics. */
     private readonly changes: RateLimit,
@@ -209,8 +209,7 @@ export class Registry {
     const bot = this.require(id);
     if (bot.source !== 'registered') throw new UserError(`Bot "${id}" is defined in the bots folder: retire it instead.`, 'forbidden');
     const file = `registry/${id}.md`;
-    await this.vault.remove(file, 'registry');
-    this.history.enqueue({ author: by, paths: [file], summary: `remove bot ${id}` });
+    await this.vault.remove(file, 'registry', { author: by, summary: `remove bot ${id}` });
     this.bots.delete(id);
     this.trees = undefined;
   }
@@ -233,8 +232,7 @@ export class Registry {
     };
     const file = `registry/${bot.id}.md`;
     await this.history.settle(file);
-    await this.vault.write(file, serializeNote(frontmatter, bot.role ? `${bot.role.trim()}\n` : ''));
-    this.history.enqueue({ author: by, paths: [file], summary: action });
+    await this.vault.write(file, serializeNote(frontmatter, bot.role ? `${bot.role.trim()}\n` : ''), { author: by, summary: action });
   }
 }
 

@@ -148,7 +148,7 @@ export class Tasks {
 
   constructor(
     private readonly vault: Vault,
-    private readonly history: Pick<History, 'enqueue' | 'settle'>,
+    private readonly history: Pick<History, 'settle'>,
     private readonly registry: Registry,
     private readonly tokens: Tokens,
     private readonly memory: Memory,
@@ -347,8 +347,7 @@ export class Tasks {
         });
       } catch (error) {
         this.tasks.delete(id);
-        await this.vault.remove(`tasks/${id}.md`, 'tasks');
-        this.history.enqueue({ author: parent.id, paths: [`tasks/${id}.md`], summary: `undo assign ${id}` });
+        await this.vault.remove(`tasks/${id}.md`, 'tasks', { author: parent.id, summary: `undo assign ${id}` });
         throw error;
       }
       const delivery = sent.recipients.find((r) => r.bot === target.id);
@@ -666,8 +665,7 @@ export class Tasks {
   private async save(task: Task, by: string, summary: string): Promise<void> {
     const file = `tasks/${task.id}.md`;
     await this.history.settle(file);
-    await this.vault.write(file, taskToText(task));
-    this.history.enqueue({ author: by, paths: [file], summary });
+    await this.vault.write(file, taskToText(task), { author: by, summary });
   }
 
   /** Removes what a refused spawn made: the agent's note, token, registry entry and task file. */
@@ -679,8 +677,7 @@ export class Tasks {
       () => this.tokens.revoke(task.bot),
       () => this.registry.remove(task.bot, by),
       async () => {
-        await this.vault.remove(`tasks/${task.id}.md`, 'tasks');
-        this.history.enqueue({ author: by, paths: [`tasks/${task.id}.md`], summary: `undo spawn ${task.id}` });
+        await this.vault.remove(`tasks/${task.id}.md`, 'tasks', { author: by, summary: `undo spawn ${task.id}` });
       },
     ];
     for (const step of steps) await step().catch((error: Error) => (error instanceof UserError ? undefined : logError(error.message)));

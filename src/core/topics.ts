@@ -45,7 +45,7 @@ export class Topics {
 
   constructor(
     private readonly vault: Vault,
-    private readonly history: Pick<History, 'enqueue' | 'settle'>,
+    private readonly history: Pick<History, 'settle'>,
     private readonly registry: Registry,
     private readonly events: RoostEvents,
     /** The bots' allowance for changes, shared with memory and the registry. */
@@ -190,9 +190,8 @@ export class Topics {
       created_by: topic.created_by,
     };
     await this.history.settle(file);
-    await this.vault.write(file, serializeNote(frontmatter, body));
+    await this.vault.write(file, serializeNote(frontmatter, body), { author: by, summary: action });
     this.topics.set(topic.name, topic);
-    this.history.enqueue({ author: by, paths: [file], summary: action });
     this.events.emitActivity({ kind, bot: by, by, path: file, detail: { topic: topic.name } });
   }
 }
