@@ -3,7 +3,7 @@ import { type Caller, mayRead, readsEverything } from './access.js';
 import { UserError } from './errors.js';
 import type { RoostEvents } from './events.js';
 import type { History, HistoryEntry } from './history.js';
-import { bodyOf, contentVersion, type ParsedNote, parseNote, serializeNote, stringOf, tagsOf, titleOf } from './notes.js';
+import { bodyOf, contentVersion, frontmatterLength, type ParsedNote, parseNote, serializeNote, stringOf, tagsOf, titleOf } from './notes.js';
 import { checkFolder, checkId, checkNotePath } from './paths.js';
 import { RateLimit } from './rate-limit.js';
 import type { Registry } from './registry.js';
@@ -120,8 +120,11 @@ export class Memory {
       if (!current) throw notFound(bot, path);
       checkExpected(path, current, expected);
       const { frontmatter, body, problem } = current.parsed;
-      const newBody = applyEdit(body, edit, path);
-      const text = problem ? newBody : serializeNote({ ...frontmatter, updated: now() }, newBody);
+      // Nothing ever goes above the frontmatter: a broken block stays on top byte for byte, and the edit changes what follows it.
+      const block = problem ? current.text.slice(0, frontmatterLength(current.text)) : '';
+      const text = problem
+        ? `${block}${applyEdit(current.text.slice(block.length), edit, path)}`
+        : serializeNote({ ...frontmatter, updated: now() }, applyEdit(body, edit, path));
       return this.commitText(bot, path, text, `edit ${path} (${edit.op.replace('_', ' ')})`, false, 'bot');
     });
   }
@@ -420,7 +423,7 @@ export class Memory {
     this.indexText(bot, path, text, stat!);
     this.events.emitActivity({ kind: 'note.write', bot, by: 'external', path });
     const problem = this.problems.get(file);
-    if (problem) console.warn(`roost: ${file}: ${problem}; indexed as plain text`);
+    if (problem) console.warn(`roost: ${file}: ${problem} Indexed as plain text.`);
   }
 
   /** A note deleted by hand leaves the index. */
@@ -460,6 +463,9 @@ export class Memory {
   }
 
   private async commitText(bot: string, path: string, text: string, summary: string, created: boolean, by: ChangeBy): Promise<WriteResult> {
+    if (!text.isWellFormed()) {
+      throw new UserError(`The note has a lone UTF-16 surrogate (a half of a pair, \\uD800 to \\uDFFF), which a UTF-8 file cannot hold: remove it or complete the pair.`);
+    }
     const size = Buffer.byteLength(text);
     if (size > this.limits.maxNoteBytes) {
       throw new UserError(
