@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from './errors.js';
-import { FastImport, IgnoreCheck, quote, type TreeEntry } from './git-streams.js';
+import { FastImport, IgnoreCheck, quote, readHeads, type TreeEntry } from './git-streams.js';
 
 export interface HistoryEntry {
   commit: string;
@@ -12,6 +12,14 @@ export interface HistoryEntry {
   date: string;
   author: string;
   message: string;
+}
+
+/** A version of one file: the commit, and what the file was there. */
+export interface Version extends HistoryEntry {
+  /** The file's content at this commit (its blob id); null when the commit removed it or git does not say. */
+  blob: string | null;
+  /** What the commit did, one line per change (a grouped commit lists several). */
+  changes: string[];
 }
 
 export interface Change {
@@ -195,12 +203,39 @@ export class History {
       });
   }
 
-  /** Content of `file` at `commit`, or null if it did not exist there. */
-  async show(file: string, commit: string): Promise<string | null> {
+  /** The newest `max` versions of `file` (following renames), newest first, with the content each one has. */
+  async versions(file: string, max: number): Promise<Version[]> {
+    // The message, then a blank line and one "--raw" line for the file: ":<mode> <mode> <old blob> <new blob> <status>\t<path>".
+    const out = await this.git(['log', '--follow', '--raw', '--no-abbrev', `--max-count=${max}`, `--format=${RECORD}%H${FIELD}%aI${FIELD}%an${FIELD}%B${FIELD}`, '--', file]);
+    return out
+      .split(RECORD)
+      .filter(Boolean)
+      .map((record) => {
+        const [commit, date, author, text, raw] = record.split(FIELD);
+        const [, , , blob, status] = (raw.trim().split('\n')[0] ?? '').split('\t')[0].split(' ');
+        const [subject, , ...list] = text.trim().split('\n');
+        const changes = list.length ? list.map((line) => line.replace(/^- /, '')) : [subject.slice(author.length + 2)];
+        return { commit, date, author, message: subject, blob: status && status !== 'D' && !/^0+$/.test(blob) ? blob : null, changes };
+      });
+  }
+
+  /** The first `bytes` bytes of each blob, in whole lines. */
+  heads(blobs: string[], bytes: number): Promise<Map<string, string>> {
+    return readHeads(this.root, gitEnv(), [...new Set(blobs)], bytes);
+  }
+
+  /** The blob `file` has at `commit`, or null if it did not exist there. */
+  async blobAt(file: string, commit: string): Promise<string | null> {
     const id = await this.resolve(commit);
     // "<mode> <type> <object>\t<path>\0", or nothing when the path is absent.
     const [, type, object] = (await this.git(['ls-tree', '-z', id, '--', file])).split('\t')[0].split(' ');
-    return type === 'blob' ? this.git(['cat-file', 'blob', object]) : null;
+    return type === 'blob' ? object : null;
+  }
+
+  /** Content of `file` at `commit`, or null if it did not exist there. */
+  async show(file: string, commit: string): Promise<string | null> {
+    const blob = await this.blobAt(file, commit);
+    return blob ? this.git(['cat-file', 'blob', blob]) : null;
   }
 
   /** Unified diff of `file` from one version to another (`to` undefined: the work tree). */

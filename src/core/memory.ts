@@ -3,7 +3,7 @@ import { type Caller, mayRead, readsEverything } from './access.js';
 import { UserError } from './errors.js';
 import type { RoostEvents } from './events.js';
 import type { History, HistoryEntry } from './history.js';
-import { bodyOf, contentVersion, frontmatterLength, type ParsedNote, parseNote, serializeNote, stringOf, tagsOf, titleOf } from './notes.js';
+import { bodyOf, contentVersion, frontmatterLength, MAX_FRONTMATTER_BYTES, type ParsedNote, parseNote, serializeNote, stringOf, tagsOf, titleOf } from './notes.js';
 import { checkFolder, checkId, checkNotePath } from './paths.js';
 import { RateLimit } from './rate-limit.js';
 import type { Registry } from './registry.js';
@@ -329,14 +329,42 @@ export class Memory {
     path = checkNotePath(path);
     await this.checkHistoryAccess(caller, owner, path);
     await this.history.flush();
-    return this.history.log(rootPath(owner, path), { limit, skip });
+    const file = rootPath(owner, path);
+    if (owner === caller.bot || readsEverything(caller)) return this.history.log(file, { limit, skip });
+    // Another bot sees only the versions it could read then, each with only the changes that name the note.
+    const versions = await this.history.versions(file, MAX_VERSIONS_CHECKED);
+    const shown: HistoryEntry[] = [];
+    for (let at = 0; at < versions.length && shown.length < skip + limit; at += VERSIONS_PER_READ) {
+      const batch = versions.slice(at, at + VERSIONS_PER_READ);
+      const heads = await this.history.heads(batch.flatMap((v) => v.blob ?? []), HEAD_BYTES);
+      for (const { commit, date, author, blob, changes } of batch) {
+        const head = blob ? heads.get(blob) : undefined;
+        if (head === undefined || !mayRead(caller, owner, this.visibilityOf(owner, parseNote(head)))) continue;
+        const own = changes.filter((change) => namesNote(change, owner, path));
+        shown.push({ commit, date, author, message: `${author}: ${own.length ? own.join(', ') : `${changes.length} changes`}` });
+      }
+    }
+    return shown.slice(skip, skip + limit);
   }
 
   async noteDiff(caller: Caller, owner: string, path: string, from: string, to?: string): Promise<string> {
     path = checkNotePath(path);
     await this.checkHistoryAccess(caller, owner, path);
     await this.history.flush();
-    return this.history.diff(rootPath(owner, path), checkCommit(from), to === undefined ? undefined : checkCommit(to));
+    const file = rootPath(owner, path);
+    const versions = [checkCommit(from), ...(to === undefined ? [] : [checkCommit(to)])];
+    if (owner !== caller.bot && !readsEverything(caller)) {
+      // Another bot compares only versions it could read then (a version where the note did not exist shows nothing of it).
+      for (const version of versions) {
+        const blob = await this.history.blobAt(file, version);
+        if (!blob) continue;
+        const head = (await this.history.heads([blob], HEAD_BYTES)).get(blob);
+        if (head === undefined || !mayRead(caller, owner, this.visibilityOf(owner, parseNote(head)))) {
+          throw new UserError(`"${path}" of ${owner} was not shared at version ${version}: take a commit id from note_history.`, 'not_found');
+        }
+      }
+    }
+    return this.history.diff(file, versions[0], versions[1]);
   }
 
   async restore(bot: string, path: string, version: string, expected?: string): Promise<WriteResult> {
@@ -535,6 +563,18 @@ export interface Loaded {
   text: string;
   version: string;
   parsed: ParsedNote;
+}
+
+/** Another bot's view of a note's history covers at most its newest this many versions… */
+const MAX_VERSIONS_CHECKED = 1000;
+/** …whose contents are read this many at a time, until a page is full… */
+const VERSIONS_PER_READ = 50;
+/** …and only as far as the frontmatter can reach (which decides who could read a version). */
+const HEAD_BYTES = MAX_FRONTMATTER_BYTES + 1024;
+
+/** Whether a change's summary (`write notes/a.md`, `move a.md to b.md`, `edit bots/dev/a.md`) names the note. */
+function namesNote(change: string, owner: string, path: string): boolean {
+  return [path, rootPath(owner, path)].some((name) => change.endsWith(` ${name}`) || change.includes(` ${name} `));
 }
 
 export function rootPath(bot: string, path: string): string {
