@@ -60,6 +60,8 @@ const CYCLES_PER_REPACK = 50;
  */
 const BUSY_CHANGES = 10;
 const BUSY_WINDOW_FACTOR = 5;
+/** How often held changes are tried again while HEAD is detached. */
+const DETACHED_RETRY_MS = 2_000;
 const FIELD = '\x1f';
 const RECORD = '\x1e';
 
@@ -80,6 +82,8 @@ export class History {
   private ignores?: IgnoreCheck;
   private marks = 0;
   private cyclesSinceRepack = 0;
+  /** HEAD was detached at the last commit: changes are held until it is back on a branch. */
+  private detached = false;
   /** Paths whose entry in git's index may differ from HEAD. */
   private unsynced = new Set<string>();
   private indexTimer?: NodeJS.Timeout;
@@ -260,6 +264,7 @@ export class History {
     try {
       if (batch.length) await this.commitBatch(batch);
       if (batch.length) this.schedulePush();
+      this.detached = false;
       this.release(batch);
     } catch (error) {
       this.fail(batch, error as Error);
@@ -268,8 +273,20 @@ export class History {
     this.settleWaiters();
   }
 
-  /** A commit failed: retry its changes once on the next window, then give up on them loudly. */
+  /**
+   * A commit failed: retry its changes once on the next window, then give up on them loudly. While
+   * HEAD is detached they are held instead, tried again every few seconds and committed once HEAD
+   * is on a branch again; whoever waits for them meanwhile is told why.
+   */
   private fail(failed: Queued[], error: Error): void {
+    if (error instanceof DetachedHead) {
+      if (!this.detached) console.error(`roost: the data root's git HEAD is detached: ${failed.length} changes wait to be committed until "git checkout main"`);
+      this.detached = true;
+      this.pending.unshift(...failed);
+      for (const waiter of this.waiters.splice(0)) waiter.reject(error);
+      this.timer ??= setTimeout(() => this.run(), DETACHED_RETRY_MS);
+      return;
+    }
     console.error(`roost: committing ${failed.length} changes failed: ${error.message}`);
     const retry = failed.filter((item) => !item.retried);
     const dropped = failed.filter((item) => item.retried);
@@ -420,7 +437,7 @@ export class History {
   /** The branch HEAD names, e.g. `refs/heads/main`. */
   private async branch(): Promise<string> {
     const head = (await fs.readFile(path.join(this.root, '.git', 'HEAD'), 'utf8')).trim();
-    if (!head.startsWith('ref: ')) throw new Error('the data root\'s git HEAD is detached: check out main');
+    if (!head.startsWith('ref: ')) throw new DetachedHead();
     return head.slice(5);
   }
 
@@ -450,6 +467,13 @@ export class History {
       child.stdin?.on('error', () => {}); // git may exit before reading all of its input; its exit code tells
       child.stdin?.end(input);
     });
+  }
+}
+
+/** Someone checked out a commit by hand in the data root: there is no branch to commit to. */
+class DetachedHead extends UserError {
+  constructor() {
+    super(`The data root's git HEAD is detached (a commit was checked out by hand), so changes cannot be committed: the operator must run "git checkout main" in the data root, then retry.`, 'conflict');
   }
 }
 

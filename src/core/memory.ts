@@ -155,7 +155,7 @@ export class Memory {
       checkExpected(path, current, expected);
       if (by === 'bot') this.changes.take(bot);
       const file = rootPath(bot, path);
-      await this.history.settle(file);
+      await this.settle(bot, path);
       await this.vault.remove(file, `bots/${bot}`);
       this.index.remove(bot, path);
       this.problems.delete(file);
@@ -180,7 +180,7 @@ export class Memory {
         this.changes.take(bot);
         const fromFile = rootPath(bot, from);
         const toFile = rootPath(bot, to);
-        await this.history.settle(fromFile);
+        await this.settle(bot, from);
         const stat = await this.vault.move(fromFile, toFile, `bots/${bot}`, current.text).catch((error) => {
           // Moved or deleted by a person since it was read.
           throw isMissing(error) ? notFound(bot, from) : error;
@@ -506,12 +506,27 @@ export class Memory {
       this.changes.take(bot);
     }
     const file = rootPath(bot, path);
-    await this.history.settle(file);
+    await this.settle(bot, path);
     const stat = await this.vault.write(file, text);
     this.indexText(bot, path, text, stat);
     this.history.enqueue({ author: bot, paths: [file], summary });
     this.events.emitActivity({ kind: 'note.write', bot, by: bot, path, detail: { summary } });
     return { bot, path, version: contentVersion(text), size, created };
+  }
+
+  /**
+   * Before a note changes (under its lock): commits the changes queued for it, and before them an
+   * edit made by hand that the watcher has not handled yet (the file is not as the index saw it),
+   * which would otherwise never reach git.
+   */
+  private async settle(bot: string, path: string): Promise<void> {
+    const file = rootPath(bot, path);
+    const known = this.index.get(bot, path);
+    const onDisk = await this.vault.stat(file);
+    if (onDisk && (known?.mtimeMs !== onDisk.mtimeMs || known.size !== onDisk.size)) {
+      this.history.enqueue({ author: 'external', paths: [file], summary: `edit ${file}` });
+    }
+    await this.history.settle(file);
   }
 
   /** Refuses a write that would grow the bot's memory past its quota; one that shrinks it always passes. */

@@ -178,6 +178,8 @@ describe('files are the truth', () => {
     writeFileSync(file, '---\ntitle: Written by hand\n---\nThe wombat digs burrows.\n');
     await eventually(async () => (await call(research, 'search_memory', { query: 'wombat' })).total === 1);
     expect((await call(research, 'search_memory', { query: 'quokka', fuzzy: false })).total).toBe(0);
+    // The index sees an edit before git does: a delete before the commit would leave git nothing to take.
+    await eventually(() => git(daemon.home, 'log', '--format=%an', '--', 'bots/research/handmade/by-hand.md').trim().split('\n').length === 2);
 
     unlinkSync(file);
     await eventually(async () => (await call(research, 'search_memory', { query: 'wombat' })).total === 0);
