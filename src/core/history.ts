@@ -5,7 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { makeDurableDir, syncPath, writeDurably } from './durable.js';
 import { UserError } from './errors.js';
-import { FastImport, IgnoreCheck, quote, type TreeEntry } from './git-streams.js';
+import { FastImport, IgnoreCheck, quote, readHeads, type TreeEntry } from './git-streams.js';
 
 export interface HistoryEntry {
   commit: string;
@@ -13,6 +13,14 @@ export interface HistoryEntry {
   date: string;
   author: string;
   message: string;
+}
+
+/** A version of one file: the commit, and what the file was there. */
+export interface Version extends HistoryEntry {
+  /** The file's content at this commit (its blob id); null when the commit removed it or git does not say. */
+  blob: string | null;
+  /** What the commit did, one line per change (a grouped commit lists several). */
+  changes: string[];
 }
 
 export interface Change {
@@ -62,6 +70,8 @@ const CYCLES_PER_REPACK = 50;
  */
 const BUSY_CHANGES = 10;
 const BUSY_WINDOW_FACTOR = 5;
+/** How often held changes are tried again while HEAD is detached. */
+const DETACHED_RETRY_MS = 2_000;
 const FIELD = '\x1f';
 const RECORD = '\x1e';
 
@@ -84,6 +94,8 @@ export class History {
   /** The branch HEAD names, e.g. `refs/heads/main`. */
   private ref = '';
   private cyclesSinceRepack = 0;
+  /** HEAD was detached at the last commit: changes are held until it is back on a branch. */
+  private detached = false;
   /** Paths whose entry in git's index may differ from HEAD. */
   private unsynced = new Set<string>();
   private indexTimer?: NodeJS.Timeout;
@@ -297,12 +309,39 @@ export class History {
       });
   }
 
-  /** Content of `file` at `commit`, or null if it did not exist there. */
-  async show(file: string, commit: string): Promise<string | null> {
+  /** The newest `max` versions of `file` (following renames), newest first, with the content each one has. */
+  async versions(file: string, max: number): Promise<Version[]> {
+    // The message, then a blank line and one "--raw" line for the file: ":<mode> <mode> <old blob> <new blob> <status>\t<path>".
+    const out = await this.git(['log', '--follow', '--find-renames=100%', '--raw', '--no-abbrev', `--max-count=${max}`, `--format=${RECORD}%H${FIELD}%aI${FIELD}%an${FIELD}%B${FIELD}`, '--', file]);
+    return out
+      .split(RECORD)
+      .filter(Boolean)
+      .map((record) => {
+        const [commit, date, author, text, raw] = record.split(FIELD);
+        const [, , , blob, status] = (raw.trim().split('\n')[0] ?? '').split('\t')[0].split(' ');
+        const [subject, , ...list] = text.trim().split('\n');
+        const changes = list.length ? list.map((line) => line.replace(/^- /, '')) : [subject.slice(author.length + 2)];
+        return { commit, date, author, message: subject, blob: status && status !== 'D' && !/^0+$/.test(blob) ? blob : null, changes };
+      });
+  }
+
+  /** The first `bytes` bytes of each blob, in whole lines. */
+  heads(blobs: string[], bytes: number): Promise<Map<string, string>> {
+    return readHeads(this.root, gitEnv(this.root), [...new Set(blobs)], bytes);
+  }
+
+  /** The blob `file` has at `commit`, or null if it did not exist there. */
+  async blobAt(file: string, commit: string): Promise<string | null> {
     const id = await this.resolve(commit);
     // "<mode> <type> <object>\t<path>\0", or nothing when the path is absent.
     const [, type, object] = (await this.git(['ls-tree', '-z', id, '--', file])).split('\t')[0].split(' ');
-    return type === 'blob' ? this.git(['cat-file', 'blob', object]) : null;
+    return type === 'blob' ? object : null;
+  }
+
+  /** Content of `file` at `commit`, or null if it did not exist there. */
+  async show(file: string, commit: string): Promise<string | null> {
+    const blob = await this.blobAt(file, commit);
+    return blob ? this.git(['cat-file', 'blob', blob]) : null;
   }
 
   /** Unified diff of `file` from one version to another (`to` undefined: the work tree). */
@@ -327,6 +366,7 @@ export class History {
     try {
       if (batch.length) await this.commitBatch(batch);
       if (batch.length) this.schedulePush();
+      this.detached = false;
       this.release(batch);
       for (const item of batch) item.change.committed?.();
     } catch (error) {
@@ -336,8 +376,20 @@ export class History {
     this.settleWaiters();
   }
 
-  /** A commit failed: retry its changes once on the next window, then give up on them loudly. */
+  /**
+   * A commit failed: retry its changes once on the next window, then give up on them loudly. While
+   * HEAD is detached they are held instead, tried again every few seconds and committed once HEAD
+   * is on a branch again; whoever waits for them meanwhile is told why.
+   */
   private fail(failed: Queued[], error: Error): void {
+    if (error instanceof DetachedHead) {
+      if (!this.detached) console.error(`roost: the data root's git HEAD is detached: ${failed.length} changes wait to be committed until "git checkout main"`);
+      this.detached = true;
+      this.pending.unshift(...failed);
+      for (const waiter of this.waiters.splice(0)) waiter.reject(error);
+      this.timer ??= setTimeout(() => this.run(), DETACHED_RETRY_MS);
+      return;
+    }
     console.error(`roost: committing ${failed.length} changes failed: ${error.message}`);
     const retry = failed.filter((item) => !item.retried);
     const dropped = failed.filter((item) => item.retried);
@@ -379,8 +431,7 @@ export class History {
       await this.syncIndex();
       await this.ignores?.close();
     }
-    const ignored = await this.ignored(all);
-    const tip = await this.readTip();
+    const [ignored, tip] = await Promise.all([this.ignored(all), this.readTip(), this.checkAttached()]);
     if (!this.importer?.alive) this.importer = new FastImport(this.root, gitEnv(this.root));
     const paths = groups.flatMap((group) => group.paths).filter((file) => !ignored.has(file));
     const before = new Map<string, TreeEntry>();
@@ -503,6 +554,12 @@ export class History {
     return id.trim() || undefined;
   }
 
+  /** HEAD must still name the branch the daemon commits to: a commit checked out by hand holds the commits back. */
+  private async checkAttached(): Promise<void> {
+    const ref = (await this.git(['symbolic-ref', '-q', 'HEAD']).catch(() => '')).trim();
+    if (ref !== this.ref) throw new DetachedHead();
+  }
+
   /** The full id of a commit, or a clear error. */
   private async resolve(commit: string): Promise<string> {
     try {
@@ -521,6 +578,13 @@ export class History {
       child.stdin?.on('error', () => {}); // git may exit before reading all of its input; its exit code tells
       child.stdin?.end(input);
     });
+  }
+}
+
+/** Someone checked out a commit by hand in the data root: there is no branch to commit to. */
+class DetachedHead extends UserError {
+  constructor() {
+    super(`The data root's git HEAD is detached (a commit was checked out by hand), so changes cannot be committed: the operator must run "git checkout main" in the data root, then retry.`, 'conflict');
   }
 }
 

@@ -418,6 +418,38 @@ describe('log, show, diff', () => {
   });
 });
 
+describe('versions and heads', () => {
+  it('lists each version with its blob and changes, and reads the heads of blobs in whole lines', async () => {
+    const { root, history } = await openHistory();
+    write(root, 'bots/dev/a.md', 'one\n');
+    history.enqueue({ author: 'dev', paths: ['bots/dev/a.md'], summary: 'write a.md' });
+    await history.flush();
+    write(root, 'bots/dev/a.md', `${'line of text\n'.repeat(10_000)}`);
+    write(root, 'bots/dev/b.md', 'other\n');
+    history.enqueue({ author: 'dev', paths: ['bots/dev/a.md'], summary: 'write a.md' });
+    history.enqueue({ author: 'dev', paths: ['bots/dev/b.md'], summary: 'write b.md' });
+    await history.flush();
+    rmSync(path.join(root, 'bots/dev/a.md'));
+    history.enqueue({ author: 'dev', paths: ['bots/dev/a.md'], summary: 'delete a.md' });
+    await history.flush();
+
+    const versions = await history.versions('bots/dev/a.md', 10);
+    expect(versions.map(({ message, changes, blob }) => ({ message, changes, blob: blob && blob.length }))).toEqual([
+      { message: 'dev: delete a.md', changes: ['delete a.md'], blob: null },
+      { message: 'dev: write a.md, write b.md', changes: ['write a.md', 'write b.md'], blob: 40 },
+      { message: 'dev: write a.md', changes: ['write a.md'], blob: 40 },
+    ]);
+    expect(await history.versions('bots/dev/a.md', 1)).toHaveLength(1);
+
+    const heads = await history.heads([versions[1].blob!, versions[2].blob!, '0'.repeat(40)], 100);
+    expect(heads.get(versions[2].blob!)).toBe('one\n');
+    expect(heads.get(versions[1].blob!)).toBe('line of text\n'.repeat(7));
+    expect(heads.size).toBe(2);
+    expect(await history.blobAt('bots/dev/a.md', versions[0].commit)).toBeNull();
+    expect(await history.blobAt('bots/dev/a.md', versions[2].commit)).toBe(versions[2].blob);
+  });
+});
+
 describe('inside a git hook', () => {
   it('ignores GIT_DIR and GIT_INDEX_FILE of the surrounding repository', async () => {
     const outer = tempDir();
