@@ -122,7 +122,8 @@ describe('frontmatter is data, never code', () => {
   it('reads back exactly every frontmatter and body a bot writes', async () => {
     const dev = await httpClient(daemon.url, daemon.tokens.dev);
     const owned = new Set(['title', 'tags', 'type', 'created', 'updated', 'visibility', 'source']);
-    const key = fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom('... x', '---', '--- x', '#', 'a: b', 'a\nb', '\ufeffx', '<<', '? x', '- y', '\ud800x', 'k'.repeat(1100)));
+    // The longest key write_note takes is 200 characters (its schema refuses longer ones).
+    const key = fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom('... x', '---', '--- x', '#', 'a: b', 'a\nb', '\ufeffx', '<<', '? x', '- y', '\ud800x', 'k'.repeat(200)));
     const frontmatter = fc.dictionary(
       // A key "__proto__" never reaches Roost: the tool's input schema drops it (the unit test covers it).
       key.filter((k) => !owned.has(k) && k !== '__proto__'),
