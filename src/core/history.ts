@@ -302,11 +302,12 @@ export class History {
       );
       parent = `:${mark}`;
     }
+    // git's index follows, also for a path with nothing to commit (a file staged at start that is not committed, such as a hard link).
+    for (const file of paths) this.unsynced.add(file);
+    this.scheduleIndexSync();
     if (!mark) return;
     const id = await this.importer.commitAndCheckpoint(commands, mark);
     if ((await this.readRef(ref)) !== id) throw new Error(`git could not move ${ref} to ${id} (is ${ref}.lock left over?)`);
-    for (const file of paths) this.unsynced.add(file);
-    this.scheduleIndexSync();
     if (++this.cyclesSinceRepack >= CYCLES_PER_REPACK) await this.repack();
   }
 
@@ -336,7 +337,12 @@ export class History {
         for (const inner of await filesUnder(this.root, file)) out.push(...(await this.changes([inner], new Map())));
       } else {
         const mode = stat.isSymbolicLink() ? '120000' : stat.mode & 0o111 ? '100755' : '100644';
-        const content = await (stat.isSymbolicLink() ? fs.readlink(full).then((target) => Buffer.from(target)) : fs.readFile(full)).catch(() => null);
+        // A symbolic link is committed as the link it is. A file with other hard links is not committed at
+        // all: its content is also a file elsewhere, which the history of a note must not show (the vault reads it as absent).
+        const content =
+          stat.nlink > 1 && stat.isFile()
+            ? null
+            : await (stat.isSymbolicLink() ? fs.readlink(full).then((target) => Buffer.from(target)) : fs.readFile(full)).catch(() => null);
         if (!content) {
           if (old) out.push(Buffer.from(`D ${quote(file)}\n`));
         } else if (!old || old.mode !== mode || old.id !== blobId(content)) {

@@ -1,10 +1,27 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, fsync, promises as fs, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  fsync,
+  ftruncateSync,
+  promises as fs,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { DeferredSync } from './deferred-sync.js';
 import { UserError } from './errors.js';
 import { KeyedLock } from './lock.js';
+import { checkDataPath } from './paths.js';
 import type { LogRecord } from './write-ahead-log.js';
 
 export interface FileStat {
@@ -33,6 +50,13 @@ interface WriteRecord extends LogRecord {
  * A write with `{ sync: false }` writes the file in place, unsynced, for a caller that keeps its
  * own durable record, rewrites a file a crash cut short, and calls `sync` later (mail copies,
  * written once each).
+ *
+ * Links are never followed inside the data root. A file that is a symbolic link, or that lies in a
+ * folder reached through one, or that has other hard links (its content is also a file elsewhere,
+ * maybe one its reader may not see) reads as absent, and the operator is told once; a write there
+ * is refused, and new folders are made one level at a time, never through a link. A write always
+ * replaces the file's name with a new file, so it never changes what another hard link shows.
+ * The data root's own path may pass through links: its real path is taken once.
  */
 export class Vault {
   /**
@@ -45,6 +69,9 @@ export class Vault {
   /** Record ids: unique across restarts, as a log may hold records of the run before. */
   private readonly epoch = Date.now().toString(36);
   private writes = 0;
+  private realRootPath?: string;
+  /** Paths whose link was reported to the operator already. */
+  private readonly reported = new Set<string>();
 
   constructor(readonly root: string) {}
 
@@ -87,13 +114,8 @@ export class Vault {
   async isOwnChange(relative: string): Promise<boolean> {
     const mark = this.own.get(relative);
     if (mark === undefined) return false;
-    let content: Buffer | null | undefined;
-    try {
-      content = readFileSync(this.abs(relative));
-    } catch (error) {
-      content = isMissing(error) ? null : undefined;
-    }
-    if (content === undefined) return false; // a folder now, or unreadable
+    const content = this.load(relative);
+    if (content === undefined) return false; // a folder now, a link, or unreadable
     return mark === (content === null ? GONE : hash(content));
   }
 
@@ -103,31 +125,149 @@ export class Vault {
     if (this.own.size > MAX_MARKS) this.own.delete(this.own.keys().next().value!);
   }
 
+  /** The absolute path of a data-root path, which may not leave the root or name a hidden file or folder. */
   abs(relative: string): string {
-    return path.join(this.root, ...relative.split('/'));
+    return path.join(this.root, ...checkDataPath(relative).split('/'));
   }
 
   /**
    * Reads synchronously: notes and messages are small and nearly always in the page cache, where
    * the libuv pool's round trips cost several times the read itself (search snippets, inbox pages).
+   * null when there is no file, or only a link (see the class comment).
    */
   async read(relative: string): Promise<string | null> {
+    return this.load(relative)?.toString('utf8') ?? null;
+  }
+
+  /** The file's size and time; null when there is no file, or only a link. */
+  async stat(relative: string): Promise<FileStat | null> {
+    const fd = this.openFile(relative);
+    if (fd === null || fd === undefined) return null;
     try {
-      return readFileSync(this.abs(relative), 'utf8');
+      const s = fstatSync(fd);
+      return { path: relative, mtimeMs: s.mtimeMs, size: s.size };
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** A file's content; null when there is none, undefined when something else is there (a folder, a link). */
+  private load(relative: string): Buffer | null | undefined {
+    const fd = this.openFile(relative);
+    if (fd === null || fd === undefined) return fd;
+    try {
+      return readFileSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * Opens a file to read it: null when there is none, undefined when something Roost does not read
+   * is there (a folder, a special file, or a link, which is reported). The last name is opened
+   * without following a link; the folder the file was found in must be, by its real path, the one
+   * its path names.
+   */
+  private openFile(relative: string): number | null | undefined {
+    let fd: number;
+    try {
+      fd = openSync(this.abs(relative), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch (error) {
-      if (isMissing(error)) return null;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP') return this.report(relative, 'is a symbolic link');
+      if (isMissing(error) || code === 'ENOTDIR') return null;
+      throw error;
+    }
+    try {
+      const s = fstatSync(fd);
+      const link = !s.isFile()
+        ? ''
+        : this.folderOf(fd, relative) !== this.realPath(parentOf(relative))
+          ? 'lies in a folder reached through a symbolic link'
+          : s.nlink > 1
+            ? 'has other hard links'
+            : null;
+      if (link === null) return fd;
+      closeSync(fd);
+      return link ? this.report(relative, link) : undefined;
+    } catch (error) {
+      closeSync(fd);
       throw error;
     }
   }
 
-  async stat(relative: string): Promise<FileStat | null> {
+  /** The real path of the folder an open file lies in (on Linux read from the open file itself, so no rename can slip between). */
+  private folderOf(fd: number, relative: string): string {
     try {
-      const s = await fs.stat(this.abs(relative));
-      return s.isFile() ? { path: relative, mtimeMs: s.mtimeMs, size: s.size } : null;
-    } catch (error) {
-      if (isMissing(error)) return null;
-      throw error;
+      return path.dirname(readlinkSync(`/proc/self/fd/${fd}`));
+    } catch {
+      return realpathSync.native(path.dirname(this.abs(relative)));
     }
+  }
+
+  /** Where a data-root path is when no link is on its way. */
+  private realPath(relative: string): string {
+    this.realRootPath ??= realpathSync.native(this.root);
+    return relative === '' ? this.realRootPath : path.join(this.realRootPath, ...relative.split('/'));
+  }
+
+  /** A link is reported to the operator once per path, and treated as absent. */
+  private report(relative: string, what: string): undefined {
+    if (!this.reported.has(relative)) {
+      if (this.reported.size >= MAX_MARKS) this.reported.clear();
+      this.reported.add(relative);
+      console.warn(`roost: ${relative} ${what}; Roost follows no links in the data root, so it treats the file as absent: replace the link with a plain file, or remove it.`);
+    }
+    return undefined;
+  }
+
+  /** Refuses a write into a folder that is reached through a link, or onto a path that is a link or a folder. */
+  private linkRefusal(relative: string, what: string): UserError {
+    this.report(relative, what);
+    return new UserError(
+      `"${relative}" ${what}, placed by hand: Roost neither reads nor writes through links, so nothing was written. Write to another path, or ask the operator to replace the link.`,
+      'forbidden',
+    );
+  }
+
+  /**
+   * Makes sure a folder is a real folder inside the root, with no link on its way: throws ENOENT
+   * when it is missing and `create` is false; else makes the missing folders one level at a time.
+   */
+  private realFolder(folder: string, create: boolean, forFile: string): void {
+    if (folder === '') return;
+    if (!create) {
+      let real: string;
+      try {
+        real = realpathSync.native(this.abs(folder));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') throw notAFolder(forFile);
+        throw error;
+      }
+      if (real !== this.realPath(folder)) throw this.linkRefusal(forFile, 'lies in a folder that is a symbolic link');
+      return;
+    }
+    const names = folder.split('/');
+    for (let i = 1; i <= names.length; i++) {
+      const level = names.slice(0, i).join('/');
+      const abs = this.abs(level);
+      try {
+        mkdirSync(abs);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const s = lstatSync(abs);
+      if (s.isSymbolicLink()) throw this.linkRefusal(forFile, 'lies in a folder that is a symbolic link');
+      if (!s.isDirectory()) throw notAFolder(forFile);
+    }
+  }
+
+  /** Refuses a write onto something that is not a plain file: a link or a folder. */
+  private checkTarget(relative: string): void {
+    const s = lstatSync(this.abs(relative), { throwIfNoEntry: false });
+    if (!s || s.isFile()) return;
+    if (s.isSymbolicLink()) throw this.linkRefusal(relative, 'is a symbolic link');
+    throw new UserError(`"${relative}" is a folder on disk: choose another path for the file.`, 'conflict');
   }
 
   async write(relative: string, content: string, options: { sync: boolean } = { sync: true }): Promise<FileStat> {
@@ -159,11 +299,8 @@ export class Vault {
 
   /** The hash of a file's content now, GONE when there is none, UNREADABLE for a folder. */
   private hashNow(relative: string): string {
-    try {
-      return hash(readFileSync(this.abs(relative)));
-    } catch (error) {
-      return isMissing(error) ? GONE : UNREADABLE;
-    }
+    const content = this.load(relative);
+    return content === null ? GONE : content === undefined ? UNREADABLE : hash(content);
   }
 
   /** Makes files written with `{ sync: false }` durable: their content, then their folders' entries. A file gone meanwhile is skipped. */
@@ -187,10 +324,16 @@ export class Vault {
       const writeTo = temp ? path.join(dir, `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`) : target; // a temp file matches TEMP_FILE
       try {
         // The folder nearly always exists already: made only once a try finds it missing.
-        if (attempt > 1) mkdirSync(dir, { recursive: true });
-        const fd = openSync(writeTo, 'w', 0o644);
+        this.realFolder(parentOf(relative), attempt > 1, relative);
+        this.checkTarget(relative);
+        // A temp file is new (O_EXCL never follows a link); a file written in place is truncated only once known to be plain.
+        const fd = openSync(writeTo, temp ? 'wx' : constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
         let written: FileStat;
         try {
+          if (!temp) {
+            if (fstatSync(fd).nlink > 1) throw this.linkRefusal(relative, 'has other hard links');
+            ftruncateSync(fd);
+          }
           writeFileSync(fd, content, 'utf8');
           if (sync) await fsyncFd(fd);
           // The file as this process wrote it: once renamed, a person may already change or remove it.
@@ -216,6 +359,7 @@ export class Vault {
     await this.settle(relative);
     this.mark(relative, GONE);
     try {
+      this.realFolder(parentOf(relative), false, relative);
       await fs.unlink(this.abs(relative));
     } catch (error) {
       if (isMissing(error)) return false;
@@ -231,9 +375,12 @@ export class Vault {
   async move(from: string, to: string, stopAt: string, content: string): Promise<FileStat> {
     await this.settle(from);
     const target = this.abs(to);
-    await fs.mkdir(path.dirname(target), { recursive: true });
+    this.realFolder(parentOf(from), false, from);
+    this.realFolder(parentOf(to), true, to);
+    if (lstatSync(target, { throwIfNoEntry: false })) throw new UserError(`"${to}" is taken on disk by a folder or a link: choose another destination.`, 'conflict');
     // The file as this process moves it (a rename keeps it): once moved, a person may already change or remove it.
-    const s = await fs.stat(this.abs(from));
+    const s = lstatSync(this.abs(from));
+    if (!s.isFile() || s.nlink > 1) throw this.linkRefusal(from, 'is not a plain file');
     const stat = { path: to, mtimeMs: s.mtimeMs, size: s.size };
     this.mark(from, GONE);
     this.mark(to, hash(content));
@@ -255,10 +402,16 @@ export class Vault {
     if (this.log?.pending(relative)) await this.log.flush();
   }
 
-  /** Every file below `folder` whose name passes `accept`, skipping hidden files and folders. */
+  /** Every file below `folder` whose name passes `accept`, skipping hidden files and folders, and links (reported). */
   async walk(folder: string, accept: (name: string) => boolean = () => true): Promise<FileStat[]> {
     const out: FileStat[] = [];
     const base = this.abs(folder);
+    try {
+      this.realFolder(folder, false, folder);
+    } catch (error) {
+      if (isMissing(error) || error instanceof UserError) return out;
+      throw error;
+    }
     const visit = async (dir: string, prefix: string): Promise<void> => {
       let entries;
       try {
@@ -272,11 +425,13 @@ export class Vault {
       for (const entry of entries) {
         if (entry.name.startsWith('.')) continue;
         const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+        // A symbolic link is neither a folder nor a file here: readdir does not follow it.
         if (entry.isDirectory()) await visit(path.join(dir, entry.name), rel);
+        else if (entry.isSymbolicLink() && accept(entry.name)) this.report(`${folder}/${rel}`, 'is a symbolic link');
         else if (entry.isFile() && accept(entry.name)) {
           files.push(
-            fs.stat(path.join(dir, entry.name)).then(
-              (s) => void out.push({ path: rel, mtimeMs: s.mtimeMs, size: s.size }),
+            fs.lstat(path.join(dir, entry.name)).then(
+              (s) => void (s.nlink > 1 ? this.report(`${folder}/${rel}`, 'has other hard links') : out.push({ path: rel, mtimeMs: s.mtimeMs, size: s.size })),
               () => undefined,
             ),
           );
@@ -320,6 +475,16 @@ export class Vault {
 /** Each fsync holds a file open and a thread of libuv's pool (4 by default) busy. */
 const SYNC_CONCURRENCY = 4;
 const TEMP_FILE = /^\..+\.[0-9a-f]{12}\.tmp$/;
+
+function notAFolder(relative: string): UserError {
+  return new UserError(`"${relative}" lies below a file, not a folder: choose another path.`, 'conflict');
+}
+
+/** The folder of a data-root path, '' for one at the top. */
+function parentOf(relative: string): string {
+  const slash = relative.lastIndexOf('/');
+  return slash === -1 ? '' : relative.slice(0, slash);
+}
 const GONE = 'gone';
 const UNREADABLE = 'unreadable';
 const MAX_MARKS = 50_000;
