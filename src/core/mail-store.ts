@@ -2,8 +2,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DeferredSync } from './deferred-sync.js';
 import { UserError } from './errors.js';
-import { type Folder, isMessageId, mailPath, type Message, parseMessage, serializeMessage } from './message.js';
-import { checkId, isId } from './paths.js';
+import { type Folder, mailPath, type Message, parseMessage, serializeMessage } from './message.js';
+import { checkId, isId, isMessageId } from './paths.js';
 import { isMissing, storageError, type Vault } from './vault.js';
 
 /**

@@ -1,20 +1,28 @@
 import { UserError } from './errors.js';
 
 const ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+/** Message ids, thread ids and ids of messages written by hand (their file name): no "/", never hidden. */
+const MESSAGE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,159}$/;
 const MAX_PATH = 512;
 /** Bytes per file or folder name: file systems allow 255, and a temp file adds a prefix and suffix. */
 const MAX_SEGMENT_BYTES = 200;
 
 /**
  * The one path rule. Everything from outside that names a place in the data root passes one of these
- * before it reaches the file system: bot ids, topic names and task ids (`checkId`), note paths and
- * folders inside a bot's memory (`checkNotePath`, `checkFolder`), and, in the vault itself, every
- * data-root path (`checkDataPath`), so that a path no command checked still cannot leave the root.
+ * before it reaches the file system: bot ids, topic names and task ids (`checkId`), message and
+ * thread ids (`isMessageId`), note paths and folders inside a bot's memory (`checkNotePath`,
+ * `checkFolder`), and, in the vault itself, every data-root path (`checkDataPath`), so that a path
+ * no command checked still cannot leave the root.
  */
 
 /** True for a valid bot id, topic name or task id. */
 export function isId(id: unknown): id is string {
   return typeof id === 'string' && ID.test(id);
+}
+
+/** True for a valid message or thread id. */
+export function isMessageId(value: string): boolean {
+  return typeof value === 'string' && MESSAGE_ID.test(value);
 }
 
 /** Bot ids, topic names and task ids: lower-case letters, digits, `-` and `_`, at most 64 characters. */
