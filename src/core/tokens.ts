@@ -59,6 +59,7 @@ export class Tokens {
   }
 
   async revoke(bot: string): Promise<void> {
+    checkId(bot);
     this.cache.delete(bot);
     await fs.rm(path.join(this.dir, bot), { force: true });
   }
@@ -79,6 +80,7 @@ export class Tokens {
 
   private async storedHash(bot: string, fresh: boolean): Promise<Buffer | null> {
     if (!fresh && this.cache.has(bot)) return this.cache.get(bot)!;
+    checkId(bot);
     try {
       const digest = Buffer.from((await fs.readFile(path.join(this.dir, bot), 'utf8')).trim(), 'hex');
       this.cache.set(bot, digest);
