@@ -400,16 +400,15 @@ export class Memory {
 
   /** A file (or a folder, gone) under `bots/` was changed on disk by someone else: bring the index in line. */
   async fileChanged(file: string, stat: FileStat | null): Promise<void> {
-    const match = /^bots\/([^/]+)(?:\/(.+))?$/.exec(file);
+    const match = /^bots\/([^/]+)\/(.+)$/.exec(file);
     if (!match) return;
-    const [, bot, path = ''] = match;
+    const [, bot, path] = match;
     await this.indexed(bot);
     if (!path.endsWith('.md')) {
-      // A folder (the bot's own, too) moved, replaced or deleted as a whole: its notes are reported by
-      // no event of their own. Each is looked at under its own lock, as a bot may have written it again meanwhile.
+      // A folder moved or deleted as a whole: its notes are reported by no event of their own. Each is
+      // looked at under its own lock, as a bot may have written it again meanwhile.
       if (stat) return;
-      const prefix = path ? `${path}/` : '';
-      for (const meta of this.index.list(bot).filter((m) => m.path.startsWith(prefix))) {
+      for (const meta of this.index.list(bot).filter((m) => m.path.startsWith(`${path}/`))) {
         const note = rootPath(bot, meta.path);
         await this.vault.locked(note, async () => {
           if (!(await this.vault.stat(note))) this.forget(bot, meta.path);
