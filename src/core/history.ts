@@ -447,10 +447,11 @@ export class History {
       commands.push(...this.commitHeader(mark, group.author, group.items.map((item) => item.change.summary), parent), ...changes, Buffer.from('\n'));
       parent = `:${mark}`;
     }
-    if (!mark) return;
-    await this.checkpoint(commands, mark);
+    // git's index follows, also for a path with nothing to commit (a file staged at start that is not committed, such as a hard link).
     for (const file of paths) this.unsynced.add(file);
     this.scheduleIndexSync();
+    if (!mark) return;
+    await this.checkpoint(commands, mark);
     if (++this.cyclesSinceRepack >= CYCLES_PER_REPACK) await this.repack();
   }
 
@@ -502,7 +503,12 @@ export class History {
         for (const inner of await filesUnder(this.root, file)) out.push(...(await this.changes([inner], new Map())));
       } else {
         const mode = stat.isSymbolicLink() ? '120000' : stat.mode & 0o111 ? '100755' : '100644';
-        const content = await (stat.isSymbolicLink() ? fs.readlink(full).then((target) => Buffer.from(target)) : fs.readFile(full)).catch(() => null);
+        // A symbolic link is committed as the link it is. A file with other hard links is not committed at
+        // all: its content is also a file elsewhere, which the history of a note must not show (the vault reads it as absent).
+        const content =
+          stat.nlink > 1 && stat.isFile()
+            ? null
+            : await (stat.isSymbolicLink() ? fs.readlink(full).then((target) => Buffer.from(target)) : fs.readFile(full)).catch(() => null);
         if (!content) {
           if (old) out.push(Buffer.from(`D ${quote(file)}\n`));
         } else if (!old || old.mode !== mode || old.id !== blobId(content)) {

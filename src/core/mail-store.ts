@@ -1,5 +1,7 @@
 import { promises as fs } from 'node:fs';
-import { type Folder, isMessageId, mailPath, type Message, parseMessage, serializeMessage } from './message.js';
+import { UserError } from './errors.js';
+import { type Folder, mailPath, type Message, parseMessage, serializeMessage } from './message.js';
+import { checkId, isId, isMessageId } from './paths.js';
 import { type Authored, isMissing, type Vault } from './vault.js';
 
 /**
@@ -31,6 +33,7 @@ export class FileMailbox implements MailTransport {
 
   /** The ids of the messages in one folder of a bot's mailbox. */
   async list(bot: string, folder: Folder): Promise<string[]> {
+    checkId(bot);
     let names: string[];
     try {
       names = await fs.readdir(this.vault.abs(`mail/${bot}/${folder}`));
@@ -41,7 +44,9 @@ export class FileMailbox implements MailTransport {
     return names.filter((n) => n.endsWith('.md')).map((n) => n.slice(0, -3)).filter(isMessageId);
   }
 
+  /** A message; null when there is none, and for a bot id or message id no mailbox can have (from a file written by hand). */
   async read(bot: string, folder: Folder, id: string): Promise<Message | null> {
+    if (!isId(bot) || !isMessageId(id)) return null;
     const file = mailPath(bot, folder, id);
     const text = await this.vault.read(file);
     if (text === null) return null;
@@ -55,7 +60,7 @@ export class FileMailbox implements MailTransport {
   async bots(): Promise<string[]> {
     try {
       return (await fs.readdir(this.vault.abs('mail'), { withFileTypes: true }))
-        .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+        .filter((e) => e.isDirectory() && isId(e.name))
         .map((e) => e.name);
     } catch (error) {
       if (isMissing(error)) return [];
@@ -64,6 +69,8 @@ export class FileMailbox implements MailTransport {
   }
 
   async remove(bot: string, folder: Folder, id: string, change: Authored): Promise<void> {
+    checkId(bot);
+    if (!isMessageId(id)) throw new UserError(`"${id}" is not a message id: take one from read_inbox.`);
     await this.vault.remove(mailPath(bot, folder, id), `mail/${bot}`, change);
   }
 }

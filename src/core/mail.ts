@@ -9,7 +9,6 @@ import { MailState } from './mail-state.js';
 import { INDEX_IDLE_MS, Mailbox, SortedMessages } from './mailbox.js';
 import {
   type Folder,
-  isMessageId,
   mailPath,
   type Message,
   type MessageMeta,
@@ -20,6 +19,7 @@ import {
   requestDigest,
   subjectOf,
 } from './message.js';
+import { isMessageId } from './paths.js';
 import { RateLimit } from './rate-limit.js';
 import type { Registry } from './registry.js';
 import { snippet } from './search/snippet.js';

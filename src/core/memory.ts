@@ -261,6 +261,7 @@ export class Memory {
   /** The full text and version of a note the caller may read. */
   async readable(caller: Caller, owner: string, path: string): Promise<Loaded> {
     checkId(owner);
+    path = checkNotePath(path);
     const current = await this.load(owner, path);
     if (!current || !mayRead(caller, owner, this.visibilityOf(owner, current.parsed))) {
       // Same answer for "missing" and "private": a bot learns nothing about notes it may not read.
@@ -383,6 +384,7 @@ export class Memory {
   }
 
   async restore(bot: string, path: string, version: string, expected?: string): Promise<WriteResult> {
+    checkId(bot);
     path = checkNotePath(path);
     await this.history.flush();
     const old = await this.history.show(rootPath(bot, path), checkCommit(version));

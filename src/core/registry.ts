@@ -87,7 +87,8 @@ export class Registry {
     }
     const declared = new Set([...bots.values()].flatMap((b) => b.topics));
     for (const file of await listMarkdown(this.vault.abs('registry'))) {
-      const text = await fs.readFile(this.vault.abs(`registry/${file}`), 'utf8');
+      const text = await this.vault.read(`registry/${file}`);
+      if (text === null) continue; // gone meanwhile, or a link
       const entry = botFromText(text, file, 'registered');
       if ('problem' in entry) {
         problems.push({ file: `registry/${file}`, problem: entry.problem });
@@ -168,6 +169,7 @@ export class Registry {
     changeBy: ChangeBy = 'bot',
   ): Promise<Bot> {
     checkId(input.id);
+    for (const topic of input.topics ?? []) checkId(topic, 'topic name');
     if (this.bots.has(input.id)) {
       throw new UserError(`A bot "${input.id}" already exists: choose another id, or call update_bot to change it.`, 'conflict');
     }
@@ -197,6 +199,7 @@ export class Registry {
 
   async update(id: string, patch: ProfilePatch, by: string, action = `update bot ${id}`, changeBy: ChangeBy = 'bot'): Promise<Bot> {
     const current = this.require(id);
+    for (const topic of patch.topics ?? []) checkId(topic, 'topic name');
     if (changeBy === 'bot') this.changes.take(by);
     const bot: Bot = { ...current, ...definedOnly(patch), updated: new Date().toISOString() };
     await this.save(bot, by, action);

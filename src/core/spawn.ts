@@ -8,6 +8,7 @@ import type { History } from './history.js';
 import { KeyedLock } from './lock.js';
 import type { Memory } from './memory.js';
 import { parseNote, serializeNote, stringOf } from './notes.js';
+import { isId } from './paths.js';
 import { RateLimit } from './rate-limit.js';
 import type { Bot, Registry } from './registry.js';
 import type { Runtimes } from './runtimes/index.js';
@@ -743,7 +744,8 @@ function taskToText(task: Task): string {
 
 function taskFromText(text: string): Task | null {
   const { frontmatter: fm, body, problem } = parseNote(text);
-  if (problem || !stringOf(fm.id) || !stringOf(fm.bot)) return null;
+  // The ids name files (the task's, the agent's memory and mail): a task file written by hand with other ids is not a task.
+  if (problem || !isId(fm.id) || !isId(fm.bot) || !isId(fm.parent)) return null;
   const runId = stringOf(fm.run_id);
   const optional = (key: string) => (stringOf(fm[key]) ? { [key]: stringOf(fm[key]) } : {});
   return {

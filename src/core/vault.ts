@@ -1,11 +1,28 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, promises as fs, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  ftruncateSync,
+  promises as fs,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readlinkSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { DeferredSync } from './deferred-sync.js';
-import { foldersUpTo, makeDurableDir, syncFd, syncPath } from './durable.js';
+import { foldersUpTo, syncFd, syncPath } from './durable.js';
 import { UserError } from './errors.js';
 import type { Change, RecordedChange } from './history.js';
 import { KeyedLock } from './lock.js';
+import { checkDataPath } from './paths.js';
 import type { LogRecord } from './write-ahead-log.js';
 
 export interface FileStat {
@@ -51,6 +68,13 @@ const LATER_EDIT_MS = 10_000;
  *   closed. `open` applies again, per path, the last change recorded whose record is open, and
  *   commits the changes git does not have;
  * - otherwise the temp file is fsynced before the rename and the folder after it.
+ *
+ * Links are never followed inside the data root. A file that is a symbolic link, or that lies in a
+ * folder reached through one, or that has other hard links (its content is also a file elsewhere,
+ * maybe one its reader may not see) reads as absent, and the operator is told once; a write there
+ * is refused, and new folders are made one level at a time, never through a link. A write always
+ * replaces the file's name with a new file, so it never changes what another hard link shows.
+ * The data root's own path may pass through links: its real path is taken once.
  */
 export class Vault {
   /**
@@ -66,6 +90,9 @@ export class Vault {
   private writes = 0;
   /** Changes a crash interrupted that could not be finished at start: the file is left as it is, for a person to look at. */
   readonly unfinished: Array<{ file: string; problem: string }> = [];
+  private realRootPath?: string;
+  /** Paths whose link was reported to the operator already. */
+  private readonly reported = new Set<string>();
 
   constructor(readonly root: string) {}
 
@@ -102,16 +129,10 @@ export class Vault {
 
   /** Makes `file` what a recorded change made of it; false when it already is, or was changed later by someone else. */
   private async redo(file: string, content: string | null, at: number): Promise<boolean> {
-    let stat;
-    try {
-      stat = statSync(this.abs(file));
-    } catch (error) {
-      if (!isMissing(error)) throw error;
-    }
-    if (stat && !stat.isFile()) return false;
-    const now = stat ? readFileSync(this.abs(file)) : null;
+    const now = this.load(file);
+    if (now === undefined) return false; // a folder or a link now: not ours to touch
     if (content === null ? now === null : now?.equals(Buffer.from(content))) return false;
-    if (stat && stat.mtimeMs > at + LATER_EDIT_MS) return false;
+    if (now !== null && lstatSync(this.abs(file)).mtimeMs > at + LATER_EDIT_MS) return false;
     this.mark(file, content === null ? GONE : hash(content));
     if (content === null) unlinkSync(this.abs(file));
     else await this.writeFile(file, content, 'atomic');
@@ -143,13 +164,8 @@ export class Vault {
   async isOwnChange(relative: string): Promise<boolean> {
     const mark = this.own.get(relative);
     if (mark === undefined) return false;
-    let content: Buffer | null | undefined;
-    try {
-      content = readFileSync(this.abs(relative));
-    } catch (error) {
-      content = isMissing(error) ? null : undefined;
-    }
-    if (content === undefined) return false; // a folder now, or unreadable
+    const content = this.load(relative);
+    if (content === undefined) return false; // a folder now, a link, or unreadable
     return mark === (content === null ? GONE : hash(content));
   }
 
@@ -159,33 +175,150 @@ export class Vault {
     if (this.own.size > MAX_MARKS) this.own.delete(this.own.keys().next().value!);
   }
 
+  /** The absolute path of a data-root path, which may not leave the root or name a hidden file or folder. */
   abs(relative: string): string {
-    return path.join(this.root, ...relative.split('/'));
+    return path.join(this.root, ...checkDataPath(relative).split('/'));
   }
 
   /**
    * Reads synchronously: notes and messages are small and nearly always in the page cache, where
    * the libuv pool's round trips cost several times the read itself (search snippets, inbox pages).
+   * null when there is no file, or only a link (see the class comment).
    */
   async read(relative: string): Promise<string | null> {
-    try {
-      return readFileSync(this.abs(relative), 'utf8');
-    } catch (error) {
-      if (isMissing(error)) return null;
-      throw error;
-    }
+    return this.load(relative)?.toString('utf8') ?? null;
   }
 
+  /** The file's size and time; null when there is no file, or only a link. */
   async stat(relative: string): Promise<FileStat | null> {
+    const fd = this.openFile(relative);
+    if (fd === null || fd === undefined) return null;
     try {
-      const s = await fs.stat(this.abs(relative));
-      return s.isFile() ? { path: relative, mtimeMs: s.mtimeMs, size: s.size } : null;
+      const s = fstatSync(fd);
+      return { path: relative, mtimeMs: s.mtimeMs, size: s.size };
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** A file's content; null when there is none, undefined when something else is there (a folder, a link). */
+  private load(relative: string): Buffer | null | undefined {
+    const fd = this.openFile(relative);
+    if (fd === null || fd === undefined) return fd;
+    try {
+      return readFileSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * Opens a file to read it: null when there is none, undefined when something Roost does not read
+   * is there (a folder, a special file, or a link, which is reported). The last name is opened
+   * without following a link; the folder the file was found in must be, by its real path, the one
+   * its path names.
+   */
+  private openFile(relative: string): number | null | undefined {
+    let fd: number;
+    try {
+      fd = openSync(this.abs(relative), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch (error) {
-      if (isMissing(error)) return null;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP') return this.report(relative, 'is a symbolic link');
+      if (isMissing(error) || code === 'ENOTDIR') return null;
+      throw error;
+    }
+    try {
+      const s = fstatSync(fd);
+      const link = !s.isFile()
+        ? ''
+        : this.folderOf(fd, relative) !== this.realPath(parentOf(relative))
+          ? 'lies in a folder reached through a symbolic link'
+          : s.nlink > 1
+            ? 'has other hard links'
+            : null;
+      if (link === null) return fd;
+      closeSync(fd);
+      return link ? this.report(relative, link) : undefined;
+    } catch (error) {
+      closeSync(fd);
       throw error;
     }
   }
 
+  /** The real path of the folder an open file lies in (on Linux read from the open file itself, so no rename can slip between). */
+  private folderOf(fd: number, relative: string): string {
+    try {
+      return path.dirname(readlinkSync(`/proc/self/fd/${fd}`));
+    } catch {
+      return realpathSync.native(path.dirname(this.abs(relative)));
+    }
+  }
+
+  /** Where a data-root path is when no link is on its way. */
+  private realPath(relative: string): string {
+    this.realRootPath ??= realpathSync.native(this.root);
+    return relative === '' ? this.realRootPath : path.join(this.realRootPath, ...relative.split('/'));
+  }
+
+  /** A link is reported to the operator once per path, and treated as absent. */
+  private report(relative: string, what: string): undefined {
+    if (!this.reported.has(relative)) {
+      if (this.reported.size >= MAX_MARKS) this.reported.clear();
+      this.reported.add(relative);
+      console.warn(`roost: ${relative} ${what}; Roost follows no links in the data root, so it treats the file as absent: replace the link with a plain file, or remove it.`);
+    }
+    return undefined;
+  }
+
+  /** Refuses a write into a folder that is reached through a link, or onto a path that is a link or a folder. */
+  private linkRefusal(relative: string, what: string): UserError {
+    this.report(relative, what);
+    return new UserError(
+      `"${relative}" ${what}, placed by hand: Roost neither reads nor writes through links, so nothing was written. Write to another path, or ask the operator to replace the link.`,
+      'forbidden',
+    );
+  }
+
+  /**
+   * Makes sure a folder is a real folder inside the root, with no link on its way: throws ENOENT
+   * when it is missing and `create` is false; else makes the missing folders one level at a time.
+   */
+  private realFolder(folder: string, create: boolean, forFile: string): void {
+    if (folder === '') return;
+    if (!create) {
+      let real: string;
+      try {
+        real = realpathSync.native(this.abs(folder));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') throw notAFolder(forFile);
+        throw error;
+      }
+      if (real !== this.realPath(folder)) throw this.linkRefusal(forFile, 'lies in a folder that is a symbolic link');
+      return;
+    }
+    const names = folder.split('/');
+    for (let i = 1; i <= names.length; i++) {
+      const level = names.slice(0, i).join('/');
+      const abs = this.abs(level);
+      try {
+        mkdirSync(abs);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const s = lstatSync(abs);
+      if (s.isSymbolicLink()) throw this.linkRefusal(forFile, 'lies in a folder that is a symbolic link');
+      if (!s.isDirectory()) throw notAFolder(forFile);
+    }
+  }
+
+  /** Refuses a write onto something that is not a plain file: a link or a folder. */
+  private checkTarget(relative: string): void {
+    const s = lstatSync(this.abs(relative), { throwIfNoEntry: false });
+    if (!s || s.isFile()) return;
+    if (s.isSymbolicLink()) throw this.linkRefusal(relative, 'is a symbolic link');
+    throw new UserError(`"${relative}" is a folder on disk: choose another path for the file.`, 'conflict');
+  }
   /** Writes a note-like file; `change` names the author and commit line (the daemon's vault commits it). */
   async write(relative: string, content: string, change?: Authored): Promise<FileStat> {
     this.mark(relative, hash(content));
@@ -229,6 +362,7 @@ export class Vault {
     this.mark(relative, GONE);
     const unlink = async () => {
       try {
+        this.realFolder(parentOf(relative), false, relative);
         await fs.unlink(this.abs(relative));
       } catch (error) {
         if (isMissing(error)) return false;
@@ -249,9 +383,12 @@ export class Vault {
   async move(from: string, to: string, stopAt: string, content: string, change?: Authored): Promise<FileStat> {
     const target = this.abs(to);
     const rename = async () => {
-      await makeDurableDir(path.dirname(target));
+      this.realFolder(parentOf(from), false, from);
+      this.realFolder(parentOf(to), true, to);
+      if (lstatSync(target, { throwIfNoEntry: false })) throw new UserError(`"${to}" is taken on disk by a folder or a link: choose another destination.`, 'conflict');
       // The file as this process moves it (a rename keeps it): once moved, a person may already change or remove it.
-      const s = await fs.stat(this.abs(from));
+      const s = lstatSync(this.abs(from));
+      if (!s.isFile() || s.nlink > 1) throw this.linkRefusal(from, 'is not a plain file');
       this.mark(from, GONE);
       this.mark(to, hash(content));
       try {
@@ -332,10 +469,16 @@ export class Vault {
       const writeTo = temp ? path.join(dir, `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`) : target; // a temp file matches TEMP_FILE
       try {
         // The folder nearly always exists already: made only once a try finds it missing.
-        if (attempt > 1) mkdirSync(dir, { recursive: true });
-        const fd = openSync(writeTo, 'w', 0o644);
+        this.realFolder(parentOf(relative), attempt > 1, relative);
+        this.checkTarget(relative);
+        // A temp file is new (O_EXCL never follows a link); a file written in place is truncated only once known to be plain.
+        const fd = openSync(writeTo, temp ? 'wx' : constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
         let written: FileStat;
         try {
+          if (!temp) {
+            if (fstatSync(fd).nlink > 1) throw this.linkRefusal(relative, 'has other hard links');
+            ftruncateSync(fd);
+          }
           writeFileSync(fd, content, 'utf8');
           if (sync) await syncFd(fd);
           // The file as this process wrote it: once renamed, a person may already change or remove it.
@@ -356,10 +499,16 @@ export class Vault {
     }
   }
 
-  /** Every file below `folder` whose name passes `accept`, skipping hidden files and folders. */
+  /** Every file below `folder` whose name passes `accept`, skipping hidden files and folders, and links (reported). */
   async walk(folder: string, accept: (name: string) => boolean = () => true): Promise<FileStat[]> {
     const out: FileStat[] = [];
     const base = this.abs(folder);
+    try {
+      this.realFolder(folder, false, folder);
+    } catch (error) {
+      if (isMissing(error) || error instanceof UserError) return out;
+      throw error;
+    }
     const visit = async (dir: string, prefix: string): Promise<void> => {
       let entries;
       try {
@@ -373,11 +522,13 @@ export class Vault {
       for (const entry of entries) {
         if (entry.name.startsWith('.')) continue;
         const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+        // A symbolic link is neither a folder nor a file here: readdir does not follow it.
         if (entry.isDirectory()) await visit(path.join(dir, entry.name), rel);
+        else if (entry.isSymbolicLink() && accept(entry.name)) this.report(`${folder}/${rel}`, 'is a symbolic link');
         else if (entry.isFile() && accept(entry.name)) {
           files.push(
-            fs.stat(path.join(dir, entry.name)).then(
-              (s) => void out.push({ path: rel, mtimeMs: s.mtimeMs, size: s.size }),
+            fs.lstat(path.join(dir, entry.name)).then(
+              (s) => void (s.nlink > 1 ? this.report(`${folder}/${rel}`, 'has other hard links') : out.push({ path: rel, mtimeMs: s.mtimeMs, size: s.size })),
               () => undefined,
             ),
           );
@@ -451,4 +602,14 @@ export function storageError(error: unknown): unknown {
 
 export function isMissing(error: unknown): boolean {
   return (error as NodeJS.ErrnoException)?.code === 'ENOENT';
+}
+
+function notAFolder(relative: string): UserError {
+  return new UserError(`"${relative}" lies below a file, not a folder: choose another path.`, 'conflict');
+}
+
+/** The folder of a data-root path, '' for one at the top. */
+function parentOf(relative: string): string {
+  const slash = relative.lastIndexOf('/');
+  return slash === -1 ? '' : relative.slice(0, slash);
 }
