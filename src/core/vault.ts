@@ -491,9 +491,11 @@ export class Vault {
         if (sync) await this.sync([relative]);
         return written;
       } catch (error) {
-        if (temp) rmSync(writeTo, { force: true });
+        // A temp file below a file (ENOTDIR) was never made.
+        if (temp && (error as NodeJS.ErrnoException).code !== 'ENOTDIR') rmSync(writeTo, { force: true });
         // A new folder, or a person removed it meanwhile: make it.
         if (isMissing(error) && attempt < 3) continue;
+        if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') throw notAFolder(relative);
         throw storageError(error);
       }
     }
