@@ -7,7 +7,7 @@ import { UserError } from '../core/errors.js';
 import type { Activity } from '../core/events.js';
 import type { Roost } from '../core/roost.js';
 import { ConsoleSessions } from './console-sessions.js';
-import { sendJson } from './server.js';
+import { sendJson } from './json.js';
 
 /** Header the console page sends with every state-changing request; a cross-site form or image cannot. */
 export const CONSOLE_HEADER = 'x-roost-console';

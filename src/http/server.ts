@@ -5,7 +5,9 @@ import { UserError } from '../core/errors.js';
 import type { Roost } from '../core/roost.js';
 import { createServer } from '../mcp/server.js';
 import { VERSION } from '../package.js';
+import { BOT_HEADER, SESSION_HEADER } from '../protocol.js';
 import { ConsoleApi } from './api.js';
+import { sendJson } from './json.js';
 import { McpSession } from './mcp-session.js';
 import { StaticFiles } from './static.js';
 
@@ -16,11 +18,6 @@ export interface HttpOptions {
   /** An MCP session with no open request for this long is closed (its client is gone). Default 30 min. */
   sessionIdleMs?: number;
 }
-
-/** Header with which the operator token picks the bot it acts as. */
-export const BOT_HEADER = 'x-roost-bot';
-/** Header with which a bot token says which OpenClaw session calls (Roost's OpenClaw plugin sends it). */
-export const SESSION_HEADER = 'x-roost-session';
 
 interface Session {
   transport: McpSession;
@@ -130,7 +127,7 @@ export class HttpServer {
     }
     if (!session) return { bot: bot.id, kind: bot.kind, operator: false };
     try {
-      const actor = this.roost.tasks.actorInSession(bot, session);
+      const actor = this.roost.sessions.actorIn(bot, session);
       return { bot: actor.id, kind: actor.kind, operator: false };
     } catch (error) {
       if (!(error instanceof UserError)) throw error;
@@ -219,9 +216,4 @@ function jsonRpcError(message: string) {
 
 function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
-}
-
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
 }

@@ -2,8 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { allTools } from '../tools/index.js';
-import { PACKAGE_ROOT } from './package.js';
+import { allTools } from '../../tools/index.js';
+import { PACKAGE_ROOT } from '../package.js';
 
 /** Roost's OpenClaw plugin: a folder of its own, installed into the gateway (see its README). */
 export const PLUGIN_DIR = path.join(PACKAGE_ROOT, 'openclaw-plugin');
