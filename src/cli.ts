@@ -4,6 +4,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { isAlive, readDaemonInfo } from './core/lock-file.js';
+import { DEFAULT_LIMITS } from './core/memory.js';
+import { changeAllowance } from './core/rate-limit.js';
 import { Registry } from './core/registry.js';
 import { Roost } from './core/roost.js';
 import { Tokens } from './core/tokens.js';
@@ -133,7 +135,12 @@ async function mcp(flags: Flags): Promise<void> {
 /** The registry as the files say, without taking the daemon lock (nothing is written). */
 async function readRegistry(flags: Flags): Promise<Registry> {
   const options = daemonOptions(flags);
-  const registry = new Registry(new Vault(options.home), { enqueue: () => undefined, settle: async () => undefined }, options.botsDir);
+  const registry = new Registry(
+    new Vault(options.home),
+    { enqueue: () => undefined, settle: async () => undefined },
+    options.botsDir,
+    changeAllowance(DEFAULT_LIMITS.writeBurst, DEFAULT_LIMITS.writesPerSecond),
+  );
   await registry.load();
   return registry;
 }

@@ -1,5 +1,7 @@
 import type { z } from 'zod';
 import type { Caller } from '../src/core/access.js';
+import { DEFAULT_MAIL_LIMITS } from '../src/core/mail.js';
+import { DEFAULT_LIMITS } from '../src/core/memory.js';
 import type { Roost } from '../src/core/roost.js';
 
 /** `readOnly` changes nothing; `action` adds or changes data; `destructive` may remove data. */
@@ -43,5 +45,29 @@ export function annotationsOf(tool: Tool) {
     openWorldHint: false,
   };
 }
+
+/**
+ * Caps on the size of what a tool takes: every string and list in every tool's input has one (a test
+ * checks that), so no call makes Roost hold, parse or write more than it is for. The exact rules (an
+ * id's form, a note's bytes) are core's; these only bound the size, above any legitimate use.
+ */
+export const CAP = {
+  /** Ids, names of topics, keys, versions, cursors, dates, tags: a word or so. */
+  id: 200,
+  /** Note paths, folders and fact keys (their rule allows 512 and 807 characters). */
+  path: 1024,
+  /** One line: a title, a subject, a heading, a query, an address, a session key. */
+  line: 1000,
+  /** A paragraph: the description of a bot or a topic, a source. */
+  paragraph: 4000,
+  /** A bot's role, in Markdown. */
+  role: 64 * 1024,
+  /** The text of a note: the size limit of a note. */
+  note: DEFAULT_LIMITS.maxNoteBytes,
+  /** The body of a message, and a task's brief (an assigned one is sent as a message): the size limit of a message. */
+  message: DEFAULT_MAIL_LIMITS.maxBodyBytes,
+  /** Items of a list: tags, members, topics, addresses, note paths. */
+  list: 1000,
+};
 
 export const mainOrOperator = (caller: Caller) => caller.operator || caller.kind === 'main';

@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { UserError } from '../src/core/errors.js';
 import { NEW_NOTE, type Edit } from '../src/core/memory.js';
-import { defineTool } from './define.js';
+import { CAP, defineTool } from './define.js';
 
-const path = z.string().describe('Note path inside the memory, ending in .md, e.g. "notes/plan.md".');
-const otherBot = z.string().optional().describe("Another bot's id, to read its shared notes (main bot and operator: any note). Default: your own memory.");
+const path = z.string().max(CAP.path).describe('Note path inside the memory, ending in .md, e.g. "notes/plan.md".');
+const otherBot = z.string().max(CAP.id).optional().describe("Another bot's id, to read its shared notes (main bot and operator: any note). Default: your own memory.");
 const expectedVersion = z
   .string()
+  .max(CAP.id)
   .optional()
   .describe(`The version you last read. The change is refused if the note changed since. "${NEW_NOTE}" = the note must not exist yet.`);
 const visibility = z.enum(['private', 'shared']);
@@ -27,6 +28,7 @@ const noteMeta = z.object({
   updated: z.string(),
   size: z.number(),
 });
+const tags = z.array(z.string().max(CAP.id)).max(CAP.list);
 const limit = (max: number, fallback: number) => z.number().int().min(1).max(max).default(fallback);
 const offset = z.number().int().min(0).default(0);
 
@@ -39,13 +41,13 @@ export const writeNote = defineTool({
   type: 'action',
   input: {
     path,
-    body: z.string().describe('Markdown body (without frontmatter).'),
-    title: z.string().optional(),
-    tags: z.array(z.string()).optional(),
-    type: z.string().optional().describe('What kind of note this is, e.g. "decision", "howto".'),
+    body: z.string().max(CAP.note).describe('Markdown body (without frontmatter).'),
+    title: z.string().max(CAP.line).optional(),
+    tags: tags.optional(),
+    type: z.string().max(CAP.id).optional().describe('What kind of note this is, e.g. "decision", "howto".'),
     visibility: visibility.optional().describe('"shared" lets other bots read it. Default: your bot\'s setting.'),
-    source: z.string().optional().describe('Where the content came from (URL, message id…).'),
-    frontmatter: z.record(z.string(), z.unknown()).optional().describe('Any other frontmatter keys.'),
+    source: z.string().max(CAP.paragraph).optional().describe('Where the content came from (URL, message id…).'),
+    frontmatter: z.record(z.string().max(CAP.id), z.unknown()).optional().describe('Any other frontmatter keys.'),
     expected_version: expectedVersion,
   },
   output: writeResult,
@@ -69,10 +71,10 @@ export const editNote = defineTool({
   input: {
     path,
     operation: z.enum(['append', 'prepend', 'replace_section', 'find_replace']),
-    text: z.string().optional().describe('The text to add (append, prepend) or the new section content (replace_section).'),
-    heading: z.string().optional().describe('replace_section: the heading whose section is replaced, e.g. "Next steps".'),
-    find: z.string().optional().describe('find_replace: the exact text to find.'),
-    replace: z.string().optional().describe('find_replace: what to put instead.'),
+    text: z.string().max(CAP.note).optional().describe('The text to add (append, prepend) or the new section content (replace_section).'),
+    heading: z.string().max(CAP.line).optional().describe('replace_section: the heading whose section is replaced, e.g. "Next steps".'),
+    find: z.string().max(CAP.note).optional().describe('find_replace: the exact text to find.'),
+    replace: z.string().max(CAP.note).optional().describe('find_replace: what to put instead.'),
     all: z.boolean().optional().describe('find_replace: replace every occurrence (default: it must occur once).'),
     expected_version: expectedVersion,
   },
@@ -159,7 +161,7 @@ export const listNotes = defineTool({
   type: 'readOnly',
   input: {
     bot: otherBot,
-    folder: z.string().optional().describe('Folder to list, e.g. "notes". Default: the top.'),
+    folder: z.string().max(CAP.path).optional().describe('Folder to list, e.g. "notes". Default: the top.'),
     recursive: z.boolean().default(false).describe('Include notes in every sub-folder.'),
     limit: limit(500, 100),
     offset,
@@ -195,13 +197,13 @@ export const searchMemory = defineTool({
   toolset: 'memory',
   type: 'readOnly',
   input: {
-    query: z.string().max(1000),
+    query: z.string().max(CAP.line),
     scope: z.enum(['own', 'shared', 'all']).default('own'),
-    bot: z.string().optional().describe('Search only this bot\'s memory (its shared notes unless you read everything).'),
-    tags: z.array(z.string()).optional().describe('Only notes with all these tags.'),
-    type: z.string().optional(),
-    updated_after: z.string().datetime({ offset: true }).optional(),
-    updated_before: z.string().datetime({ offset: true }).optional(),
+    bot: z.string().max(CAP.id).optional().describe('Search only this bot\'s memory (its shared notes unless you read everything).'),
+    tags: tags.optional().describe('Only notes with all these tags.'),
+    type: z.string().max(CAP.id).optional(),
+    updated_after: z.string().max(CAP.id).datetime({ offset: true }).optional(),
+    updated_before: z.string().max(CAP.id).datetime({ offset: true }).optional(),
     prefix: z.boolean().default(true),
     fuzzy: z.boolean().default(true),
     limit: limit(100, 10),
@@ -277,7 +279,7 @@ export const noteDiff = defineTool({
   description: 'Unified diff of a note between two versions (commit ids from note_history). Without "to", compares with the note as it is now.',
   toolset: 'memory',
   type: 'readOnly',
-  input: { path, bot: otherBot, from: z.string().describe('Older commit id.'), to: z.string().optional().describe('Newer commit id; default: now.') },
+  input: { path, bot: otherBot, from: z.string().max(CAP.id).describe('Older commit id.'), to: z.string().max(CAP.id).optional().describe('Newer commit id; default: now.') },
   output: { bot: z.string(), path: z.string(), from: z.string(), to: z.string(), diff: z.string() },
   handler: async (a, { roost, caller }) => {
     const bot = a.bot ?? caller.bot;
@@ -292,12 +294,18 @@ export const restoreNote = defineTool({
   description: 'Bring back a note as it was at a version (commit id from note_history). The restore is a new version; nothing is rewritten in history.',
   toolset: 'memory',
   type: 'action',
-  input: { path, version: z.string().describe('Commit id to restore.'), expected_version: expectedVersion },
+  input: { path, version: z.string().max(CAP.id).describe('Commit id to restore.'), expected_version: expectedVersion },
   output: writeResult,
   handler: async (a, { roost, caller }) => roost.memory.restore(caller.bot, a.path, a.version, a.expected_version),
 });
 
 const json = z.json().describe('Any JSON value.');
+type Json = z.infer<typeof json>;
+/** A fact's value as a call gives it: any JSON, its strings and lists capped (the note it is stored in is capped as a whole). */
+const jsonIn: z.ZodType<Json> = z.lazy(() =>
+  z.union([z.string().max(CAP.note), z.number(), z.boolean(), z.null(), z.array(jsonIn).max(CAP.list * 10), z.record(z.string().max(CAP.id), jsonIn)]),
+);
+const factKey = z.string().max(CAP.path);
 const factOut = { key: z.string(), value: json, updated: z.string(), version: z.string() };
 
 export const setFact = defineTool({
@@ -306,7 +314,7 @@ export const setFact = defineTool({
   description: 'Store a small value under a key (e.g. "user/timezone") in your memory, readable as facts/<key>.md; every change is a git version.',
   toolset: 'memory',
   type: 'action',
-  input: { key: z.string(), value: json, expected_version: expectedVersion },
+  input: { key: factKey, value: jsonIn.describe('Any JSON value.'), expected_version: expectedVersion },
   output: factOut,
   handler: async (a, { roost, caller }) => {
     const fact = await roost.facts.set(caller.bot, a.key, a.value, a.expected_version);
@@ -320,7 +328,7 @@ export const getFact = defineTool({
   description: 'Look up the value stored under a key.',
   toolset: 'memory',
   type: 'readOnly',
-  input: { key: z.string(), bot: otherBot },
+  input: { key: factKey, bot: otherBot },
   output: factOut,
   handler: async (a, { roost, caller }) => {
     const fact = await roost.facts.get(caller, a.bot ?? caller.bot, a.key);
@@ -334,7 +342,7 @@ export const listFacts = defineTool({
   description: 'The facts whose key starts with a prefix (all facts without one), with their values, paged.',
   toolset: 'memory',
   type: 'readOnly',
-  input: { prefix: z.string().default(''), bot: otherBot, limit: limit(500, 100), offset },
+  input: { prefix: factKey.default(''), bot: otherBot, limit: limit(500, 100), offset },
   output: { total: z.number(), facts: z.array(z.object(factOut)), next_offset: z.number().optional() },
   handler: async (a, { roost, caller }) => {
     const r = await roost.facts.list(caller, a.bot ?? caller.bot, a.prefix, a.limit, a.offset);
@@ -352,7 +360,7 @@ export const deleteFact = defineTool({
   description: 'Remove a key. Its history stays in git.',
   toolset: 'memory',
   type: 'destructive',
-  input: { key: z.string(), expected_version: expectedVersion },
+  input: { key: factKey, expected_version: expectedVersion },
   output: { key: z.string(), deleted: z.boolean() },
   handler: async (a, { roost, caller }) => {
     await roost.facts.remove(caller.bot, a.key, a.expected_version);
@@ -366,7 +374,7 @@ export const journalAppend = defineTool({
   description: "Add a timestamped entry to today's journal (journal/YYYY-MM-DD.md, UTC): what you did, decided and why.",
   toolset: 'memory',
   type: 'action',
-  input: { text: z.string().describe('The entry, in Markdown.') },
+  input: { text: z.string().max(CAP.note).describe('The entry, in Markdown.') },
   output: { ...writeResult, date: z.string(), time: z.string() },
   handler: async (a, { roost, caller }) => roost.journal.append(caller.bot, a.text),
 });
@@ -377,7 +385,7 @@ export const readJournal = defineTool({
   description: 'Journal entries from a date range (YYYY-MM-DD, UTC, inclusive; default: today), oldest first.',
   toolset: 'memory',
   type: 'readOnly',
-  input: { from: z.string().optional(), to: z.string().optional(), bot: otherBot },
+  input: { from: z.string().max(CAP.id).optional(), to: z.string().max(CAP.id).optional(), bot: otherBot },
   output: { bot: z.string(), entries: z.array(z.object({ date: z.string(), time: z.string(), text: z.string() })) },
   handler: async (a, { roost, caller }) => {
     const today = new Date().toISOString().slice(0, 10);

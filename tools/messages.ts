@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PRIORITIES } from '../src/core/message.js';
-import { defineTool } from './define.js';
+import { CAP, defineTool } from './define.js';
 
 const priority = z.enum(PRIORITIES);
 const limit = (max: number, fallback: number) => z.number().int().min(1).max(max).default(fallback);
@@ -27,12 +27,13 @@ const messageFields = {
 export const messageOut = z.object(messageFields);
 const status = z.enum(['unread', 'read', 'acked']);
 const inboxMessage = z.object({ ...messageFields, status: status.describe('Its state before this call.') });
+const id = z.string().max(CAP.id);
 const filters = {
-  from: z.string().optional().describe('Only messages from this bot.'),
-  topic: z.string().optional().describe('Only messages posted to this topic.'),
-  thread: z.string().optional().describe('Only messages of this thread.'),
+  from: id.optional().describe('Only messages from this bot.'),
+  topic: id.optional().describe('Only messages posted to this topic.'),
+  thread: id.optional().describe('Only messages of this thread.'),
   priority: priority.optional().describe('Only messages of this priority or higher.'),
-  since: z.string().optional().describe('Only messages created at or after this ISO date.'),
+  since: id.optional().describe('Only messages created at or after this ISO date.'),
 };
 const inboxPage = {
   messages: z.array(inboxMessage),
@@ -48,14 +49,14 @@ export const sendMessage = defineTool({
   toolset: 'messaging',
   type: 'action',
   input: {
-    to: z.array(z.string()).describe('Bot ids and/or one topic written "#name", e.g. ["research", "#ops"].'),
-    subject: z.string().optional().describe('One line. Default: the first line of the body.'),
-    body: z.string().describe('The message, in Markdown.'),
-    thread: z.string().optional().describe('Thread to continue. Default: the thread of reply_to, or a new thread.'),
-    reply_to: z.string().optional().describe('Id of the message this answers (from your inbox or sent mail).'),
+    to: z.array(z.string().max(CAP.line)).max(CAP.list).describe('Bot ids and/or one topic written "#name", e.g. ["research", "#ops"].'),
+    subject: z.string().max(CAP.line).optional().describe('One line. Default: the first line of the body.'),
+    body: z.string().max(CAP.message).describe('The message, in Markdown.'),
+    thread: id.optional().describe('Thread to continue. Default: the thread of reply_to, or a new thread.'),
+    reply_to: id.optional().describe('Id of the message this answers (from your inbox or sent mail).'),
     priority: priority.default('normal'),
     ack_required: z.boolean().default(false).describe('Ask recipients to acknowledge it; get_thread shows who did.'),
-    idempotency_key: z.string().optional().describe('Any unique string for this message; a retry with the same key returns the first send.'),
+    idempotency_key: z.string().max(CAP.line).optional().describe('Any unique string for this message; a retry with the same key returns the first send.'),
   },
   output: {
     id: z.string(),
@@ -84,7 +85,7 @@ export const readInbox = defineTool({
   input: {
     status: z.enum(['unread', 'unacked', 'all']).default('unread').describe('unread: not read before; unacked: not acknowledged yet; all.'),
     ...filters,
-    cursor: z.string().optional(),
+    cursor: id.optional(),
     limit: limit(100, 20),
     peek: z.boolean().default(false).describe('Leave the messages unread.'),
   },
@@ -98,7 +99,7 @@ export const ackMessages = defineTool({
   description: 'Mark messages in your inbox as handled. Acknowledged messages never come back as unread or unacked, and their senders can see the acknowledgement.',
   toolset: 'messaging',
   type: 'action',
-  input: { ids: z.array(z.string()).min(1).max(500).describe('Message ids from read_inbox.') },
+  input: { ids: z.array(id).min(1).max(500).describe('Message ids from read_inbox.') },
   output: { acked: z.array(z.string()), already: z.array(z.string()).describe('Ids that were acknowledged before.') },
   handler: async (a, { roost, caller }) => roost.mail.ack(caller.bot, a.ids),
 });
@@ -110,7 +111,7 @@ export const getThread = defineTool({
     'The messages of a thread in your mail, received and sent, oldest first. For messages you sent that asked for an acknowledgement, who acknowledged them. Marks nothing read.',
   toolset: 'messaging',
   type: 'readOnly',
-  input: { thread: z.string().describe('A thread id, or the id of any message in the thread.'), cursor: z.string().optional(), limit: limit(200, 50) },
+  input: { thread: id.describe('A thread id, or the id of any message in the thread.'), cursor: id.optional(), limit: limit(200, 50) },
   output: {
     thread: z.string(),
     total: z.number(),
@@ -135,7 +136,7 @@ export const searchMessages = defineTool({
   toolset: 'messaging',
   type: 'readOnly',
   input: {
-    query: z.string(),
+    query: z.string().max(CAP.line),
     folder: z.enum(['inbox', 'sent', 'all']).default('all'),
     ...filters,
     limit: limit(50, 10),

@@ -3,7 +3,7 @@ import { OPERATOR_ID, type Caller } from '../src/core/access.js';
 import { UserError } from '../src/core/errors.js';
 import type { Bot } from '../src/core/registry.js';
 import type { Roost } from '../src/core/roost.js';
-import { defineTool, mainOrOperator } from './define.js';
+import { CAP, defineTool, mainOrOperator } from './define.js';
 
 const botOut = z.object({
   id: z.string(),
@@ -42,6 +42,16 @@ function detail(roost: Roost, bot: Bot) {
   return { ...summary(roost, bot), role: bot.role, tools: bot.tools ?? ['all'], visibility: bot.visibility };
 }
 
+const botId = z.string().max(CAP.id);
+const names = z.array(z.string().max(CAP.id)).max(CAP.list);
+const profile = {
+  name: z.string().max(CAP.line).optional(),
+  description: z.string().max(CAP.paragraph).optional(),
+  topics: names.optional(),
+  capabilities: names.optional(),
+};
+const role = z.string().max(CAP.role);
+
 const botDetail = botOut.extend({ role: z.string(), tools: z.array(z.string()), visibility: z.enum(['private', 'shared']) });
 
 export const whoami = defineTool({
@@ -71,7 +81,7 @@ export const listBots = defineTool({
   type: 'readOnly',
   input: {
     kind: z.enum(['main', 'specialist', 'task']).optional(),
-    topic: z.string().optional(),
+    topic: z.string().max(CAP.id).optional(),
     status: z.enum(['active', 'retired']).optional(),
   },
   output: { bots: z.array(botOut) },
@@ -84,7 +94,7 @@ export const getBot = defineTool({
   description: "One bot's full profile, including its role.",
   toolset: 'registry',
   type: 'readOnly',
-  input: { id: z.string() },
+  input: { id: botId },
   output: botDetail.shape,
   handler: async (a, { roost }) => detail(roost, roost.registry.require(a.id)),
 });
@@ -97,15 +107,12 @@ export const registerBot = defineTool({
   type: 'action',
   allow: mainOrOperator,
   input: {
-    id: z.string().describe('Lower-case letters, digits, "-" and "_".'),
+    id: botId.describe('Lower-case letters, digits, "-" and "_".'),
     kind: z.enum(['specialist', 'task']).default('specialist'),
-    name: z.string().optional(),
-    description: z.string().optional(),
-    topics: z.array(z.string()).optional(),
-    capabilities: z.array(z.string()).optional(),
-    tools: z.array(z.string()).optional().describe('Tool or toolset names it may use (memory, registry, messaging, topics, spawn). Default: all.'),
+    ...profile,
+    tools: names.optional().describe('Tool or toolset names it may use (memory, registry, messaging, topics, spawn). Default: all.'),
     visibility: z.enum(['private', 'shared']).optional().describe('Default visibility of its new notes.'),
-    role: z.string().optional().describe('What the bot is for, in Markdown.'),
+    role: role.optional().describe('What the bot is for, in Markdown.'),
   },
   output: { bot: botDetail, token: z.string().describe('The bot\'s bearer token. Store it now: it is not shown again.') },
   handler: async (a, { roost, caller }) => {
@@ -123,12 +130,9 @@ export const updateBot = defineTool({
   toolset: 'registry',
   type: 'action',
   input: {
-    id: z.string().optional().describe('Operator only: the bot to change. Default: yourself.'),
-    name: z.string().optional(),
-    description: z.string().optional(),
-    topics: z.array(z.string()).optional(),
-    capabilities: z.array(z.string()).optional(),
-    role: z.string().optional(),
+    id: botId.optional().describe('Operator only: the bot to change. Default: yourself.'),
+    ...profile,
+    role: role.optional(),
   },
   output: botDetail.shape,
   handler: async ({ id, ...patch }, { roost, caller }) => {
@@ -145,7 +149,7 @@ export const retireBot = defineTool({
   description: 'Mark a bot retired and revoke its token. Its memory and mail stay. Main bot and operator, or a bot retiring itself.',
   toolset: 'registry',
   type: 'destructive',
-  input: { id: z.string() },
+  input: { id: botId },
   output: botDetail.shape,
   handler: async (a, { roost, caller }) => {
     if (a.id !== caller.bot && !mainOrOperator(caller)) {

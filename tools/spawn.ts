@@ -4,10 +4,12 @@ import { SESSION_ADDRESS } from '../src/core/delivery.js';
 import { UserError } from '../src/core/errors.js';
 import type { Roost } from '../src/core/roost.js';
 import { RUNTIMES } from '../src/core/agent-runtime.js';
-import { CLEANUPS, type Task, type TaskNode } from '../src/core/spawn.js';
-import { defineTool, type ToolContext } from './define.js';
+import { CLEANUPS, RESULT_CHARS, type Task, type TaskNode } from '../src/core/spawn.js';
+import { CAP, defineTool, type ToolContext } from './define.js';
 
-const deadline = z.string().optional().describe('When the task must be done: a duration (30s, 15m, 2h, 1d) or an ISO time. Default: 1h.');
+const id = z.string().max(CAP.id);
+const brief = z.string().min(1).max(CAP.message);
+const deadline = id.optional().describe('When the task must be done: a duration (30s, 15m, 2h, 1d) or an ISO time. Default: 1h.');
 const wait = z
   .boolean()
   .default(false)
@@ -83,9 +85,9 @@ export const spawnAgent = defineTool({
   toolset: 'spawn',
   type: 'action',
   input: {
-    task: z.string().min(1).describe('The brief: what to do and what to hand back.'),
-    role: z.string().optional().describe('A bot definition to start from (its role, tools, OpenClaw agent), or a role in free text.'),
-    topic: z.string().optional(),
+    task: brief.describe('The brief: what to do and what to hand back.'),
+    role: z.string().max(CAP.role).optional().describe('A bot definition to start from (its role, tools, OpenClaw agent), or a role in free text.'),
+    topic: id.optional(),
     runtime: z.enum(RUNTIMES).optional().describe('Where it runs: openclaw (a gateway session), command (a local process), none (it attaches itself). Default: the daemon\'s.'),
     deadline,
     cleanup: z.enum(CLEANUPS).default('archive').describe('Its memory afterwards: archive (into your memory under tasks/<agent>/), keep, or delete.'),
@@ -109,7 +111,7 @@ export const assignTask = defineTool({
     "Give an existing bot a task: it arrives in the bot's inbox and live in its session, and is tracked like a spawned agent (status, deadline, result back to you).",
   toolset: 'spawn',
   type: 'action',
-  input: { bot: z.string().describe('The bot to give it to.'), task: z.string().min(1), deadline, wait },
+  input: { bot: id.describe('The bot to give it to.'), task: brief, deadline, wait },
   output: { ...taskOut.shape, live: z.boolean().describe('True when the task also reached a live session of the bot.') },
   handler: async (a, context) => {
     const { roost, caller } = context;
@@ -125,10 +127,10 @@ export const completeTask = defineTool({
   toolset: 'spawn',
   type: 'action',
   input: {
-    task: z.string().optional().describe('The task id. Default: your only live task.'),
-    result: z.string().min(1).describe('The result, as you want your parent to read it.'),
+    task: id.optional().describe('The task id. Default: your only live task.'),
+    result: z.string().min(1).max(RESULT_CHARS).describe('The result, as you want your parent to read it.'),
     outcome: z.enum(['done', 'failed']).default('done'),
-    keep: z.array(z.string()).optional().describe('Paths of your notes to copy into your parent\'s memory (tasks/<you>/…).'),
+    keep: z.array(z.string().max(CAP.path)).max(CAP.list).optional().describe('Paths of your notes to copy into your parent\'s memory (tasks/<you>/…).'),
   },
   output: taskOut.shape,
   handler: async (a, { roost, caller }) =>
@@ -141,7 +143,7 @@ export const agentStatus = defineTool({
   description: 'The status, timings, last activity and result of a task (by task id) or of a task agent (by its bot id).',
   toolset: 'spawn',
   type: 'readOnly',
-  input: { id: z.string().describe('A task id or a task agent\'s bot id.') },
+  input: { id: id.describe('A task id or a task agent\'s bot id.') },
   output: taskOut.shape,
   handler: async (a, { roost, caller }) => taskView(roost, roost.tasks.require(caller, a.id)),
 });
@@ -173,7 +175,7 @@ export const cancelAgent = defineTool({
   description: 'Stop a task you asked for (its run is aborted); whoever asked is told. Main bot and operator: any task.',
   toolset: 'spawn',
   type: 'destructive',
-  input: { id: z.string().describe('A task id or a task agent\'s bot id.') },
+  input: { id: id.describe('A task id or a task agent\'s bot id.') },
   output: taskOut.shape,
   handler: async (a, { roost, caller }) => taskView(roost, await roost.tasks.cancel(caller, roost.tasks.require(caller, a.id).id)),
 });
@@ -194,8 +196,8 @@ export const listSessions = defineTool({
   toolset: 'spawn',
   type: 'readOnly',
   input: {
-    agent: z.string().optional().describe('Only this OpenClaw agent\'s sessions.'),
-    search: z.string().optional(),
+    agent: id.optional().describe('Only this OpenClaw agent\'s sessions.'),
+    search: z.string().max(CAP.line).optional(),
     limit: z.number().int().min(1).max(200).default(50),
   },
   output: { sessions: z.array(sessionOut) },
@@ -214,7 +216,7 @@ export const sessionHistory = defineTool({
   description: 'The recent turns of an OpenClaw session (of a Roost bot or task agent; main bot and operator: any session).',
   toolset: 'spawn',
   type: 'readOnly',
-  input: { session: z.string().describe('The session key, e.g. agent:dev:roost:dev.'), limit: z.number().int().min(1).max(200).default(20) },
+  input: { session: z.string().max(CAP.line).describe('The session key, e.g. agent:dev:roost:dev.'), limit: z.number().int().min(1).max(200).default(20) },
   output: {
     session: z.string(),
     bot: z.string().optional(),
@@ -238,10 +240,10 @@ export const sendToSession = defineTool({
   toolset: 'spawn',
   type: 'action',
   input: {
-    session: z.string().describe('The session key, e.g. agent:dev:main.'),
-    body: z.string(),
-    subject: z.string().optional(),
-    idempotency_key: z.string().optional().describe('Repeat a send safely: the same key is one message.'),
+    session: z.string().max(CAP.line).describe('The session key, e.g. agent:dev:main.'),
+    body: z.string().max(CAP.message),
+    subject: z.string().max(CAP.line).optional(),
+    idempotency_key: z.string().max(CAP.line).optional().describe('Repeat a send safely: the same key is one message.'),
   },
   output: {
     id: z.string().describe('The message id.'),

@@ -2,11 +2,13 @@ import { z } from 'zod';
 import type { Caller } from '../src/core/access.js';
 import type { Roost } from '../src/core/roost.js';
 import type { Topic } from '../src/core/topics.js';
-import { defineTool } from './define.js';
+import { CAP, defineTool } from './define.js';
 import { messageOut } from './messages.js';
 
-const topicName = z.string().describe('The topic\'s name, e.g. "ops" (a leading "#" is fine).');
+const topicName = z.string().max(CAP.id).describe('The topic\'s name, e.g. "ops" (a leading "#" is fine).');
 const postPolicy = z.enum(['members', 'anyone']);
+const description = z.string().max(CAP.paragraph);
+const members = z.array(z.string().max(CAP.id)).max(CAP.list);
 const topicOut = z.object({
   name: z.string(),
   description: z.string(),
@@ -41,15 +43,15 @@ const name = (input: string) => input.trim().replace(/^#/, '');
 export const createTopic = defineTool({
   name: 'create_topic',
   title: 'Create a topic',
-  description: 'Start a topic channel. Messages sent to "#name" go to each of its members once. You become a member unless you list the members yourself.',
+  description: 'Start a topic channel. Messages sent to "#name" go to each of its members once. You become a member unless you list the members yourself. A topic a bot definition lists is the operator\'s to create.',
   toolset: 'topics',
   type: 'action',
   input: {
     name: topicName,
-    description: z.string().optional(),
-    members: z.array(z.string()).optional().describe('Bot ids. Default: you.'),
+    description: description.optional(),
+    members: members.optional().describe('Bot ids. Default: you.'),
     post_policy: postPolicy.default('anyone').describe('Who may post: members only, or any bot.'),
-    retention_days: z.number().int().min(1).optional().describe('Remove its messages after this many days. Default: keep them.'),
+    retention_days: z.number().int().min(1).optional().describe("Remove its messages after this many days (from each bot's mailbox no sooner than its definition allows). Default: keep them."),
   },
   output: topicOut.shape,
   handler: async (a, { roost, caller }) => describeTopic(roost, caller, await roost.topics.create(caller, name(a.name), { description: a.description, members: a.members, post_policy: a.post_policy, retention_days: a.retention_days })),
@@ -58,13 +60,13 @@ export const createTopic = defineTool({
 export const updateTopic = defineTool({
   name: 'update_topic',
   title: 'Update a topic',
-  description: "Change a topic's description, members, post policy or retention, or reopen an archived one. Its creator, the main bot and the operator may.",
+  description: "Change a topic's description, members, post policy or retention, or reopen an archived one. Its creator, the main bot and the operator may; a topic a bot definition lists, only the operator.",
   toolset: 'topics',
   type: 'action',
   input: {
     topic: topicName,
-    description: z.string().optional(),
-    members: z.array(z.string()).optional().describe('The new list of subscribed members (bots listing the topic in their definition stay members).'),
+    description: description.optional(),
+    members: members.optional().describe('The new list of subscribed members (bots listing the topic in their definition stay members).'),
     post_policy: postPolicy.optional(),
     retention_days: z.number().int().min(1).nullable().optional().describe('null: keep messages forever.'),
     archived: z.boolean().optional().describe('false reopens an archived topic.'),
@@ -76,7 +78,7 @@ export const updateTopic = defineTool({
 export const archiveTopic = defineTool({
   name: 'archive_topic',
   title: 'Archive a topic',
-  description: 'Close a topic to new messages. Its history stays readable; update_topic with archived: false reopens it. Its creator, the main bot and the operator may.',
+  description: 'Close a topic to new messages. Its history stays readable; update_topic with archived: false reopens it. Its creator, the main bot and the operator may; a topic a bot definition lists, only the operator.',
   toolset: 'topics',
   type: 'action',
   input: { topic: topicName },
@@ -135,7 +137,7 @@ export const topicHistory = defineTool({
   description: "A topic's messages, newest first, each with its sender, time and thread. Any bot may read any topic. Marks nothing read.",
   toolset: 'topics',
   type: 'readOnly',
-  input: { topic: topicName, cursor: z.string().optional().describe('next_cursor of the previous page: older messages.'), limit: z.number().int().min(1).max(100).default(20) },
+  input: { topic: topicName, cursor: z.string().max(CAP.id).optional().describe('next_cursor of the previous page: older messages.'), limit: z.number().int().min(1).max(100).default(20) },
   output: {
     topic: z.string(),
     messages: z.array(messageOut),

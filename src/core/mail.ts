@@ -37,9 +37,11 @@ export interface MailLimits {
   sendBurst: number;
   /** …and how many the allowance grows by per second. */
   sendsPerSecond: number;
+  /** A topic's retention removes a bot's copies no sooner than this many days, unless the bot's definition says otherwise. */
+  minTopicRetentionDays: number;
 }
 
-export const DEFAULT_MAIL_LIMITS: MailLimits = { maxBodyBytes: 64 * 1024, maxRecipients: 100, sendBurst: 60, sendsPerSecond: 1 };
+export const DEFAULT_MAIL_LIMITS: MailLimits = { maxBodyBytes: 64 * 1024, maxRecipients: 100, sendBurst: 60, sendsPerSecond: 1, minTopicRetentionDays: 7 };
 
 export interface SendRequest {
   /** Bot ids and `#topic` names. */
@@ -496,14 +498,23 @@ export class Mail {
     else if (!old) this.events.emitActivity({ kind: 'message.deliver', bot, by: 'external', path: file, detail: { id, from: meta.from, topic: meta.topic, thread: meta.thread } });
   }
 
-  /** Removes topic messages older than their topic's retention from every mailbox. */
+  /**
+   * Removes topic messages past their topic's retention from every mailbox. A topic's retention is
+   * set by a bot, so it removes a bot's copies only once they are older than the shortest retention
+   * that bot's own definition accepts (`min_topic_retention_days`) as well.
+   */
   async prune(now = Date.now()): Promise<number> {
-    const cutoffs = new Map(this.topics.list().flatMap((t) => (t.retention_days ? [[t.name, now - t.retention_days * DAY_MS] as const] : [])));
-    if (cutoffs.size === 0) return 0;
+    const retention = new Map(this.topics.list().flatMap((t) => (t.retention_days ? [[t.name, t.retention_days] as const] : [])));
+    if (retention.size === 0) return 0;
     const removed: string[] = [];
     for (const [bot, box] of this.boxes) {
+      const floor = this.registry.get(bot)?.minTopicRetentionDays ?? this.limits.minTopicRetentionDays;
+      const expires = (m: MessageMeta) => {
+        const days = m.topic === undefined ? undefined : retention.get(m.topic);
+        return days !== undefined && Date.parse(m.created) < now - Math.max(days, floor) * DAY_MS;
+      };
       for (const folder of ['inbox', 'sent'] as const) {
-        const expired = [...box.folder(folder).ascending()].filter((m) => m.topic && Date.parse(m.created) < (cutoffs.get(m.topic) ?? -Infinity));
+        const expired = [...box.folder(folder).ascending()].filter(expires);
         for (const meta of expired) {
           await this.files.remove(bot, folder, meta.id);
           box.remove(folder, meta.id);

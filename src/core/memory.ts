@@ -5,7 +5,7 @@ import type { RoostEvents } from './events.js';
 import type { History, HistoryEntry } from './history.js';
 import { bodyOf, contentVersion, type ParsedNote, parseNote, serializeNote, stringOf, tagsOf, titleOf } from './notes.js';
 import { checkFolder, checkId, checkNotePath } from './paths.js';
-import { RateLimit } from './rate-limit.js';
+import { type ChangeBy, RateLimit } from './rate-limit.js';
 import type { Registry } from './registry.js';
 import type { NoteCatalogue, NoteMeta } from './catalogue.js';
 import type { Visibility } from './model.js';
@@ -18,9 +18,9 @@ export interface MemoryLimits {
   maxNoteBytes: number;
   /** A read without a line range returns at most this many bytes of body. */
   readChunkBytes: number;
-  /** The most bytes of notes one bot may have: a write that would pass it is refused (deletes never are). */
+  /** The most bytes of notes a standing bot and its task agents may have together: a write that would pass it is refused (deletes never are). */
   maxBotBytes: number;
-  /** Changes a bot may make to its memory at once (writes, edits, deletes, moves, facts, journal)… */
+  /** Changes a bot may make at once: to its memory (writes, edits, deletes, moves, facts, journal), to topics and to the registry… */
   writeBurst: number;
   /** …and how many the allowance grows by per second. */
   writesPerSecond: number;
@@ -33,12 +33,6 @@ export const DEFAULT_LIMITS: MemoryLimits = {
   writeBurst: 500,
   writesPerSecond: 10,
 };
-
-/**
- * Who asks for a change: the bot itself, counted against its write rate and memory quota, or
- * Roost doing a task's bookkeeping (a brief, an archive, a cleanup), which those never refuse.
- */
-export type ChangeBy = 'bot' | 'roost';
 
 export interface NoteFields {
   title?: string;
@@ -89,7 +83,6 @@ const OWNED = ['title', 'tags', 'type', 'created', 'updated', 'visibility', 'sou
  * durable on disk and in the search index before it returns, and queued for a grouped commit.
  */
 export class Memory {
-  private readonly changes: RateLimit;
   private readonly catalogue: NoteCatalogue;
   /** Notes whose frontmatter could not be parsed, by data-root path. */
   readonly problems = new Map<string, string>();
@@ -100,10 +93,11 @@ export class Memory {
     private readonly history: History,
     private readonly registry: Registry,
     private readonly events: RoostEvents,
+    /** The bots' allowance for changes, shared with topics and the registry. */
+    private readonly changes: RateLimit,
     readonly limits: MemoryLimits = DEFAULT_LIMITS,
   ) {
     this.catalogue = index.catalogue;
-    this.changes = new RateLimit(limits.writeBurst, limits.writesPerSecond, 'changing your memory', 'written');
   }
 
   // ---- writing -------------------------------------------------------------------------
@@ -195,6 +189,24 @@ export class Memory {
         return { bot, path: to, from, version: current.version, size: stat.size, created: true };
       }),
     );
+  }
+
+  /**
+   * Copies a note into another bot's memory for a task's bookkeeping (archiving, kept notes), which
+   * takes nothing from the allowance of changes; with `move` the original is deleted once the copy
+   * is made. A move within one tree grows nothing; any other copy is refused when it would take the
+   * target's tree past its quota.
+   */
+  async copyNote(from: string, path: string, to: string, toPath: string, move: boolean, summary: string): Promise<void> {
+    checkId(from);
+    const text = await this.vault.read(rootPath(from, path));
+    if (text === null) return;
+    if (!move || this.registry.rootOf(from) !== this.registry.rootOf(to)) {
+      await this.treeIndexed(to);
+      this.checkQuota(to, toPath, Buffer.byteLength(text));
+    }
+    await this.writeWith(to, toPath, () => text, summary, undefined, 'roost');
+    if (move) await this.remove(from, path, undefined, 'roost');
   }
 
   /** Forgets a bot whose memory is empty (a task agent whose start was undone): its folder and its search shard. */
@@ -454,7 +466,7 @@ export class Memory {
 
   private async locked<T>(bot: string, path: string, work: (current: Loaded | null) => Promise<T>): Promise<T> {
     checkId(bot);
-    await this.indexed(bot);
+    await this.treeIndexed(bot);
     return this.vault.locked(rootPath(bot, path), async () => work(await this.load(bot, path)));
   }
 
@@ -485,13 +497,26 @@ export class Memory {
     return { bot, path, version: contentVersion(text), size, created };
   }
 
-  /** Refuses a write that would grow the bot's memory past its quota; one that shrinks it always passes. */
+  /** The shards of the bot and of every bot in its tree are loaded: the tree's quota counts them all. */
+  private treeIndexed(bot: string): Promise<unknown> {
+    return Promise.all(this.registry.treeOf(this.registry.rootOf(bot)).map((b) => this.indexed(b)));
+  }
+
+  /**
+   * Refuses a write that would grow a tree's memory past its quota: a standing bot's quota covers its
+   * own notes and those of every task agent below it. A write that shrinks a note always passes.
+   */
   private checkQuota(bot: string, path: string, size: number): void {
     const old = this.catalogue.get(bot, path)?.size ?? 0;
-    const total = this.catalogue.bytes(bot) - old + size;
-    if (size > old && total > this.limits.maxBotBytes) {
+    if (size <= old) return;
+    const root = this.registry.rootOf(bot);
+    const tree = this.registry.treeOf(root);
+    const total = tree.reduce((sum, b) => sum + this.catalogue.bytes(b), 0) - old + size;
+    if (total > this.limits.maxBotBytes) {
+      const whose =
+        tree.length === 1 ? 'your memory' : root === bot ? "your memory and your task agents'" : `the memory of ${root} and its task agents, which yours counts in,`;
       throw new UserError(
-        `This would bring your memory to ${total} bytes; the limit is ${this.limits.maxBotBytes}: delete notes you no longer need (deleting is always allowed) or write less, then retry. Nothing was written.`,
+        `This would bring ${whose} to ${total} bytes; the limit is ${this.limits.maxBotBytes}: delete notes you no longer need (deleting is always allowed) or write less, then retry. Nothing was written.`,
         'too_large',
       );
     }

@@ -1,6 +1,13 @@
 import { UserError } from './errors.js';
 
 /**
+ * Who asks for a change: a bot, which takes it from its allowance (and, in memory, its quota), or
+ * Roost doing a task's bookkeeping (a brief, an archive, a cleanup, a task agent's registry entry),
+ * which no allowance refuses.
+ */
+export type ChangeBy = 'bot' | 'roost';
+
+/**
  * A per-bot token bucket: `burst` actions at once, then `perSecond`. A refusal takes nothing
  * and says when to retry.
  */
@@ -33,4 +40,9 @@ export class RateLimit {
       'rate_limited',
     );
   }
+}
+
+/** A bot's allowance for changes: to its memory, to topics and to the registry all take from this one bucket. */
+export function changeAllowance(burst: number, perSecond: number): RateLimit {
+  return new RateLimit(burst, perSecond, 'making changes', 'changed');
 }

@@ -6,6 +6,7 @@ import type { History } from './history.js';
 import type { OpenClawBinding, Visibility } from './model.js';
 import { parseNote, serializeNote, stringOf } from './notes.js';
 import { checkId } from './paths.js';
+import type { ChangeBy, RateLimit } from './rate-limit.js';
 import { isMissing, type Vault } from './vault.js';
 
 export type BotKind = 'main' | 'specialist' | 'task';
@@ -35,6 +36,8 @@ export interface Bot {
   /** The runtime its tasks run on, and the `command` runtime's template for it. */
   runtime?: RuntimeName;
   command?: string[];
+  /** The fewest days its copies of topic messages are kept, whatever a topic's retention says (default: the daemon's). */
+  minTopicRetentionDays?: number;
 }
 
 export interface BotPresence {
@@ -58,12 +61,18 @@ export type ProfilePatch = Partial<Pick<Bot, (typeof PROFILE_FIELDS)[number] | '
 export class Registry {
   private bots = new Map<string, Bot>();
   private presence = new Map<string, BotPresence>();
+  /** Topics the bot definitions list: they are the operator's. */
+  private declared = new Set<string>();
+  /** Each standing bot's tree, by its id; made again when a bot comes or goes. */
+  private trees?: Map<string, string[]>;
   problems: BotProblem[] = [];
 
   constructor(
     private readonly vault: Vault,
     private readonly history: Pick<History, 'enqueue' | 'settle'>,
     readonly definitionsDir: string,
+    /** The bots' allowance for changes, shared with memory and topics. */
+    private readonly changes: RateLimit,
   ) {}
 
   async load(): Promise<void> {
@@ -75,6 +84,7 @@ export class Registry {
       if ('problem' in result) problems.push({ file: `bots/${file}`, problem: result.problem });
       else bots.set(result.id, result);
     }
+    const declared = new Set([...bots.values()].flatMap((b) => b.topics));
     for (const file of await listMarkdown(this.vault.abs('registry'))) {
       const text = await fs.readFile(this.vault.abs(`registry/${file}`), 'utf8');
       const entry = botFromText(text, file, 'registered');
@@ -86,6 +96,8 @@ export class Registry {
       bots.set(entry.id, defined ? overlay(defined, parseNote(text).frontmatter, entry.role) : entry);
     }
     this.bots = bots;
+    this.declared = declared;
+    this.trees = undefined;
     this.problems = problems;
   }
 
@@ -107,6 +119,34 @@ export class Registry {
       .sort((a, b) => a.id.localeCompare(b.id));
   }
 
+  /** True when a bot definition lists the topic: then it is the operator's, whoever else lists it. */
+  isDeclaredTopic(topic: string): boolean {
+    return this.declared.has(topic);
+  }
+
+  /** The standing bot whose tree `id` is in: a task agent's is the standing bot above it, at any depth. */
+  rootOf(id: string): string {
+    // Registry files can be edited by hand: a loop of parents ends somewhere, too.
+    for (let hops = 0; hops < 100; hops++) {
+      const bot = this.bots.get(id);
+      if (bot?.kind !== 'task' || !bot.parent) return id;
+      id = bot.parent;
+    }
+    return id;
+  }
+
+  /** A standing bot and every task agent below it, at any depth: they share its memory quota and its live tasks. */
+  treeOf(root: string): string[] {
+    if (!this.trees) {
+      this.trees = new Map();
+      for (const id of this.bots.keys()) {
+        const tree = this.rootOf(id);
+        this.trees.set(tree, [...(this.trees.get(tree) ?? []), id]);
+      }
+    }
+    return this.trees.get(root) ?? [root];
+  }
+
   presenceOf(id: string): BotPresence {
     return this.presence.get(id) ?? { sessions: 0 };
   }
@@ -120,14 +160,17 @@ export class Registry {
     });
   }
 
+  /** Adds a bot at run time; `by` is who asks, and takes the change from its allowance unless Roost does it for a task. */
   async register(
     input: Pick<Bot, 'id' | 'kind'> & Partial<Omit<Bot, 'id' | 'kind' | 'source' | 'status'>>,
     by: string,
+    changeBy: ChangeBy = 'bot',
   ): Promise<Bot> {
     checkId(input.id);
     if (this.bots.has(input.id)) {
       throw new UserError(`A bot "${input.id}" already exists: choose another id, or call update_bot to change it.`, 'conflict');
     }
+    if (changeBy === 'bot') this.changes.take(by);
     const now = new Date().toISOString();
     const bot: Bot = {
       id: input.id,
@@ -147,11 +190,13 @@ export class Registry {
     };
     await this.save(bot, by, `register bot ${bot.id}`);
     this.bots.set(bot.id, bot);
+    this.trees = undefined;
     return bot;
   }
 
-  async update(id: string, patch: ProfilePatch, by: string, action = `update bot ${id}`): Promise<Bot> {
+  async update(id: string, patch: ProfilePatch, by: string, action = `update bot ${id}`, changeBy: ChangeBy = 'bot'): Promise<Bot> {
     const current = this.require(id);
+    if (changeBy === 'bot') this.changes.take(by);
     const bot: Bot = { ...current, ...definedOnly(patch), updated: new Date().toISOString() };
     await this.save(bot, by, action);
     this.bots.set(id, bot);
@@ -166,6 +211,7 @@ export class Registry {
     await this.vault.remove(file, 'registry');
     this.history.enqueue({ author: by, paths: [file], summary: `remove bot ${id}` });
     this.bots.delete(id);
+    this.trees = undefined;
   }
 
   private async save(bot: Bot, by: string, action: string): Promise<void> {
@@ -178,6 +224,7 @@ export class Registry {
       capabilities: bot.capabilities,
       tools: bot.tools ?? undefined,
       visibility: bot.visibility,
+      min_topic_retention_days: bot.minTopicRetentionDays,
       status: bot.status,
       parent: bot.parent,
       created: bot.created,
@@ -214,6 +261,10 @@ function botFromText(text: string, file: string, source: Bot['source']): Bot | {
   if (runtime && !RUNTIMES.includes(runtime as RuntimeName)) return { problem: `runtime "${runtime}" is not one of ${RUNTIMES.join(', ')}` };
   const openclaw = bindingOf(id, fm.openclaw);
   if (typeof openclaw === 'string') return { problem: openclaw };
+  const retention = fm.min_topic_retention_days;
+  if (retention !== undefined && !(Number.isInteger(retention) && (retention as number) >= 1)) {
+    return { problem: 'min_topic_retention_days must be a whole number of days, 1 or more' };
+  }
   return {
     id,
     name: stringOf(fm.name) || id,
@@ -232,6 +283,7 @@ function botFromText(text: string, file: string, source: Bot['source']): Bot | {
     ...(openclaw ? { openclaw } : {}),
     ...(runtime ? { runtime: runtime as RuntimeName } : {}),
     ...(fm.command !== undefined ? { command: commandOf(fm.command) } : {}),
+    ...(retention !== undefined ? { minTopicRetentionDays: retention as number } : {}),
   };
 }
 

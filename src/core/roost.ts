@@ -13,6 +13,7 @@ import { DaemonLock } from './lock-file.js';
 import { DEFAULT_MAIL_LIMITS, Mail, type MailLimits } from './mail.js';
 import { DEFAULT_LIMITS, Memory, type MemoryLimits } from './memory.js';
 import { Registry } from './registry.js';
+import { changeAllowance } from './rate-limit.js';
 import { DEFAULT_SPAWN_LIMITS, type SpawnLimits, Tasks } from './spawn.js';
 import { SearchIndex } from './search/index.js';
 import { Sessions } from './sessions.js';
@@ -111,18 +112,18 @@ export class Roost {
         remote: this.options.backupRemote,
         pushEveryMs: this.options.backupEveryMs,
       });
-      this.registry = new Registry(this.vault, this.history, this.options.botsDir);
+      const limits = { ...DEFAULT_LIMITS, ...this.options.limits };
+      // One allowance of changes per bot, whatever it changes: its memory, topics, the registry.
+      const changes = changeAllowance(limits.writeBurst, limits.writesPerSecond);
+      this.registry = new Registry(this.vault, this.history, this.options.botsDir, changes);
       await this.registry.load();
-      this.memory = new Memory(this.vault, this.index, this.history, this.registry, this.events, {
-        ...DEFAULT_LIMITS,
-        ...this.options.limits,
-      });
+      this.memory = new Memory(this.vault, this.index, this.history, this.registry, this.events, changes, limits);
       this.memory.folderBots = await listFolders(this.vault.abs('bots'));
       this.facts = new Facts(this.memory);
       this.journal = new Journal(this.memory);
       // Serve at once: shards load in the background, and a call that needs one first loads it.
       this.indexing = this.memory.indexAll().catch(logError);
-      this.topics = new Topics(this.vault, this.history, this.registry, this.events);
+      this.topics = new Topics(this.vault, this.history, this.registry, this.events, changes);
       await this.topics.load();
       this.sessions = new Sessions(this.registry);
       const mailLimits = { ...DEFAULT_MAIL_LIMITS, ...this.options.mailLimits };

@@ -6,7 +6,7 @@ import { UserError } from './errors.js';
 import type { RoostEvents } from './events.js';
 import type { History } from './history.js';
 import { KeyedLock } from './lock.js';
-import { type Memory, rootPath } from './memory.js';
+import type { Memory } from './memory.js';
 import { parseNote, serializeNote, stringOf } from './notes.js';
 import { RateLimit } from './rate-limit.js';
 import type { Bot, Registry } from './registry.js';
@@ -44,6 +44,8 @@ export interface Task {
   error?: string;
   /** Notes the agent asked to keep, copied into the parent's memory. */
   kept?: string[];
+  /** Notes that were to be copied into the parent's memory but did not fit: they stay in the agent's. */
+  left?: string[];
   /** The message in the parent's inbox that reported the end. */
   reported?: string;
   /** True once a spawned agent's memory was cleaned up and its token revoked. */
@@ -53,6 +55,8 @@ export interface Task {
 export interface SpawnLimits {
   /** Live tasks one bot may have asked for at once (spawned and assigned). */
   maxChildren: number;
+  /** Live tasks a standing bot and every task agent below it, at any depth, may have asked for at once. */
+  maxLivePerTree: number;
   /** How deep task agents may spawn task agents. */
   maxDepth: number;
   /** Live tasks in the whole daemon. */
@@ -67,6 +71,7 @@ export interface SpawnLimits {
 
 export const DEFAULT_SPAWN_LIMITS: SpawnLimits = {
   maxChildren: 5,
+  maxLivePerTree: 10,
   maxDepth: 3,
   maxLive: 50,
   defaultDeadlineMs: 60 * 60_000,
@@ -117,7 +122,8 @@ const REAP_EVERY_MS = 1_000;
 const WAIT_SLICE_MS = 30_000;
 /** Results longer than this reach the parent's inbox cut short; the whole result stays in the task file. */
 const REPORTED_RESULT_CHARS = 32_000;
-const RESULT_CHARS = 256_000;
+/** The longest result a task keeps. */
+export const RESULT_CHARS = 256_000;
 
 export function isLive(task: Task): boolean {
   return LIVE.includes(task.status);
@@ -234,6 +240,7 @@ export class Tasks {
             role: roleBot?.role ?? request.role ?? '',
           },
           parent.id,
+          'roost',
         );
         token = await this.tokens.issue(id);
         const brief = briefOf(task, roleBot ? roleBot.role : request.role, await this.endingOf(task, agent));
@@ -359,8 +366,13 @@ export class Tasks {
     });
   }
 
-  /** Reports an ended task to its parent and cleans up after a spawned agent; safe to repeat. */
+  /** Cleans up after a spawned agent and reports an ended task to its parent; safe to repeat. */
   private async settle(task: Task): Promise<void> {
+    // First the cleanup, so the report can say which notes did not fit into the parent's memory.
+    if (task.kind === 'spawn' && !task.cleaned) {
+      await this.cleanUp(task);
+      task.cleaned = true;
+    }
     if (!task.reported) {
       try {
         const sent = await this.mail.send(task.bot, {
@@ -374,25 +386,34 @@ export class Tasks {
         logError(`the end of task ${task.id} could not be reported to ${task.parent}: ${(error as Error).message}`);
       }
     }
-    if (task.kind === 'spawn' && !task.cleaned) {
-      await this.cleanUp(task);
-      task.cleaned = true;
-    }
     await this.save(task, task.parent, `settle ${task.id}`);
   }
 
-  /** Archives, keeps or deletes a spawned agent's memory (kept notes always go to the parent), then retires it. */
+  /**
+   * Archives, keeps or deletes a spawned agent's memory (kept notes always go to the parent), then
+   * retires it. Archiving moves the notes within the quota the agent and its parent share; a copy that
+   * does not fit (a kept note whose original stays, or a note over the size limit) is not made, and the
+   * note stays in the agent's memory, listed in `left` for the report.
+   */
   private async cleanUp(task: Task): Promise<void> {
     const self: Caller = { bot: task.bot, kind: 'task', operator: false };
     const notes = (await this.memory.list(self, task.bot, '', true)).notes.map((n) => n.path);
     const copied = task.cleanup === 'archive' ? notes : (task.kept ?? []).filter((p) => notes.includes(p));
+    const left: string[] = [];
     for (const path of copied) {
-      const text = await this.vault.read(rootPath(task.bot, path));
-      if (text !== null) await this.memory.writeWith(task.parent, `tasks/${task.bot}/${path}`, () => text, `archive ${task.bot}/${path}`, undefined, 'roost');
+      await this.memory
+        .copyNote(task.bot, path, task.parent, `tasks/${task.bot}/${path}`, task.cleanup !== 'keep', `archive ${task.bot}/${path}`)
+        .catch((error: unknown) => {
+          if (!(error instanceof UserError)) throw error;
+          left.push(path);
+        });
     }
-    if (task.cleanup !== 'keep') for (const path of notes) await this.memory.remove(task.bot, path, undefined, 'roost').catch(logError);
+    if (left.length) task.left = left;
+    if (task.cleanup === 'delete') {
+      for (const path of notes.filter((p) => !copied.includes(p))) await this.memory.remove(task.bot, path, undefined, 'roost').catch(logError);
+    }
     if (this.registry.get(task.bot)?.status === 'active') {
-      await this.registry.update(task.bot, { status: 'retired' }, task.parent, `retire task agent ${task.bot}`);
+      await this.registry.update(task.bot, { status: 'retired' }, task.parent, `retire task agent ${task.bot}`, 'roost');
     }
     await this.tokens.revoke(task.bot);
   }
@@ -547,6 +568,16 @@ export class Tasks {
     if (mine >= this.limits.maxChildren) {
       throw new UserError(`You already have ${mine} live tasks, the most one bot may have: wait for one to end, or cancel one (list_agents, cancel_agent).`, 'rate_limited');
     }
+    // A standing bot and its task agents share one allowance of live tasks, so nesting cannot take the slots of others.
+    const root = this.registry.rootOf(parent);
+    const tree = live.filter((t) => this.registry.rootOf(t.parent) === root).length;
+    if (tree >= this.limits.maxLivePerTree) {
+      const whose = root === parent ? 'You and your task agents' : `${root} and its task agents, you among them,`;
+      throw new UserError(
+        `${whose} already have ${tree} live tasks, the most one bot's tree may have: wait for some to end, or cancel some (list_agents, cancel_agent).`,
+        'rate_limited',
+      );
+    }
     if (live.length >= this.limits.maxLive) {
       throw new UserError(`Roost already runs ${live.length} live tasks, its limit: try again when some have ended.`, 'rate_limited');
     }
@@ -629,6 +660,7 @@ function briefOf(task: Task, role: string | undefined, ending: string): string {
 
 function reportOf(task: Task): string {
   const result = task.result ?? '';
+  const kept = (task.kept ?? []).filter((p) => !task.left?.includes(p));
   const shown = result.length > REPORTED_RESULT_CHARS ? `${result.slice(0, REPORTED_RESULT_CHARS)}\n\n[cut: the whole result is in tasks/${task.id}.md]` : result;
   const lines = [
     shown || (task.error ? '' : '(no result text)'),
@@ -636,8 +668,11 @@ function reportOf(task: Task): string {
     '',
     '---',
     `Task ${task.id} (${task.kind === 'spawn' ? 'task agent' : 'assigned to'} ${task.bot}) ${task.status} at ${task.ended}.`,
-    task.kept?.length ? `Kept notes, now in your memory: ${task.kept.map((p) => `tasks/${task.bot}/${p}`).join(', ')}.` : '',
+    kept.length ? `Kept notes, now in your memory: ${kept.map((p) => `tasks/${task.bot}/${p}`).join(', ')}.` : '',
     task.kind === 'spawn' && task.cleanup === 'archive' ? `Its memory is archived in your memory under tasks/${task.bot}/.` : '',
+    task.left?.length
+      ? `Not copied into your memory, as they did not fit (its quota, which your task agents share, or the size limit of a note): ${task.left.join(', ')}. They stay in ${task.bot}'s memory.`
+      : '',
   ];
   return lines.filter((line, i) => line !== '' || i === 2).join('\n').trim();
 }
@@ -655,7 +690,7 @@ function byCreated(a: Task, b: Task): number {
   return a.created.localeCompare(b.created);
 }
 
-const FIELDS = ['id', 'kind', 'bot', 'parent', 'status', 'runtime', 'topic', 'deadline', 'cleanup', 'depth', 'created', 'started', 'ended', 'result', 'error', 'kept', 'reported', 'cleaned'] as const;
+const FIELDS = ['id', 'kind', 'bot', 'parent', 'status', 'runtime', 'topic', 'deadline', 'cleanup', 'depth', 'created', 'started', 'ended', 'result', 'error', 'kept', 'left', 'reported', 'cleaned'] as const;
 
 function taskToText(task: Task): string {
   const frontmatter: Record<string, unknown> = {};
@@ -701,6 +736,7 @@ function taskFromText(text: string): Task | null {
     ...optional('result'),
     ...optional('error'),
     ...(Array.isArray(fm.kept) ? { kept: fm.kept.map(String) } : {}),
+    ...(Array.isArray(fm.left) ? { left: fm.left.map(String) } : {}),
     ...optional('reported'),
     ...(fm.cleaned === true ? { cleaned: true } : {}),
   } as Task;

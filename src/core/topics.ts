@@ -5,6 +5,7 @@ import type { RoostEvents } from './events.js';
 import type { History } from './history.js';
 import { parseNote, serializeNote, stringOf } from './notes.js';
 import { checkId } from './paths.js';
+import type { RateLimit } from './rate-limit.js';
 import type { Registry } from './registry.js';
 import { isMissing, type Vault } from './vault.js';
 
@@ -36,7 +37,8 @@ export interface TopicSettings {
 
 /**
  * Topic channels: `topics/<name>.md`, frontmatter only. A topic's members are the bots its file
- * lists and the bots whose definition lists it; a topic listed by a definition exists without a file.
+ * lists and the bots whose definition lists it; a topic listed by a definition exists without a file,
+ * and is the operator's: no bot creates or changes it, whatever its file says.
  */
 export class Topics {
   private topics = new Map<string, Topic>();
@@ -46,6 +48,8 @@ export class Topics {
     private readonly history: Pick<History, 'enqueue' | 'settle'>,
     private readonly registry: Registry,
     private readonly events: RoostEvents,
+    /** The bots' allowance for changes, shared with memory and the registry. */
+    private readonly changes: RateLimit,
   ) {}
 
   async load(): Promise<void> {
@@ -115,6 +119,7 @@ export class Topics {
 
   async create(caller: Caller, name: string, settings: TopicSettings): Promise<Topic> {
     checkId(name, 'topic name');
+    if (this.registry.isDeclaredTopic(name) && !caller.operator) throw operatorsOnly(name);
     if (this.topics.has(name)) throw new UserError(`The topic "#${name}" already exists: call update_topic to change it.`, 'conflict');
     const topic: Topic = {
       name,
@@ -133,6 +138,7 @@ export class Topics {
 
   async update(caller: Caller, name: string, settings: TopicSettings, action = `update topic #${name}`, kind = 'topic.update'): Promise<Topic> {
     const current = this.require(name);
+    if (this.registry.isDeclaredTopic(name) && !caller.operator) throw operatorsOnly(name);
     if (!this.mayManage(caller, current)) {
       throw new UserError(`Only the topic's creator, the main bot and the operator change "#${name}": ask one of them.`, 'forbidden');
     }
@@ -170,6 +176,7 @@ export class Topics {
   }
 
   private async save(topic: Topic, by: string, action: string, kind: string): Promise<void> {
+    this.changes.take(by);
     const file = `topics/${topic.name}.md`;
     // A body someone wrote by hand stays; the settings are the frontmatter.
     const body = topic.file ? (parseNote((await this.vault.read(file)) ?? '').body ?? '') : '';
@@ -188,6 +195,13 @@ export class Topics {
     this.history.enqueue({ author: by, paths: [file], summary: action });
     this.events.emitActivity({ kind, bot: by, by, path: file, detail: { topic: topic.name } });
   }
+}
+
+function operatorsOnly(name: string): UserError {
+  return new UserError(
+    `"#${name}" is listed in bot definitions, so it is the operator's: only the operator creates or changes it (any bot may still subscribe_topic).`,
+    'forbidden',
+  );
 }
 
 function applySettings(topic: Topic, settings: TopicSettings, registry: Registry): Topic {

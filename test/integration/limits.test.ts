@@ -34,7 +34,7 @@ async function log(): Promise<string> {
 }
 
 describe('the per-bot rate of changes to memory', () => {
-  const refusal = /^You are changing your memory faster than allowed \(5 at once, then 0\.01 per second\): retry in \d+\.\d s\. Nothing was written\.$/;
+  const refusal = /^You are making changes faster than allowed \(5 at once, then 0\.01 per second\): retry in \d+\.\d s\. Nothing was changed\.$/;
 
   it('lets a bot make its burst of changes, then refuses every kind of change with when to retry, and changes nothing', async () => {
     daemon = await startTestDaemon({ limits: { writeBurst: 5, writesPerSecond: 0.01 } });
@@ -80,7 +80,7 @@ describe('the per-bot rate of changes to memory', () => {
     const agent = await connect(spawned.token);
     await call(agent, 'write_note', { path: 'a.md', body: 'finding a' });
     await call(agent, 'write_note', { path: 'b.md', body: 'finding b' });
-    expect(await callError(agent, 'write_note', { path: 'c.md', body: 'finding c' })).toMatch(/changing your memory faster than allowed/);
+    expect(await callError(agent, 'write_note', { path: 'c.md', body: 'finding c' })).toMatch(/making changes faster than allowed/);
     await call(main, 'write_note', { path: 'mine.md', body: 'main writes too' });
 
     await call(agent, 'complete_task', { task: spawned.task, result: 'done' });

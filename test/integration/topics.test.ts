@@ -127,13 +127,14 @@ describe('topics', () => {
     expect((await call(dev, 'send_message', { to: ['#builds'], body: 'green' })).recipients.map((r: any) => r.bot)).toEqual(['main']);
   });
 
-  it('removes topic messages past the retention from every mailbox, in one commit', async () => {
+  it('removes topic messages past the retention, and past each bot\'s own shortest retention (7 days by default), from every mailbox, in one commit', async () => {
     await call(dev, 'create_topic', { name: 'noise', members: ['dev', 'research', 'main'], retention_days: 1 });
     const sent = await call(dev, 'send_message', { to: ['#noise'], body: 'ephemeral' });
     const kept = await call(dev, 'send_message', { to: ['research'], body: 'not in a topic' });
     expect(mailFiles(daemon.home).filter((f) => f.endsWith(`/${sent.id}.md`))).toHaveLength(3);
     await daemon.roost.history.flush();
-    expect(await daemon.roost.mail.prune(Date.now() + 2 * 86_400_000)).toBe(3);
+    expect(await daemon.roost.mail.prune(Date.now() + 2 * 86_400_000)).toBe(0);
+    expect(await daemon.roost.mail.prune(Date.now() + 8 * 86_400_000)).toBe(3);
     expect(mailFiles(daemon.home).filter((f) => f.endsWith(`/${sent.id}.md`))).toEqual([]);
     expect(mailFiles(daemon.home)).toContain(`mail/research/inbox/${kept.id}.md`);
     expect(await inboxIds(research)).not.toContain(sent.id);

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
+import { changeAllowance } from '../../src/core/rate-limit.js';
 import { Registry } from '../../src/core/registry.js';
 import { Vault } from '../../src/core/vault.js';
 import { tempDir } from '../helpers.js';
@@ -14,7 +15,7 @@ it('reads the OpenClaw binding, runtime and command of a definition, and reports
   define('ops', 'openclaw: { agent: ops, session: agent:ops:roost }\ncommand: node agent.js {task}');
   define('lost', 'openclaw: { agent: ops, session: agent:dev:roost }');
   define('odd', 'runtime: docker');
-  const registry = new Registry(new Vault(path.join(root, 'home')), { enqueue: () => undefined }, bots);
+  const registry = new Registry(new Vault(path.join(root, 'home')), { enqueue: () => undefined }, bots, changeAllowance(10, 1));
   await registry.load();
   expect(registry.get('dev')).toMatchObject({ openclaw: { agent: 'dev', session: 'agent:dev:roost:dev' }, runtime: 'openclaw' });
   expect(registry.get('ops')).toMatchObject({ openclaw: { agent: 'ops', session: 'agent:ops:roost' }, command: ['node', 'agent.js', '{task}'] });
