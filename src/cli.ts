@@ -22,7 +22,7 @@ Usage:
         With --backup, the data root is pushed to that git remote after its commits.
         LIMITS, per bot: --send-burst N --send-rate N (messages at once, then per second),
         --write-burst N --write-rate N (changes to its memory), --spawn-burst N --spawn-rate N
-        (tasks started), --memory-quota-mb N (size of its notes).
+        (tasks started), --memory-quota-mb N (size of its notes), --max-sessions N (live MCP sessions).
   roost mcp --bot ID [--url URL] [--token-file FILE] [--home DIR]
         A stdio MCP server acting as bot ID (token from ROOST_TOKEN or --token-file),
         bridged to the daemon; starts the daemon if none runs.
@@ -40,7 +40,7 @@ Usage:
 
 Environment: ROOST_HOME, ROOST_PORT, ROOST_HOST, ROOST_BOTS, ROOST_BACKUP, ROOST_OPERATOR_TOKEN, ROOST_TOKEN, ROOST_URL.
 Limits: ROOST_SEND_BURST, ROOST_SEND_RATE, ROOST_WRITE_BURST, ROOST_WRITE_RATE, ROOST_SPAWN_BURST, ROOST_SPAWN_RATE,
-ROOST_MEMORY_QUOTA_MB (as the flags; a flag wins).
+ROOST_MEMORY_QUOTA_MB, ROOST_MAX_SESSIONS (as the flags; a flag wins).
 Task agents: ROOST_OPENCLAW_URL, ROOST_OPENCLAW_TOKEN, ROOST_OPENCLAW_AGENT, ROOST_RUNTIME, ROOST_COMMAND.
 Defaults: data root ./memory and bot definitions ./bots of this package.`;
 

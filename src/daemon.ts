@@ -6,7 +6,7 @@ import type { MemoryLimits } from './core/memory.js';
 import { commandOf } from './core/registry.js';
 import { Roost } from './core/roost.js';
 import type { SpawnLimits } from './core/spawn.js';
-import { HttpServer } from './http/server.js';
+import { type HttpLimits, HttpServer } from './http/server.js';
 import { PACKAGE_ROOT } from './package.js';
 import { OpenClawGateway } from './openclaw/gateway.js';
 import { OpenClawRuntime } from './openclaw/runtime.js';
@@ -25,6 +25,7 @@ export interface DaemonOptions {
   limits?: Partial<MemoryLimits>;
   mailLimits?: Partial<MailLimits>;
   spawnLimits?: Partial<SpawnLimits>;
+  httpLimits?: Partial<HttpLimits>;
   delivery?: SessionDelivery;
   runtimes?: RuntimeOptions;
 }
@@ -61,6 +62,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     port: options.port,
     readOnly: options.readOnly,
     sessionIdleMs: options.sessionIdleMs,
+    limits: options.httpLimits,
   });
   let url: string;
   try {
@@ -117,11 +119,15 @@ const LIMIT_SETTINGS = [
   { flag: 'memory-quota-mb', env: 'ROOST_MEMORY_QUOTA_MB', group: 'limits', key: 'maxBotBytes', scale: 1024 * 1024 },
   { flag: 'spawn-burst', env: 'ROOST_SPAWN_BURST', group: 'spawnLimits', key: 'spawnBurst', scale: 1 },
   { flag: 'spawn-rate', env: 'ROOST_SPAWN_RATE', group: 'spawnLimits', key: 'spawnsPerSecond', scale: 1 },
+  { flag: 'max-sessions', env: 'ROOST_MAX_SESSIONS', group: 'httpLimits', key: 'maxSessions', scale: 1 },
 ] as const;
 
-/** The per-bot rate limits and memory quota from flags, then the environment; unset ones keep their defaults. */
-function limitsOf(flags: Record<string, string | boolean>, env: NodeJS.ProcessEnv): Pick<DaemonOptions, 'limits' | 'mailLimits' | 'spawnLimits'> {
-  const groups: Record<(typeof LIMIT_SETTINGS)[number]['group'], Record<string, number>> = { limits: {}, mailLimits: {}, spawnLimits: {} };
+/** The per-bot rate limits, memory quota and bound of sessions from flags, then the environment; unset ones keep their defaults. */
+function limitsOf(
+  flags: Record<string, string | boolean>,
+  env: NodeJS.ProcessEnv,
+): Pick<DaemonOptions, 'limits' | 'mailLimits' | 'spawnLimits' | 'httpLimits'> {
+  const groups: Record<(typeof LIMIT_SETTINGS)[number]['group'], Record<string, number>> = { limits: {}, mailLimits: {}, spawnLimits: {}, httpLimits: {} };
   for (const setting of LIMIT_SETTINGS) {
     const given = flags[setting.flag] ?? env[setting.env];
     if (given === undefined) continue;

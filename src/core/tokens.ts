@@ -14,7 +14,8 @@ export type Identity = { operator: true } | { operator: false; bot: string };
 export class Tokens {
   private readonly dir: string;
   private operatorHash: Buffer | null = null;
-  private readonly cache = new Map<string, Buffer>();
+  /** Each bot's token hash, with the identity of the file it was read from. */
+  private readonly cache = new Map<string, { identity: string; digest: Buffer }>();
 
   constructor(private readonly stateDir: string) {
     this.dir = path.join(stateDir, 'tokens');
@@ -43,23 +44,31 @@ export class Tokens {
     return token;
   }
 
-  /** Makes a new token for `bot`, replacing any previous one. */
+  /**
+   * Makes a new token for `bot`, replacing any previous one. The file is replaced by a rename, so
+   * it is a new file (a new inode) each time, and a daemon checking it sees the change at once.
+   */
   async issue(bot: string): Promise<string> {
     checkId(bot);
     const token = `roost_${bot}_${randomBytes(24).toString('hex')}`;
     await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const digest = hash(token);
-    await fs.writeFile(path.join(this.dir, bot), digest.toString('hex'), { mode: 0o600 });
-    this.cache.set(bot, digest);
+    const file = path.join(this.dir, bot);
+    const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      await fs.writeFile(temp, hash(token).toString('hex'), { mode: 0o600 });
+      await fs.rename(temp, file);
+    } catch (error) {
+      await fs.rm(temp, { force: true });
+      throw error;
+    }
     return token;
   }
 
   async has(bot: string): Promise<boolean> {
-    return (await this.storedHash(bot, false)) !== null;
+    return (await this.storedHash(bot)) !== null;
   }
 
   async revoke(bot: string): Promise<void> {
-    this.cache.delete(bot);
     await fs.rm(path.join(this.dir, bot), { force: true });
   }
 
@@ -68,24 +77,29 @@ export class Tokens {
     if (this.operatorHash && timingSafeEqual(digest, this.operatorHash)) return { operator: true };
     const match = /^roost_([a-z0-9][a-z0-9_-]{0,63})_[0-9a-f]{48}$/.exec(token);
     if (!match) return null;
-    const bot = match[1];
-    // Re-read on a miss: `roost token` may have rotated the token while the daemon runs.
-    for (const fresh of [false, true]) {
-      const stored = await this.storedHash(bot, fresh);
-      if (stored && timingSafeEqual(digest, stored)) return { operator: false, bot };
-    }
-    return null;
+    const stored = await this.storedHash(match[1]);
+    return stored?.length === digest.length && timingSafeEqual(digest, stored) ? { operator: false, bot: match[1] } : null;
   }
 
-  private async storedHash(bot: string, fresh: boolean): Promise<Buffer | null> {
-    if (!fresh && this.cache.has(bot)) return this.cache.get(bot)!;
+  /**
+   * The bot's token hash as its file holds it now, checked on every request: `roost token` may
+   * rotate it and `retire_bot` remove it while the daemon runs, and either takes effect on the
+   * next request. One stat a call; the file is read again only when it is another file or changed.
+   */
+  private async storedHash(bot: string): Promise<Buffer | null> {
+    const file = path.join(this.dir, bot);
     try {
-      const digest = Buffer.from((await fs.readFile(path.join(this.dir, bot), 'utf8')).trim(), 'hex');
-      this.cache.set(bot, digest);
+      const stat = await fs.stat(file, { bigint: true });
+      const identity = `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
+      const cached = this.cache.get(bot);
+      if (cached?.identity === identity) return cached.digest;
+      const digest = Buffer.from((await fs.readFile(file, 'utf8')).trim(), 'hex');
+      this.cache.set(bot, { identity, digest });
       return digest;
     } catch (error) {
-      if (isMissing(error)) return null;
-      throw error;
+      if (!isMissing(error)) throw error;
+      this.cache.delete(bot);
+      return null;
     }
   }
 }

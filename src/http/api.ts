@@ -6,6 +6,7 @@ import { type Caller, OPERATOR_ID } from '../core/access.js';
 import { UserError } from '../core/errors.js';
 import type { Activity } from '../core/events.js';
 import type { Roost } from '../core/roost.js';
+import { BodyError, readBody } from './body.js';
 import { ConsoleSessions } from './console-sessions.js';
 import { sendJson } from './json.js';
 
@@ -14,7 +15,6 @@ export const CONSOLE_HEADER = 'x-roost-console';
 /** Activities kept for a console page that opens after they happened. */
 const RECENT = 200;
 const HEARTBEAT_MS = 25_000;
-const MAX_BODY = 2 * 1024 * 1024;
 
 const OPERATOR: Caller = { bot: OPERATOR_ID, kind: 'operator', operator: true };
 
@@ -95,7 +95,7 @@ export class ConsoleApi {
       }
       const { route, params } = this.match(req.method ?? 'GET', url.pathname);
       if (!route.open) this.requireSession(req);
-      const body = route.method === 'POST' || route.method === 'PUT' ? await readBody(req) : {};
+      const body = route.method === 'POST' || route.method === 'PUT' ? await readObject(req) : {};
       const signal = abortOnClose(res);
       const run = (caller: Caller) => (name: string, args: Record<string, unknown>) => this.runTool(caller, name, args, signal);
       const result = await route.run({
@@ -109,7 +109,7 @@ export class ConsoleApi {
       });
       sendJson(res, 200, result ?? { ok: true });
     } catch (error) {
-      if (error instanceof ApiError) sendJson(res, error.status, { error: error.message });
+      if (error instanceof ApiError || error instanceof BodyError) sendJson(res, error.status, { error: error.message });
       else if (error instanceof UserError) sendJson(res, STATUS[error.code], { error: error.message });
       else throw error;
     }
@@ -304,20 +304,9 @@ function checkSameSite(req: IncomingMessage): void {
   }
 }
 
-async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new ApiError(413, `The request body is over ${MAX_BODY} bytes.`);
-    chunks.push(chunk as Buffer);
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
-  } catch {
-    throw new ApiError(400, 'The request body is not JSON: send a JSON object.');
-  }
+/** A POST's or PUT's body: a JSON object, or none. */
+async function readObject(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const body = (await readBody(req)) ?? {};
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError(400, 'The request body must be a JSON object.');
   return body as Record<string, unknown>;
 }

@@ -36,6 +36,8 @@ export class McpSession implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   private readonly answers = new Map<RequestId, PostAnswer>();
+  /** Requests the server has yet to answer (whether or not their client still waits), by id. */
+  private readonly pending = new Set<RequestId>();
   private standalone?: ServerResponse;
   private initialized = false;
   private closed = false;
@@ -45,6 +47,7 @@ export class McpSession implements Transport {
   async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     const response = isResponse(message);
     const id = response ? message.id : options?.relatedRequestId;
+    if (response) this.pending.delete(id!);
     const answer = id === undefined ? undefined : this.answers.get(id);
     if (!answer) {
       // A message tied to no request takes the session's stream; one whose request's client went away is dropped.
@@ -73,6 +76,7 @@ export class McpSession implements Transport {
       end(answer);
     }
     this.answers.clear();
+    this.pending.clear();
     this.standalone?.end();
     this.standalone = undefined;
     this.onclose?.();
@@ -99,6 +103,14 @@ export class McpSession implements Transport {
     } else if (!this.checkVersion(req, res)) return false;
 
     const requests = messages.filter(isRequest);
+    // A second request with the id of one still under way would take its answer.
+    const reused = requests.find((r, i) => this.pending.has(r.id) || requests.findIndex((other) => other.id === r.id) < i);
+    if (reused) {
+      return refuse(res, 400, `Invalid Request: request id ${JSON.stringify(reused.id)} is still being answered in this session: give each request an id of its own.`, -32600, reused.id);
+    }
+    for (const request of requests) this.pending.add(request.id);
+    // The server answers no request that its client cancels.
+    for (const message of messages) if (isCancellation(message)) this.pending.delete(message.params.requestId);
     if (requests.length === 0) {
       res.writeHead(202).end();
     } else {
@@ -180,6 +192,11 @@ function isRequest(message: Message): message is Message & { id: RequestId; meth
   return 'method' in message && 'id' in message;
 }
 
+function isCancellation(message: Message): message is Message & { params: { requestId: RequestId } } {
+  const requestId = (message.params as { requestId?: unknown } | undefined)?.requestId;
+  return message.method === 'notifications/cancelled' && (typeof requestId === 'string' || typeof requestId === 'number');
+}
+
 function asksForProgress(request: Message & { params?: unknown }): boolean {
   const meta = (request.params as { _meta?: { progressToken?: unknown } } | undefined)?._meta;
   return meta?.progressToken !== undefined;
@@ -203,7 +220,7 @@ function writable(res: ServerResponse): boolean {
   return !res.writableEnded && !res.destroyed;
 }
 
-function refuse(res: ServerResponse, status: number, message: string, code = -32000): false {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
+function refuse(res: ServerResponse, status: number, message: string, code = -32000, id: RequestId | null = null): false {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id }));
   return false;
 }

@@ -7,6 +7,7 @@ import { createServer } from '../mcp/server.js';
 import { VERSION } from '../package.js';
 import { BOT_HEADER, SESSION_HEADER } from '../protocol.js';
 import { ConsoleApi } from './api.js';
+import { BodyError, ClientGone, readBody } from './body.js';
 import { sendJson } from './json.js';
 import { McpSession } from './mcp-session.js';
 import { StaticFiles } from './static.js';
@@ -17,13 +18,39 @@ export interface HttpOptions {
   readOnly?: boolean;
   /** An MCP session with no open request for this long is closed (its client is gone). Default 30 min. */
   sessionIdleMs?: number;
+  limits?: Partial<HttpLimits>;
 }
+
+export interface HttpLimits {
+  /**
+   * Live MCP sessions one identity may have: a bot (also as the operator token acting as it), or the
+   * operator as itself. A new session beyond closes the identity's least recently used idle one.
+   */
+  maxSessions: number;
+}
+
+/**
+ * A stdio bridge keeps one session, and Roost's OpenClaw plugin one per OpenClaw session of the
+ * bot's agent; both open a new one when theirs was closed. At about 60 KB a session, the bound
+ * keeps one identity's sessions under 2 MB.
+ */
+export const DEFAULT_HTTP_LIMITS: HttpLimits = { maxSessions: 32 };
+/** The log says at most this often that an identity is at its bound of sessions. */
+const BOUND_LOG_MS = 60_000;
+
+/** How long a client may take to send a request's headers, and the whole request with its body: a slow one is cut off. */
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 60_000;
+/** Connections open at once; beyond, new ones are closed at once (each costs a file descriptor and memory). */
+const MAX_CONNECTIONS = 1000;
 
 interface Session {
   transport: McpSession;
   caller: Caller;
-  /** Requests (including a long-lived GET event stream) still open on this session. */
-  open: number;
+  /** POSTs and DELETEs still being answered on this session… */
+  calls: number;
+  /** …and GET event streams open on it (a client listening for resource updates). */
+  streams: number;
   lastActive: number;
 }
 
@@ -36,29 +63,35 @@ export class HttpServer {
   private readonly sweeper: NodeJS.Timeout;
   private readonly api: ConsoleApi;
   private readonly files = new StaticFiles();
+  private readonly limits: HttpLimits;
+  /** When the log last said that an identity is at its bound of sessions. */
+  private readonly boundLogged = new Map<string, number>();
 
   constructor(
     private readonly roost: Roost,
     private readonly options: HttpOptions,
   ) {
-    this.server = http.createServer((req, res) => {
+    this.server = http.createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS }, (req, res) => {
       this.handle(req, res).catch((error) => {
+        if (error instanceof ClientGone) return;
         console.error('roost: request failed:', error);
         if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
         else res.end();
       });
     });
+    this.server.maxConnections = MAX_CONNECTIONS;
     const idleMs = options.sessionIdleMs ?? 30 * 60_000;
     this.sweeper = setInterval(() => this.closeIdleSessions(idleMs), Math.min(60_000, idleMs));
     this.sweeper.unref();
     this.api = new ConsoleApi(roost, { readOnly: options.readOnly ?? false });
+    this.limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
   }
 
   /** Clients that vanish without ending their session (killed processes) leave it idle: close it. */
   private closeIdleSessions(idleMs: number): void {
     const now = Date.now();
     for (const session of this.sessions.values()) {
-      if (session.open === 0 && now - session.lastActive > idleMs) void session.transport.close();
+      if (session.calls + session.streams === 0 && now - session.lastActive > idleMs) void session.transport.close();
     }
   }
 
@@ -139,6 +172,15 @@ export class HttpServer {
   private async handleMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const caller = await this.authenticate(req, res);
     if (!caller) return;
+    let body: unknown;
+    if (req.method === 'POST') {
+      try {
+        body = await readBody(req);
+      } catch (error) {
+        if (!(error instanceof BodyError)) throw error;
+        return sendJson(res, error.status, jsonRpcError(error.message, error.status === 400 ? PARSE_ERROR : SERVER_ERROR));
+      }
+    }
     const sessionId = headerValue(req.headers['mcp-session-id']);
     if (sessionId) {
       const session = this.sessions.get(sessionId);
@@ -150,68 +192,81 @@ export class HttpServer {
         res.setHeader('allow', 'GET, POST, DELETE');
         return sendJson(res, 405, jsonRpcError('Method not allowed: use POST, GET or DELETE.'));
       }
-      let body: unknown;
-      if (req.method === 'POST') {
-        body = await readJson(req, res);
-        if (body === undefined) return;
-      }
       this.roost.registry.touch(caller.bot);
-      session.open++;
-      session.lastActive = Date.now();
-      res.once('close', () => {
-        session.open--;
-        session.lastActive = Date.now();
-      });
+      track(session, req.method === 'GET' ? 'streams' : 'calls', res);
       if (req.method === 'POST') session.transport.handlePost(req, res, body);
       else if (req.method === 'GET') session.transport.handleGet(req, res);
       else await session.transport.handleDelete(req, res);
       return;
     }
-    if (req.method !== 'POST') return sendJson(res, 400, jsonRpcError('No session: send an initialize request first.'));
-    const body = await readJson(req, res);
-    if (body === undefined) return;
-    if (!isInitialize(body)) return sendJson(res, 400, jsonRpcError('No session: send an initialize request first.'));
+    if (req.method !== 'POST' || !isInitialize(body)) return sendJson(res, 400, jsonRpcError('No session: send an initialize request first.'));
+    if (!this.makeRoom(caller)) {
+      const who = caller.bot === OPERATOR_ID ? 'The operator has' : `Bot "${caller.bot}" has`;
+      const message = `${who} ${this.limits.maxSessions} MCP sessions, the most it may have, each with a call under way: end a session it no longer uses (DELETE /mcp with its mcp-session-id) or let a call finish, then initialize again.`;
+      return sendJson(res, 429, jsonRpcError(message, SERVER_ERROR, body.id));
+    }
 
+    // Counted from now, before anything is awaited, so that sessions opened at once cannot pass the bound.
     const transport = new McpSession();
+    const session: Session = { transport, caller, calls: 0, streams: 0, lastActive: Date.now() };
+    this.sessions.set(transport.sessionId, session);
+    this.roost.registry.touch(caller.bot, 1);
+    track(session, 'calls', res);
     // Set before the server connects, which chains its own handler after this one.
     transport.onclose = () => {
       if (this.sessions.delete(transport.sessionId)) this.roost.registry.touch(caller.bot, -1);
     };
-    const server = createServer(this.roost, caller, { readOnly: this.options.readOnly });
-    await server.connect(transport);
-    if (!transport.handlePost(req, res, body)) return void transport.close();
-    this.sessions.set(transport.sessionId, { transport, caller, open: 0, lastActive: Date.now() });
-    this.roost.registry.touch(caller.bot, 1);
-  }
-}
-
-const MAX_BODY = 8 * 1024 * 1024;
-
-async function readJson(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) {
-      sendJson(res, 413, jsonRpcError('Request body too large.'));
-      return undefined;
+    try {
+      await createServer(this.roost, caller, { readOnly: this.options.readOnly }).connect(transport);
+    } catch (error) {
+      await transport.close();
+      throw error;
     }
-    chunks.push(chunk as Buffer);
+    if (!transport.handlePost(req, res, body)) await transport.close();
   }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    sendJson(res, 400, { jsonrpc: '2.0', error: { code: -32700, message: 'Parse error: the body is not JSON.' }, id: null });
-    return undefined;
+
+  /**
+   * Whether a new session of the caller's identity may open. At its bound, its least recently used
+   * session with no call under way is closed to make room (a client that still uses it opens
+   * another when it is told the session is gone); with none, the new session is refused.
+   */
+  private makeRoom(caller: Caller): boolean {
+    const own = [...this.sessions.values()].filter((s) => s.caller.bot === caller.bot);
+    if (own.length < this.limits.maxSessions) return true;
+    const idle = own.filter((s) => s.calls === 0).sort((a, b) => a.lastActive - b.lastActive);
+    if (idle.length === 0) return false;
+    void idle[0].transport.close();
+    const now = Date.now();
+    if (now - (this.boundLogged.get(caller.bot) ?? 0) > BOUND_LOG_MS) {
+      this.boundLogged.set(caller.bot, now);
+      const who = caller.bot === OPERATOR_ID ? 'the operator has' : `bot "${caller.bot}" has`;
+      console.error(`roost: ${who} ${own.length} MCP sessions, its bound (--max-sessions): its least recently used idle ones are closed to open new ones.`);
+    }
+    return true;
   }
 }
 
-function isInitialize(body: unknown): boolean {
-  return !!body && typeof body === 'object' && (body as { method?: unknown }).method === 'initialize' && 'id' in body;
+/** Counts a request as open on its session until its answer ends. */
+function track(session: Session, kind: 'calls' | 'streams', res: ServerResponse): void {
+  session[kind]++;
+  session.lastActive = Date.now();
+  res.once('close', () => {
+    session[kind]--;
+    session.lastActive = Date.now();
+  });
 }
 
-function jsonRpcError(message: string) {
-  return { jsonrpc: '2.0', error: { code: -32000, message }, id: null };
+function isInitialize(body: unknown): body is { method: 'initialize'; id: string | number } {
+  if (!body || typeof body !== 'object') return false;
+  const { method, id } = body as { method?: unknown; id?: unknown };
+  return method === 'initialize' && (typeof id === 'string' || typeof id === 'number');
+}
+
+const PARSE_ERROR = -32700;
+const SERVER_ERROR = -32000;
+
+function jsonRpcError(message: string, code = SERVER_ERROR, id: string | number | null = null) {
+  return { jsonrpc: '2.0', error: { code, message }, id };
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

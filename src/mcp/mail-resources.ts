@@ -4,6 +4,7 @@ import { describeTopic } from '../../tools/topics.js';
 import type { Caller } from '../core/access.js';
 import type { Activity } from '../core/events.js';
 import type { Roost } from '../core/roost.js';
+import { guarded } from './failures.js';
 
 export const INBOX_URI = 'roost://inbox';
 const TOPIC_URI = /^roost:\/\/topics\/([a-z0-9][a-z0-9_-]{0,63})$/;
@@ -31,7 +32,7 @@ function registerInbox(server: McpServer, roost: Roost, caller: Caller): void {
     'inbox',
     INBOX_URI,
     { title: 'Your inbox', description: 'Your unread count and newest unread messages (subject, sender, time; no bodies). Reading it marks nothing.', mimeType: 'application/json' },
-    async (uri) => json(uri.href, roost.mail.summary(caller.bot, RECENT)),
+    guarded(roost, async (uri) => json(uri.href, roost.mail.summary(caller.bot, RECENT))),
   );
 }
 
@@ -44,11 +45,11 @@ function registerTopics(server: McpServer, roost: Roost, caller: Caller): void {
       }),
     }),
     { title: 'Topic', description: "A topic channel's settings, members and latest messages.", mimeType: 'application/json' },
-    async (uri, variables) => {
+    guarded(roost, async (uri, variables) => {
       const topic = roost.topics.require(String(variables.topic));
       const history = await roost.mail.topicHistory(topic.name, undefined, RECENT);
       return json(uri.href, { ...describeTopic(roost, caller, topic), latest: history.messages });
-    },
+    }),
   );
 }
 

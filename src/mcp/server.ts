@@ -4,9 +4,10 @@ import { z } from 'zod';
 import { annotationsOf, type Tool, type ToolContext } from '../../tools/define.js';
 import { toolsFor } from '../../tools/index.js';
 import type { Caller } from '../core/access.js';
-import { UserError } from '../core/errors.js';
+import { messageWithin, UserError } from '../core/errors.js';
 import type { Roost } from '../core/roost.js';
 import { VERSION } from '../package.js';
+import { guarded } from './failures.js';
 import { registerMailResources } from './mail-resources.js';
 
 export interface ServerOptions {
@@ -36,16 +37,36 @@ export function createServer(roost: Roost, caller: Caller, options: ServerOption
   return server;
 }
 
-function registerTool(server: McpServer, roost: Roost, caller: Caller, tool: Tool): void {
-  server.registerTool(
-    tool.name,
-    {
+/** Each tool's schemas and annotations, built once: every session shares them (it costs 200 KB a session to build its own). */
+const configs = new Map<Tool, ToolConfig>();
+
+interface ToolConfig {
+  title: string;
+  description: string;
+  inputSchema: z.ZodObject;
+  outputSchema: z.ZodObject;
+  annotations: ReturnType<typeof annotationsOf>;
+}
+
+function configOf(tool: Tool): ToolConfig {
+  let config = configs.get(tool);
+  if (!config) {
+    config = {
       title: tool.title,
       description: tool.description,
       inputSchema: z.strictObject(tool.input),
       outputSchema: z.object(tool.output),
       annotations: annotationsOf(tool),
-    },
+    };
+    configs.set(tool, config);
+  }
+  return config;
+}
+
+function registerTool(server: McpServer, roost: Roost, caller: Caller, tool: Tool): void {
+  server.registerTool(
+    tool.name,
+    configOf(tool),
     async (args: unknown, extra): Promise<CallToolResult> => {
       const progressToken = extra._meta?.progressToken;
       const context: ToolContext = {
@@ -66,7 +87,7 @@ function registerTool(server: McpServer, roost: Roost, caller: Caller, tool: Too
         console.error(`roost: ${tool.name} failed:`, error);
         return {
           isError: true,
-          content: [{ type: 'text', text: `Roost could not complete ${tool.name}: ${(error as Error).message}. Nothing was acknowledged; try again.` }],
+          content: [{ type: 'text', text: `Roost could not complete ${tool.name}: ${messageWithin(roost.options.home, error)}. Nothing was acknowledged; try again.` }],
         };
       }
     },
@@ -85,9 +106,9 @@ function registerBots(server: McpServer, roost: Roost): void {
     'bots',
     'roost://bots',
     { title: 'Bots', description: 'Every bot in the registry.', mimeType: 'application/json' },
-    async (uri) => ({
+    guarded(roost, async (uri) => ({
       contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(roost.registry.list(), null, 2) }],
-    }),
+    })),
   );
 }
 
@@ -109,12 +130,12 @@ function registerNotes(server: McpServer, roost: Roost, caller: Caller): void {
       },
     }),
     { title: 'Note', description: 'A note in a bot\'s memory, as Markdown with its frontmatter.', mimeType: 'text/markdown' },
-    async (uri, variables) => {
+    guarded(roost, async (uri, variables) => {
       const bot = String(variables.bot);
       const path = decodeURIComponent(String(variables.path));
       const note = await roost.memory.readable(caller, bot, path);
       return { contents: [{ uri: uri.href, mimeType: 'text/markdown', text: note.text }] };
-    },
+    }),
   );
 }
 
