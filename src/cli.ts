@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { isAlive, readDaemonInfo } from './core/lock-file.js';
+import { runningDaemon } from './core/lock-file.js';
 import { DEFAULT_LIMITS } from './core/memory.js';
 import { changeAllowance } from './core/rate-limit.js';
 import { Registry } from './core/registry.js';
@@ -137,7 +137,7 @@ async function readRegistry(flags: Flags): Promise<Registry> {
   const options = daemonOptions(flags);
   const registry = new Registry(
     new Vault(options.home),
-    { enqueue: () => undefined, settle: async () => undefined },
+    { settle: async () => undefined },
     options.botsDir,
     changeAllowance(DEFAULT_LIMITS.writeBurst, DEFAULT_LIMITS.writesPerSecond),
   );
@@ -147,8 +147,7 @@ async function readRegistry(flags: Flags): Promise<Registry> {
 
 async function init(flags: Flags): Promise<void> {
   const options = daemonOptions(flags);
-  const lock = await readDaemonInfo(path.join(options.home, '.roost', 'daemon.lock'));
-  if (!lock || !isAlive(lock.pid)) {
+  if (!(await runningDaemon(path.join(options.home, '.roost', 'daemon.lock')))) {
     const roost = await Roost.open({ home: options.home, botsDir: options.botsDir, operatorToken: options.operatorToken, watch: false });
     if (roost.newOperatorToken) console.log(`${'operator'.padEnd(10)} ${roost.newOperatorToken}`);
     await roost.close();
@@ -193,8 +192,8 @@ async function restore(remote: string | undefined, flags: Flags): Promise<void> 
 
 async function status(flags: Flags): Promise<void> {
   const home = homeOf(flags);
-  const info = await readDaemonInfo(path.join(home, '.roost', 'daemon.lock'));
-  if (info && isAlive(info.pid)) console.log(`running: pid ${info.pid}, ${info.url ?? 'starting'}, data root ${home}`);
+  const info = await runningDaemon(path.join(home, '.roost', 'daemon.lock'));
+  if (info) console.log(`running: pid ${info.pid}, ${info.url ?? 'starting'}, data root ${home}`);
   else {
     console.log(`not running (data root ${home})`);
     process.exitCode = 3;

@@ -69,7 +69,7 @@ function Shell({ session, live }) {
   const route = useRoute();
   const [section = ''] = route.parts;
   const [problems, reloadProblems] = useLoad(() => get('/api/problems'), []);
-  const problemCount = problems.data ? problems.data.notes.length + problems.data.bots.length + problems.data.agents.length : 0;
+  const problemCount = problems.data ? problems.data.notes.length + problems.data.bots.length + problems.data.changes.length + problems.data.agents.length : 0;
   useActivity(useDebounced(reloadProblems, 1000));
   const logout = async () => {
     await api('POST', '/api/logout').catch(() => undefined);

@@ -113,6 +113,57 @@ export class IgnoreCheck {
   }
 }
 
+/**
+ * The first `bytes` bytes of each blob, cut back to whole lines (a cut line could read as
+ * something it is not), through one `git cat-file --batch`; a blob git lacks is left out.
+ */
+export function readHeads(cwd: string, env: NodeJS.ProcessEnv, ids: string[], bytes: number): Promise<Map<string, string>> {
+  const heads = new Map<string, string>();
+  if (!ids.length) return Promise.resolve(heads);
+  return new Promise((resolve, reject) => {
+    const child = startGit(cwd, env, ['cat-file', '--batch'], reject);
+    let pending = Buffer.alloc(0);
+    // The blob being read: its id, the bytes of content still to come, and those kept.
+    let blob: { id: string; left: number; kept: Buffer[]; keptBytes: number; size: number } | null = null;
+    let answered = 0;
+    child.stdout!.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length) {
+        if (!blob) {
+          const end = pending.indexOf('\n');
+          if (end < 0) return;
+          // "<id> blob <size>", or "<id> missing"
+          const [id, type, size] = pending.subarray(0, end).toString().split(' ');
+          pending = pending.subarray(end + 1);
+          if (type === 'missing') answered++;
+          // The content, then one newline.
+          else blob = { id, left: Number(size) + 1, kept: [], keptBytes: 0, size: Number(size) };
+        } else {
+          const take = pending.subarray(0, blob.left);
+          pending = pending.subarray(take.length);
+          blob.left -= take.length;
+          if (blob.keptBytes < bytes) {
+            const keep = take.subarray(0, bytes - blob.keptBytes);
+            blob.kept.push(keep);
+            blob.keptBytes += keep.length;
+          }
+          if (blob.left > 0) return;
+          let head = Buffer.concat(blob.kept).subarray(0, Math.min(blob.size, bytes));
+          if (blob.size > bytes) head = head.subarray(0, head.lastIndexOf('\n') + 1);
+          heads.set(blob.id, head.toString());
+          answered++;
+          blob = null;
+        }
+        if (answered === ids.length) {
+          child.stdin!.end();
+          resolve(heads);
+        }
+      }
+    });
+    child.stdin!.write(`${ids.join('\n')}\n`);
+  });
+}
+
 function startGit(cwd: string, env: NodeJS.ProcessEnv, args: string[], ended: (error: Error) => void): ChildProcess {
   const child = spawn('git', args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
   let stderr = '';

@@ -3,8 +3,9 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { makeDurableDir, syncPath, writeDurably } from './durable.js';
 import { UserError } from './errors.js';
-import { FastImport, IgnoreCheck, quote, type TreeEntry } from './git-streams.js';
+import { FastImport, IgnoreCheck, quote, readHeads, type TreeEntry } from './git-streams.js';
 
 export interface HistoryEntry {
   commit: string;
@@ -14,12 +15,29 @@ export interface HistoryEntry {
   message: string;
 }
 
+/** A version of one file: the commit, and what the file was there. */
+export interface Version extends HistoryEntry {
+  /** The file's content at this commit (its blob id); null when the commit removed it or git does not say. */
+  blob: string | null;
+  /** What the commit did, one line per change (a grouped commit lists several). */
+  changes: string[];
+}
+
 export interface Change {
   author: string;
   /** Data-root-relative posix paths, e.g. 'bots/dev/notes/plan.md'. */
   paths: string[];
   /** What happened, e.g. 'write notes/plan.md'. */
   summary: string;
+  /** Called once the change is committed and the branch durably points at the commit (or has it already). */
+  committed?: () => void;
+}
+
+/** A change as a write-ahead log recorded it: what it made of each path (null: gone), and who made it. */
+export interface RecordedChange {
+  author: string;
+  summary: string;
+  files: Array<{ path: string; content: string | null }>;
 }
 
 interface Queued {
@@ -52,6 +70,8 @@ const CYCLES_PER_REPACK = 50;
  */
 const BUSY_CHANGES = 10;
 const BUSY_WINDOW_FACTOR = 5;
+/** How often held changes are tried again while HEAD is detached. */
+const DETACHED_RETRY_MS = 2_000;
 const FIELD = '\x1f';
 const RECORD = '\x1e';
 
@@ -71,7 +91,11 @@ export class History {
   private importer?: FastImport;
   private ignores?: IgnoreCheck;
   private marks = 0;
+  /** The branch HEAD names, e.g. `refs/heads/main`. */
+  private ref = '';
   private cyclesSinceRepack = 0;
+  /** HEAD was detached at the last commit: changes are held until it is back on a branch. */
+  private detached = false;
   /** Paths whose entry in git's index may differ from HEAD. */
   private unsynced = new Set<string>();
   private indexTimer?: NodeJS.Timeout;
@@ -86,29 +110,115 @@ export class History {
     private readonly windowMs: number,
   ) {}
 
-  /** Opens (or creates) the repository at `root` and commits what a crash left uncommitted, as `external`. */
-  static async open(root: string, options: { windowMs?: number; remote?: string; pushEveryMs?: number } = {}): Promise<History> {
+  /**
+   * Opens (or creates) the repository at `root`, first repairing what a power cut can leave
+   * (an empty HEAD, a branch that names no commit). With `commitLeftovers` (the default), commits
+   * what is on disk and not in git as `external`; a daemon does that itself once it watches the files.
+   */
+  static async open(root: string, options: { windowMs?: number; remote?: string; pushEveryMs?: number; commitLeftovers?: boolean } = {}): Promise<History> {
     const history = new History(root, options.windowMs ?? 50);
-    await fs.mkdir(root, { recursive: true });
-    // Check for root/.git itself: the data root may sit inside another repository (memory/ in a checkout).
-    if (!existsSync(path.join(root, '.git'))) await history.git(['init', '-q', '-b', 'main']);
+    await makeDurableDir(root);
+    await history.repair();
     await ensureIgnored(path.join(root, '.gitignore'));
     // Only this process uses the repository (the daemon lock), so lock files and crash reports are a killed git's leftovers.
     const gitDir = path.join(root, '.git');
     const leftovers = (await fs.readdir(gitDir)).filter((name) => name.startsWith('fast_import_crash_'));
-    for (const file of ['index.lock', `${await history.branch()}.lock`, ...leftovers]) await fs.rm(path.join(gitDir, file), { force: true });
-    // The index knows what git saw last, so this compares only files whose size or time changed.
-    await history.git(['add', '-A']);
-    const staged = (await history.git(['diff', '--cached', '--no-renames', '--name-only', '-z'])).split('\0').filter(Boolean);
-    if (staged.length) {
-      history.enqueue({ author: 'external', paths: staged, summary: `recover ${staged.length} uncommitted change${staged.length === 1 ? '' : 's'}` });
-      await history.flush();
-    }
+    for (const file of ['index.lock', `${history.ref}.lock`, ...leftovers]) await fs.rm(path.join(gitDir, file), { force: true });
+    if (options.commitLeftovers !== false) await history.commitLeftovers();
     if (options.remote) {
       history.remote = { url: options.remote, everyMs: options.pushEveryMs ?? 10_000, pushing: Promise.resolve() };
       history.schedulePush();
     }
     return history;
+  }
+
+  /** Commits as `external` what is on disk and not in git: changes made by hand while no daemon watched. */
+  async commitLeftovers(): Promise<void> {
+    // The index knows what git saw last, so this compares only files whose size or time changed.
+    await this.git(['add', '-A']);
+    const staged = (await this.git(['diff', '--cached', '--no-renames', '--name-only', '-z'])).split('\0').filter(Boolean);
+    if (!staged.length) return;
+    this.enqueue({ author: 'external', paths: staged, summary: `recover ${staged.length} uncommitted change${staged.length === 1 ? '' : 's'}` });
+    await this.flush();
+  }
+
+  /**
+   * Makes the repository usable after a power cut. A missing `.git` is created and made durable
+   * whole; an empty or damaged HEAD names main again; a branch that names no commit is set back to
+   * the newest commit its reflog names that git has, or removed when there is none (the next commit
+   * starts it anew). What was repaired is reported on stderr.
+   */
+  private async repair(): Promise<void> {
+    const gitDir = path.join(this.root, '.git');
+    // git init completes a .git that a power cut left incomplete, and changes nothing in a whole one.
+    if (!['HEAD', 'objects', 'refs'].every((name) => existsSync(path.join(gitDir, name)))) {
+      await this.git(['init', '-q', '-b', 'main']);
+      await syncTree(gitDir);
+    }
+    const headFile = path.join(gitDir, 'HEAD');
+    const head = await fs.readFile(headFile, 'utf8').catch(() => '');
+    if (!/^ref: refs\/\S+\n?$/.test(head) && !/^[0-9a-f]{40}\n?$/.test(head)) {
+      console.error(`roost: the data root's .git/HEAD was damaged (by a power cut?): it names refs/heads/main again`);
+      await writeDurably(headFile, 'ref: refs/heads/main\n');
+    }
+    // --no-recurse: the ref HEAD names, even when that ref itself is damaged.
+    this.ref = (await this.git(['symbolic-ref', '-q', '--no-recurse', 'HEAD']).catch(() => '')).trim();
+    if (!this.ref) throw new Error('the data root\'s git HEAD is detached: check out main');
+    if (await this.readTip()) return;
+    const refFile = path.join(gitDir, ...this.ref.split('/'));
+    const log = await fs.readFile(path.join(gitDir, 'logs', ...this.ref.split('/')), 'utf8').catch(() => '');
+    const named = [...log.matchAll(/^[0-9a-f]{40} ([0-9a-f]{40}) /gm)].map((match) => match[1]).reverse();
+    const exists = existsSync(refFile) || (await fs.readFile(path.join(gitDir, 'packed-refs'), 'utf8').catch(() => '')).includes(` ${this.ref}\n`);
+    if (!exists && !named.length) return; // a new repository: no commit yet
+    await fs.rm(refFile, { force: true });
+    for (const id of named) {
+      if (!(await this.git(['cat-file', '-e', `${id}^{commit}`]).then(() => true, () => false))) continue;
+      await this.git(['update-ref', this.ref, id]);
+      await syncPath(path.dirname(refFile));
+      console.error(`roost: ${this.ref} named no commit (after a power cut?): set back to ${id}, the newest commit its log names`);
+      return;
+    }
+    if (await this.readTip()) return; // packed-refs had it
+    console.error(`roost: ${this.ref} named no commit and its log none that git has: the next commit starts it anew`);
+  }
+
+  /**
+   * Commits, in order and under their own authors, the recorded changes that git does not have
+   * yet, each with the content its record holds (not what is on disk now, which a later change may
+   * have made). A change counts as in git when, for each of its paths, it comes at or before the
+   * last recorded change whose content the branch has there.
+   */
+  async commitRecorded(changes: RecordedChange[]): Promise<void> {
+    await this.flush();
+    await (this.tail = this.tail.then(async () => {
+      const tip = await this.readTip();
+      if (!this.importer?.alive) this.importer = new FastImport(this.root, gitEnv(this.root));
+      const paths = [...new Set(changes.flatMap((change) => change.files.map((file) => file.path)))];
+      const inGit = new Map<string, string | null>(paths.map((file) => [file, null]));
+      if (tip) (await this.importer.ls(tip, paths)).forEach((entry, i) => inGit.set(paths[i], entry?.id ?? null));
+      const lastInGit = new Map<string, number>();
+      changes.forEach((change, i) => {
+        for (const file of change.files) if ((file.content === null ? null : blobId(Buffer.from(file.content))) === inGit.get(file.path)) lastInGit.set(file.path, i);
+      });
+      const missing = changes.filter((change, i) => change.files.some((file) => (lastInGit.get(file.path) ?? -1) < i));
+      const commands: Buffer[] = tip ? [] : [Buffer.from(`reset ${this.ref}\n`)];
+      let parent = tip;
+      let mark = 0;
+      for (const change of missing) {
+        mark = ++this.marks;
+        const ops = change.files.flatMap((file) => {
+          if (file.content === null) return [Buffer.from(`D ${quote(file.path)}\n`)];
+          const content = Buffer.from(file.content);
+          return [Buffer.from(`M 100644 inline ${quote(file.path)}\ndata ${content.length}\n`), content, Buffer.from('\n')];
+        });
+        commands.push(...this.commitHeader(mark, change.author, [change.summary], parent), ...ops, Buffer.from('\n'));
+        parent = `:${mark}`;
+      }
+      if (!mark) return;
+      await this.checkpoint(commands, mark);
+      for (const file of paths) this.unsynced.add(file);
+      this.scheduleIndexSync();
+    }));
   }
 
   /** Pushes `main` to the backup remote now (after the commits queued so far). */
@@ -177,10 +287,14 @@ export class History {
     await this.push().catch((error: Error) => console.error(`roost: backup push failed: ${error.message}`));
   }
 
-  /** Commits touching `file` (following renames), newest first. */
+  /**
+   * Commits touching `file` newest first, following it through moves: only renames whose content
+   * is the same (a move keeps a note's text), not git's guesses from similar content, which would
+   * give a note the versions of another one.
+   */
   async log(file: string, options: { limit?: number; skip?: number } = {}): Promise<HistoryEntry[]> {
     const skip = options.skip ?? 0;
-    const args = ['log', '--follow', `--format=%H${FIELD}%aI${FIELD}%an${FIELD}%s${RECORD}`];
+    const args = ['log', '--follow', '--find-renames=100%', `--format=%H${FIELD}%aI${FIELD}%an${FIELD}%s${RECORD}`];
     // git's --skip breaks --follow (it skips the commit that reveals the rename), so skip here.
     if (options.limit !== undefined) args.push(`--max-count=${skip + options.limit}`);
     const out = await this.git([...args, '--', file]);
@@ -195,12 +309,39 @@ export class History {
       });
   }
 
-  /** Content of `file` at `commit`, or null if it did not exist there. */
-  async show(file: string, commit: string): Promise<string | null> {
+  /** The newest `max` versions of `file` (following renames), newest first, with the content each one has. */
+  async versions(file: string, max: number): Promise<Version[]> {
+    // The message, then a blank line and one "--raw" line for the file: ":<mode> <mode> <old blob> <new blob> <status>\t<path>".
+    const out = await this.git(['log', '--follow', '--find-renames=100%', '--raw', '--no-abbrev', `--max-count=${max}`, `--format=${RECORD}%H${FIELD}%aI${FIELD}%an${FIELD}%B${FIELD}`, '--', file]);
+    return out
+      .split(RECORD)
+      .filter(Boolean)
+      .map((record) => {
+        const [commit, date, author, text, raw] = record.split(FIELD);
+        const [, , , blob, status] = (raw.trim().split('\n')[0] ?? '').split('\t')[0].split(' ');
+        const [subject, , ...list] = text.trim().split('\n');
+        const changes = list.length ? list.map((line) => line.replace(/^- /, '')) : [subject.slice(author.length + 2)];
+        return { commit, date, author, message: subject, blob: status && status !== 'D' && !/^0+$/.test(blob) ? blob : null, changes };
+      });
+  }
+
+  /** The first `bytes` bytes of each blob, in whole lines. */
+  heads(blobs: string[], bytes: number): Promise<Map<string, string>> {
+    return readHeads(this.root, gitEnv(this.root), [...new Set(blobs)], bytes);
+  }
+
+  /** The blob `file` has at `commit`, or null if it did not exist there. */
+  async blobAt(file: string, commit: string): Promise<string | null> {
     const id = await this.resolve(commit);
     // "<mode> <type> <object>\t<path>\0", or nothing when the path is absent.
     const [, type, object] = (await this.git(['ls-tree', '-z', id, '--', file])).split('\t')[0].split(' ');
-    return type === 'blob' ? this.git(['cat-file', 'blob', object]) : null;
+    return type === 'blob' ? object : null;
+  }
+
+  /** Content of `file` at `commit`, or null if it did not exist there. */
+  async show(file: string, commit: string): Promise<string | null> {
+    const blob = await this.blobAt(file, commit);
+    return blob ? this.git(['cat-file', 'blob', blob]) : null;
   }
 
   /** Unified diff of `file` from one version to another (`to` undefined: the work tree). */
@@ -225,7 +366,9 @@ export class History {
     try {
       if (batch.length) await this.commitBatch(batch);
       if (batch.length) this.schedulePush();
+      this.detached = false;
       this.release(batch);
+      for (const item of batch) item.change.committed?.();
     } catch (error) {
       this.fail(batch, error as Error);
     }
@@ -233,8 +376,20 @@ export class History {
     this.settleWaiters();
   }
 
-  /** A commit failed: retry its changes once on the next window, then give up on them loudly. */
+  /**
+   * A commit failed: retry its changes once on the next window, then give up on them loudly. While
+   * HEAD is detached they are held instead, tried again every few seconds and committed once HEAD
+   * is on a branch again; whoever waits for them meanwhile is told why.
+   */
   private fail(failed: Queued[], error: Error): void {
+    if (error instanceof DetachedHead) {
+      if (!this.detached) console.error(`roost: the data root's git HEAD is detached: ${failed.length} changes wait to be committed until "git checkout main"`);
+      this.detached = true;
+      this.pending.unshift(...failed);
+      for (const waiter of this.waiters.splice(0)) waiter.reject(error);
+      this.timer ??= setTimeout(() => this.run(), DETACHED_RETRY_MS);
+      return;
+    }
     console.error(`roost: committing ${failed.length} changes failed: ${error.message}`);
     const retry = failed.filter((item) => !item.retried);
     const dropped = failed.filter((item) => item.retried);
@@ -276,38 +431,50 @@ export class History {
       await this.syncIndex();
       await this.ignores?.close();
     }
-    const ignored = await this.ignored(all);
-    const ref = await this.branch();
-    const tip = await this.readRef(ref);
-    if (!this.importer?.alive) this.importer = new FastImport(this.root, gitEnv());
+    const [ignored, tip] = await Promise.all([this.ignored(all), this.readTip(), this.checkAttached()]);
+    if (!this.importer?.alive) this.importer = new FastImport(this.root, gitEnv(this.root));
     const paths = groups.flatMap((group) => group.paths).filter((file) => !ignored.has(file));
     const before = new Map<string, TreeEntry>();
     if (tip) (await this.importer.ls(tip, paths)).forEach((entry, i) => before.set(paths[i], entry));
 
-    const commands: Buffer[] = tip ? [] : [Buffer.from(`reset ${ref}\n`)];
+    const commands: Buffer[] = tip ? [] : [Buffer.from(`reset ${this.ref}\n`)];
     let parent = tip;
     let mark = 0;
     for (const group of groups) {
       const changes = await this.changes(group.paths.filter((file) => !ignored.has(file)), before);
       if (!changes.length) continue;
       mark = ++this.marks;
-      const when = `${Math.floor(Date.now() / 1000)} +0000`;
-      const text = Buffer.from(message(group.author, group.items.map((item) => item.change.summary)));
-      commands.push(
-        Buffer.from(`commit ${ref}\nmark :${mark}\nauthor ${group.author} <${group.author}@roost.local> ${when}\ncommitter ${COMMITTER} ${when}\ndata ${text.length}\n`),
-        text,
-        Buffer.from(`\n${parent ? `from ${parent}\n` : ''}`),
-        ...changes,
-        Buffer.from('\n'),
-      );
+      commands.push(...this.commitHeader(mark, group.author, group.items.map((item) => item.change.summary), parent), ...changes, Buffer.from('\n'));
       parent = `:${mark}`;
     }
-    if (!mark) return;
-    const id = await this.importer.commitAndCheckpoint(commands, mark);
-    if ((await this.readRef(ref)) !== id) throw new Error(`git could not move ${ref} to ${id} (is ${ref}.lock left over?)`);
+    // git's index follows, also for a path with nothing to commit (a file staged at start that is not committed, such as a hard link).
     for (const file of paths) this.unsynced.add(file);
     this.scheduleIndexSync();
+    if (!mark) return;
+    await this.checkpoint(commands, mark);
     if (++this.cyclesSinceRepack >= CYCLES_PER_REPACK) await this.repack();
+  }
+
+  private commitHeader(mark: number, author: string, summaries: string[], parent: string | undefined): Buffer[] {
+    const when = `${Math.floor(Date.now() / 1000)} +0000`;
+    const text = Buffer.from(message(author, summaries));
+    return [
+      Buffer.from(`commit ${this.ref}\nmark :${mark}\nauthor ${author} <${author}@roost.local> ${when}\ncommitter ${COMMITTER} ${when}\ndata ${text.length}\n`),
+      text,
+      Buffer.from(`\n${parent ? `from ${parent}\n` : ''}`),
+    ];
+  }
+
+  /**
+   * Sends the commits and moves the branch, then makes the move durable: git fsyncs the objects and
+   * the ref file (core.fsync), and the folders of the new pack and of the ref are fsynced here.
+   */
+  private async checkpoint(commands: Buffer[], mark: number): Promise<void> {
+    const id = await this.importer!.commitAndCheckpoint(commands, mark);
+    if ((await this.readTip()) !== id) throw new Error(`git could not move ${this.ref} to ${id} (is ${this.ref}.lock left over?)`);
+    const gitDir = path.join(this.root, '.git');
+    await syncPath(path.join(gitDir, 'objects', 'pack'));
+    await syncPath(path.dirname(path.join(gitDir, ...this.ref.split('/'))));
   }
 
   /**
@@ -336,7 +503,12 @@ export class History {
         for (const inner of await filesUnder(this.root, file)) out.push(...(await this.changes([inner], new Map())));
       } else {
         const mode = stat.isSymbolicLink() ? '120000' : stat.mode & 0o111 ? '100755' : '100644';
-        const content = await (stat.isSymbolicLink() ? fs.readlink(full).then((target) => Buffer.from(target)) : fs.readFile(full)).catch(() => null);
+        // A symbolic link is committed as the link it is. A file with other hard links is not committed at
+        // all: its content is also a file elsewhere, which the history of a note must not show (the vault reads it as absent).
+        const content =
+          stat.nlink > 1 && stat.isFile()
+            ? null
+            : await (stat.isSymbolicLink() ? fs.readlink(full).then((target) => Buffer.from(target)) : fs.readFile(full)).catch(() => null);
         if (!content) {
           if (old) out.push(Buffer.from(`D ${quote(file)}\n`));
         } else if (!old || old.mode !== mode || old.id !== blobId(content)) {
@@ -349,7 +521,7 @@ export class History {
 
   /** The paths of `paths` that .gitignore excludes (tracked files never are). */
   private ignored(paths: string[]): Promise<Set<string>> {
-    if (!this.ignores?.alive) this.ignores = new IgnoreCheck(this.root, gitEnv());
+    if (!this.ignores?.alive) this.ignores = new IgnoreCheck(this.root, gitEnv(this.root));
     return this.ignores.ignored(paths);
   }
 
@@ -382,19 +554,16 @@ export class History {
     }
   }
 
-  /** The branch HEAD names, e.g. `refs/heads/main`. */
-  private async branch(): Promise<string> {
-    const head = (await fs.readFile(path.join(this.root, '.git', 'HEAD'), 'utf8')).trim();
-    if (!head.startsWith('ref: ')) throw new Error('the data root\'s git HEAD is detached: check out main');
-    return head.slice(5);
+  /** The commit the branch points at, as git reads it; undefined before the first commit. */
+  private async readTip(): Promise<string | undefined> {
+    const id = await this.git(['rev-parse', '-q', '--verify', `${this.ref}^{commit}`]).catch(() => '');
+    return id.trim() || undefined;
   }
 
-  /** The commit a branch points at, read from the files git keeps it in; undefined before the first commit. */
-  private async readRef(ref: string): Promise<string | undefined> {
-    const loose = await fs.readFile(path.join(this.root, '.git', ref), 'utf8').catch(() => '');
-    if (loose.trim()) return loose.trim();
-    const packed = await fs.readFile(path.join(this.root, '.git', 'packed-refs'), 'utf8').catch(() => '');
-    return packed.split('\n').find((line) => line.endsWith(` ${ref}`))?.slice(0, 40);
+  /** HEAD must still name the branch the daemon commits to: a commit checked out by hand holds the commits back. */
+  private async checkAttached(): Promise<void> {
+    const ref = (await this.git(['symbolic-ref', '-q', 'HEAD']).catch(() => '')).trim();
+    if (ref !== this.ref) throw new DetachedHead();
   }
 
   /** The full id of a commit, or a clear error. */
@@ -408,7 +577,7 @@ export class History {
 
   private git(args: string[], input?: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
     return new Promise((resolve, reject) => {
-      const child = execFile('git', args, { cwd: this.root, env: { ...gitEnv(), ...env }, maxBuffer: 1 << 30 }, (error, stdout, stderr) => {
+      const child = execFile('git', args, { cwd: this.root, env: { ...gitEnv(this.root), ...env }, maxBuffer: 1 << 30 }, (error, stdout, stderr) => {
         if (error) reject(new Error(`git ${args.join(' ')} failed: ${(stderr + stdout).trim() || error.message}`));
         else resolve(stdout);
       });
@@ -418,13 +587,30 @@ export class History {
   }
 }
 
+/** Someone checked out a commit by hand in the data root: there is no branch to commit to. */
+class DetachedHead extends UserError {
+  constructor() {
+    super(`The data root's git HEAD is detached (a commit was checked out by hand), so changes cannot be committed: the operator must run "git checkout main" in the data root, then retry.`, 'conflict');
+  }
+}
+
 /**
  * Environment for git: English messages (parsed for "nothing to commit"), literal paths, no optional locks (so a
  * diff never holds the index lock a commit needs), and never another repository's location (as inside a git hook).
  */
-function gitEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, LC_ALL: 'C', GIT_LITERAL_PATHSPECS: '1', GIT_OPTIONAL_LOCKS: '0' };
+function gitEnv(root: string): NodeJS.ProcessEnv {
+  // The ceiling: a .git a power cut left incomplete must not send git looking for a repository above the data root.
+  const env: NodeJS.ProcessEnv = { ...process.env, LC_ALL: 'C', GIT_LITERAL_PATHSPECS: '1', GIT_OPTIONAL_LOCKS: '0', GIT_CEILING_DIRECTORIES: path.dirname(path.resolve(root)) };
   for (const key of ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_OBJECT_DIRECTORY', 'GIT_COMMON_DIR', 'GIT_PREFIX']) delete env[key];
+  // Objects, packs and refs fsynced as git writes them (git's default leaves refs to the page cache), on top of any config of the caller's.
+  const count = Number(env.GIT_CONFIG_COUNT) || 0;
+  Object.assign(env, {
+    GIT_CONFIG_COUNT: String(count + 2),
+    [`GIT_CONFIG_KEY_${count}`]: 'core.fsync',
+    [`GIT_CONFIG_VALUE_${count}`]: 'all',
+    [`GIT_CONFIG_KEY_${count + 1}`]: 'core.fsyncMethod',
+    [`GIT_CONFIG_VALUE_${count + 1}`]: 'fsync',
+  });
   return env;
 }
 
@@ -454,7 +640,18 @@ async function ensureIgnored(file: string): Promise<void> {
   const present = new Set(text.split('\n').map((line) => line.trim()));
   const missing = IGNORED.filter((pattern) => !present.has(pattern));
   if (missing.length === 0) return;
-  await fs.writeFile(file, `${text}${text && !text.endsWith('\n') ? '\n' : ''}${missing.join('\n')}\n`);
+  await writeDurably(file, `${text}${text && !text.endsWith('\n') ? '\n' : ''}${missing.join('\n')}\n`);
+}
+
+/** fsyncs every file and folder below `dir`, and `dir`'s own entry (a new repository: a few dozen small files). */
+async function syncTree(dir: string): Promise<void> {
+  for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
+    const inner = path.join(dir, entry.name);
+    if (entry.isDirectory()) await syncTree(inner);
+    else await syncPath(inner);
+  }
+  await syncPath(dir);
+  await syncPath(path.dirname(dir));
 }
 
 /** One group per author, in order of first appearance; a path goes to the first author that claims it. */

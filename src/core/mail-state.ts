@@ -1,5 +1,6 @@
-import { type FileHandle, mkdir, open, readFile, rename } from 'node:fs/promises';
+import { type FileHandle, open, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
+import { makeDurableDir, syncPath } from './durable.js';
 import { isMissing } from './vault.js';
 
 type Mark = 'read' | 'ack';
@@ -13,7 +14,8 @@ interface BotState {
 /**
  * Which messages each bot has read and acknowledged. Not in git (reading never commits): one
  * append-only log per bot under `.roost/mail/state/`, each change written and fsynced before it
- * is reported done, so it survives a killed process. Compacted at every start.
+ * is reported done, so it survives a killed process or a power cut (a new log's folder entry is
+ * fsynced too). Compacted at every start.
  */
 export class MailState {
   private readonly bots = new Map<string, BotState>();
@@ -36,7 +38,7 @@ export class MailState {
       for (const id of ids) if (set && inbox.has(id)) set.add(id);
     }
     this.bots.set(bot, state);
-    await mkdir(this.dir, { recursive: true });
+    await makeDurableDir(this.dir);
     const temp = `${this.file(bot)}.tmp`;
     const handle = await open(temp, 'w');
     try {
@@ -46,6 +48,7 @@ export class MailState {
       await handle.close();
     }
     await rename(temp, this.file(bot));
+    await syncPath(this.dir);
   }
 
   isRead(bot: string, id: string): boolean {
@@ -87,7 +90,12 @@ export class MailState {
     const set = mark === 'read' ? state.read : state.acked;
     for (const id of ids) set.add(id);
     try {
-      state.log ??= mkdir(this.dir, { recursive: true }).then(() => open(this.file(bot), 'a'));
+      // A new log's entry in its folder is made durable before its first line counts.
+      state.log ??= makeDurableDir(this.dir).then(async () => {
+        const handle = await open(this.file(bot), 'a');
+        await syncPath(this.dir);
+        return handle;
+      });
       const log = await state.log;
       // O_APPEND keeps concurrent lines whole; each caller's datasync covers its own line.
       await log.appendFile(lines(mark, ids));

@@ -3,14 +3,12 @@ import { OPERATOR_ID } from './access.js';
 import { type LiveDeliveryResult, type LiveMessage, SESSION_ADDRESS, type SessionDelivery } from './delivery.js';
 import { UserError } from './errors.js';
 import type { Activity, RoostEvents } from './events.js';
-import type { History } from './history.js';
 import { KeyedLock } from './lock.js';
-import { copiesOf, FileMailbox, type MailTransport } from './mail-store.js';
+import { FileMailbox, type MailTransport } from './mail-store.js';
 import { MailState } from './mail-state.js';
 import { INDEX_IDLE_MS, Mailbox, SortedMessages } from './mailbox.js';
 import {
   type Folder,
-  isMessageId,
   mailPath,
   type Message,
   type MessageMeta,
@@ -21,6 +19,7 @@ import {
   requestDigest,
   subjectOf,
 } from './message.js';
+import { isMessageId } from './paths.js';
 import { RateLimit } from './rate-limit.js';
 import type { Registry } from './registry.js';
 import { snippet } from './search/snippet.js';
@@ -129,7 +128,6 @@ export class Mail {
   constructor(
     vault: Vault,
     stateDir: string,
-    private readonly history: Pick<History, 'enqueue'>,
     private readonly registry: Registry,
     private readonly topics: Topics,
     private readonly events: RoostEvents,
@@ -137,17 +135,14 @@ export class Mail {
     private readonly delivery: SessionDelivery,
     readonly limits: MailLimits,
   ) {
-    this.files = new FileMailbox(vault, path.join(stateDir, 'mail', 'journal'));
+    this.files = new FileMailbox(vault);
     this.transport = this.files;
     this.state = new MailState(path.join(stateDir, 'mail', 'state'));
     this.sends = new RateLimit(limits.sendBurst, limits.sendsPerSecond, 'sending', 'sent');
   }
 
-  /** Finishes sends a crash interrupted, loads every mailbox from its files, and prunes expired topic messages. */
+  /** Loads every mailbox from its files (the vault has finished the sends a crash interrupted), and prunes expired topic messages. */
   async open(): Promise<void> {
-    for (const { message, written } of await this.files.recover()) {
-      if (written.length) this.history.enqueue({ author: message.from, paths: written, summary: `${summaryOf(message)}, finished after a restart` });
-    }
     const bots = new Set([...(await this.files.bots()), ...this.registry.list().map((b) => b.id)]);
     for (const bot of [...bots].sort()) await this.load(bot);
     await this.prune();
@@ -164,7 +159,6 @@ export class Mail {
     clearInterval(this.pruneTimer);
     clearInterval(this.indexTimer);
     await Promise.allSettled([...this.sending]);
-    await this.files.close();
     await this.state.close();
   }
 
@@ -284,7 +278,6 @@ export class Mail {
   private record(message: Message): void {
     for (const bot of message.recipients) this.box(bot).put('inbox', message);
     this.rememberSent(this.box(message.from).put('sent', message));
-    this.history.enqueue({ author: message.from, paths: copiesOf(message), summary: summaryOf(message) });
     const detail = { id: message.id, from: message.from, topic: message.topic, thread: message.thread, subject: message.subject, priority: message.priority };
     this.events.emitActivity({ kind: 'message.send', bot: message.from, by: message.from, path: mailPath(message.from, 'sent', message.id), detail: { ...detail, to: message.to, recipients: message.recipients } });
     for (const bot of message.recipients) {
@@ -506,26 +499,23 @@ export class Mail {
   async prune(now = Date.now()): Promise<number> {
     const retention = new Map(this.topics.list().flatMap((t) => (t.retention_days ? [[t.name, t.retention_days] as const] : [])));
     if (retention.size === 0) return 0;
-    const removed: string[] = [];
-    for (const [bot, box] of this.boxes) {
+    const expired = [...this.boxes].flatMap(([bot, box]) => {
       const floor = this.registry.get(bot)?.minTopicRetentionDays ?? this.limits.minTopicRetentionDays;
       const expires = (m: MessageMeta) => {
         const days = m.topic === undefined ? undefined : retention.get(m.topic);
         return days !== undefined && Date.parse(m.created) < now - Math.max(days, floor) * DAY_MS;
       };
-      for (const folder of ['inbox', 'sent'] as const) {
-        const expired = [...box.folder(folder).ascending()].filter(expires);
-        for (const meta of expired) {
-          await this.files.remove(bot, folder, meta.id);
-          box.remove(folder, meta.id);
-          if (folder === 'sent') this.forgetSent(meta);
-          else this.state.forget(bot, meta.id);
-          removed.push(mailPath(bot, folder, meta.id));
-        }
-      }
+      return (['inbox', 'sent'] as const).flatMap((folder) => [...box.folder(folder).ascending()].filter(expires).map((meta) => ({ bot, box, folder, meta })));
+    });
+    // One commit line for all of them: their removals are committed together.
+    const summary = `remove ${expired.length} message files past their topic's retention`;
+    for (const { bot, box, folder, meta } of expired) {
+      await this.files.remove(bot, folder, meta.id, { author: 'roost', summary });
+      box.remove(folder, meta.id);
+      if (folder === 'sent') this.forgetSent(meta);
+      else this.state.forget(bot, meta.id);
     }
-    if (removed.length) this.history.enqueue({ author: 'roost', paths: removed, summary: `remove ${removed.length} message files past their topic's retention` });
-    return removed.length;
+    return expired.length;
   }
 
   // ---- internals -----------------------------------------------------------------------
@@ -661,12 +651,6 @@ function shown(m: Message & { size: number }): ShownMessage {
 }
 
 /** `send "Deploy plan" to research, #ops (3 recipients)` */
-function summaryOf(m: Message): string {
-  const subject = m.subject.length > 50 ? `${m.subject.slice(0, 49)}…` : m.subject;
-  const n = m.recipients.length;
-  return `send "${subject}" to ${m.to.join(', ')} (${n} recipient${n === 1 ? '' : 's'})`;
-}
-
 function liveOf(m: Message): LiveMessage {
   return { id: m.id, from: m.from, to: m.to.join(', '), subject: m.subject, body: m.body, created: m.created, thread: m.thread, topic: m.topic, priority: m.priority };
 }

@@ -3,7 +3,7 @@ import { type Caller, mayRead, readsEverything } from './access.js';
 import { UserError } from './errors.js';
 import type { RoostEvents } from './events.js';
 import type { History, HistoryEntry } from './history.js';
-import { bodyOf, contentVersion, type ParsedNote, parseNote, serializeNote, stringOf, tagsOf, titleOf } from './notes.js';
+import { bodyOf, contentVersion, frontmatterLength, MAX_FRONTMATTER_BYTES, type ParsedNote, parseNote, serializeNote, stringOf, tagsOf, titleOf } from './notes.js';
 import { checkFolder, checkId, checkNotePath } from './paths.js';
 import { type ChangeBy, RateLimit } from './rate-limit.js';
 import type { Registry } from './registry.js';
@@ -119,8 +119,11 @@ export class Memory {
       if (!current) throw notFound(bot, path);
       checkExpected(path, current, expected);
       const { frontmatter, body, problem } = current.parsed;
-      const newBody = applyEdit(body, edit, path);
-      const text = problem ? newBody : serializeNote({ ...frontmatter, updated: now() }, newBody);
+      // Nothing ever goes above the frontmatter: a broken block stays on top byte for byte, and the edit changes what follows it.
+      const block = problem ? current.text.slice(0, frontmatterLength(current.text)) : '';
+      const text = problem
+        ? `${block}${applyEdit(current.text.slice(block.length), edit, path)}`
+        : serializeNote({ ...frontmatter, updated: now() }, applyEdit(body, edit, path));
       return this.commitText(bot, path, text, `edit ${path} (${edit.op.replace('_', ' ')})`, false, 'bot');
     });
   }
@@ -151,11 +154,10 @@ export class Memory {
       checkExpected(path, current, expected);
       if (by === 'bot') this.changes.take(bot);
       const file = rootPath(bot, path);
-      await this.history.settle(file);
-      await this.vault.remove(file, `bots/${bot}`);
+      await this.settle(bot, path);
+      await this.vault.remove(file, `bots/${bot}`, { author: bot, summary: `delete ${path}` });
       this.index.remove(bot, path);
       this.problems.delete(file);
-      this.history.enqueue({ author: bot, paths: [file], summary: `delete ${path}` });
       this.events.emitActivity({ kind: 'note.delete', bot, by: bot, path });
       return { bot, path, deleted_version: current.version };
     });
@@ -176,15 +178,14 @@ export class Memory {
         this.changes.take(bot);
         const fromFile = rootPath(bot, from);
         const toFile = rootPath(bot, to);
-        await this.history.settle(fromFile);
-        const stat = await this.vault.move(fromFile, toFile, `bots/${bot}`, current.text).catch((error) => {
+        await this.settle(bot, from);
+        const stat = await this.vault.move(fromFile, toFile, `bots/${bot}`, current.text, { author: bot, summary: `move ${from} to ${to}` }).catch((error) => {
           // Moved or deleted by a person since it was read.
           throw isMissing(error) ? notFound(bot, from) : error;
         });
         this.index.remove(bot, from);
         this.problems.delete(fromFile);
         this.indexText(bot, to, current.text, stat);
-        this.history.enqueue({ author: bot, paths: [fromFile, toFile], summary: `move ${from} to ${to}` });
         this.events.emitActivity({ kind: 'note.move', bot, by: bot, path: to, detail: { from } });
         return { bot, path: to, from, version: current.version, size: stat.size, created: true };
       }),
@@ -260,6 +261,7 @@ export class Memory {
   /** The full text and version of a note the caller may read. */
   async readable(caller: Caller, owner: string, path: string): Promise<Loaded> {
     checkId(owner);
+    path = checkNotePath(path);
     const current = await this.load(owner, path);
     if (!current || !mayRead(caller, owner, this.visibilityOf(owner, current.parsed))) {
       // Same answer for "missing" and "private": a bot learns nothing about notes it may not read.
@@ -343,17 +345,46 @@ export class Memory {
     path = checkNotePath(path);
     await this.checkHistoryAccess(caller, owner, path);
     await this.history.flush();
-    return this.history.log(rootPath(owner, path), { limit, skip });
+    const file = rootPath(owner, path);
+    if (owner === caller.bot || readsEverything(caller)) return this.history.log(file, { limit, skip });
+    // Another bot sees only the versions it could read then, each with only the changes that name the note.
+    const versions = await this.history.versions(file, MAX_VERSIONS_CHECKED);
+    const shown: HistoryEntry[] = [];
+    for (let at = 0; at < versions.length && shown.length < skip + limit; at += VERSIONS_PER_READ) {
+      const batch = versions.slice(at, at + VERSIONS_PER_READ);
+      const heads = await this.history.heads(batch.flatMap((v) => v.blob ?? []), HEAD_BYTES);
+      for (const { commit, date, author, blob, changes } of batch) {
+        const head = blob ? heads.get(blob) : undefined;
+        if (head === undefined || !mayRead(caller, owner, this.visibilityOf(owner, parseNote(head)))) continue;
+        const own = changes.filter((change) => namesNote(change, owner, path));
+        shown.push({ commit, date, author, message: `${author}: ${own.length ? own.join(', ') : `${changes.length} changes`}` });
+      }
+    }
+    return shown.slice(skip, skip + limit);
   }
 
   async noteDiff(caller: Caller, owner: string, path: string, from: string, to?: string): Promise<string> {
     path = checkNotePath(path);
     await this.checkHistoryAccess(caller, owner, path);
     await this.history.flush();
-    return this.history.diff(rootPath(owner, path), checkCommit(from), to === undefined ? undefined : checkCommit(to));
+    const file = rootPath(owner, path);
+    const versions = [checkCommit(from), ...(to === undefined ? [] : [checkCommit(to)])];
+    if (owner !== caller.bot && !readsEverything(caller)) {
+      // Another bot compares only versions it could read then (a version where the note did not exist shows nothing of it).
+      for (const version of versions) {
+        const blob = await this.history.blobAt(file, version);
+        if (!blob) continue;
+        const head = (await this.history.heads([blob], HEAD_BYTES)).get(blob);
+        if (head === undefined || !mayRead(caller, owner, this.visibilityOf(owner, parseNote(head)))) {
+          throw new UserError(`"${path}" of ${owner} was not shared at version ${version}: take a commit id from note_history.`, 'not_found');
+        }
+      }
+    }
+    return this.history.diff(file, versions[0], versions[1]);
   }
 
   async restore(bot: string, path: string, version: string, expected?: string): Promise<WriteResult> {
+    checkId(bot);
     path = checkNotePath(path);
     await this.history.flush();
     const old = await this.history.show(rootPath(bot, path), checkCommit(version));
@@ -437,7 +468,7 @@ export class Memory {
     this.indexText(bot, path, text, stat!);
     this.events.emitActivity({ kind: 'note.write', bot, by: 'external', path });
     const problem = this.problems.get(file);
-    if (problem) console.warn(`roost: ${file}: ${problem}; indexed as plain text`);
+    if (problem) console.warn(`roost: ${file}: ${problem} Indexed as plain text.`);
   }
 
   /** A note deleted by hand leaves the index. */
@@ -477,6 +508,9 @@ export class Memory {
   }
 
   private async commitText(bot: string, path: string, text: string, summary: string, created: boolean, by: ChangeBy): Promise<WriteResult> {
+    if (!text.isWellFormed()) {
+      throw new UserError(`The note has a lone UTF-16 surrogate (a half of a pair, \\uD800 to \\uDFFF), which a UTF-8 file cannot hold: remove it or complete the pair.`);
+    }
     const size = Buffer.byteLength(text);
     if (size > this.limits.maxNoteBytes) {
       throw new UserError(
@@ -489,12 +523,26 @@ export class Memory {
       this.changes.take(bot);
     }
     const file = rootPath(bot, path);
-    await this.history.settle(file);
-    const stat = await this.vault.write(file, text);
+    await this.settle(bot, path);
+    const stat = await this.vault.write(file, text, { author: bot, summary });
     this.indexText(bot, path, text, stat);
-    this.history.enqueue({ author: bot, paths: [file], summary });
     this.events.emitActivity({ kind: 'note.write', bot, by: bot, path, detail: { summary } });
     return { bot, path, version: contentVersion(text), size, created };
+  }
+
+  /**
+   * Before a note changes (under its lock): commits the changes queued for it, and before them an
+   * edit made by hand that the watcher has not handled yet (the file is not as the index saw it),
+   * which would otherwise never reach git.
+   */
+  private async settle(bot: string, path: string): Promise<void> {
+    const file = rootPath(bot, path);
+    const known = this.catalogue.get(bot, path);
+    const onDisk = await this.vault.stat(file);
+    if (onDisk && (known?.mtimeMs !== onDisk.mtimeMs || known.size !== onDisk.size)) {
+      this.history.enqueue({ author: 'external', paths: [file], summary: `edit ${file}` });
+    }
+    await this.history.settle(file);
   }
 
   /** The shards of the bot and of every bot in its tree are loaded: the tree's quota counts them all. */
@@ -559,6 +607,18 @@ export interface Loaded {
   text: string;
   version: string;
   parsed: ParsedNote;
+}
+
+/** Another bot's view of a note's history covers at most its newest this many versions… */
+const MAX_VERSIONS_CHECKED = 1000;
+/** …whose contents are read this many at a time, until a page is full… */
+const VERSIONS_PER_READ = 50;
+/** …and only as far as the frontmatter can reach (which decides who could read a version). */
+const HEAD_BYTES = MAX_FRONTMATTER_BYTES + 1024;
+
+/** Whether a change's summary (`write notes/a.md`, `move a.md to b.md`, `edit bots/dev/a.md`) names the note. */
+function namesNote(change: string, owner: string, path: string): boolean {
+  return [path, rootPath(owner, path)].some((name) => change.endsWith(` ${name}`) || change.includes(` ${name} `));
 }
 
 export function rootPath(bot: string, path: string): string {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { parseNote, serializeNote, stringOf } from './notes.js';
+import { isMessageId } from './paths.js';
 
 export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
 export type Priority = (typeof PRIORITIES)[number];
@@ -31,13 +32,6 @@ export type MessageMeta = Omit<Message, 'body'> & {
 };
 
 export type Folder = 'inbox' | 'sent';
-
-/** Message ids, thread ids and ids of messages written by hand (their file name). */
-const MESSAGE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,159}$/;
-
-export function isMessageId(value: string): boolean {
-  return MESSAGE_ID.test(value);
-}
 
 export function mailPath(bot: string, folder: Folder, id: string): string {
   return `mail/${bot}/${folder}/${id}.md`;

@@ -1,13 +1,33 @@
 import { UserError } from './errors.js';
 
 const ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+/** Message ids, thread ids and ids of messages written by hand (their file name): no "/", never hidden. */
+const MESSAGE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,159}$/;
 const MAX_PATH = 512;
 /** Bytes per file or folder name: file systems allow 255, and a temp file adds a prefix and suffix. */
 const MAX_SEGMENT_BYTES = 200;
 
-/** Bot ids and topic names: lower-case letters, digits, `-` and `_`, at most 64 characters. */
+/**
+ * The one path rule. Everything from outside that names a place in the data root passes one of these
+ * before it reaches the file system: bot ids, topic names and task ids (`checkId`), message and
+ * thread ids (`isMessageId`), note paths and folders inside a bot's memory (`checkNotePath`,
+ * `checkFolder`), and, in the vault itself, every data-root path (`checkDataPath`), so that a path
+ * no command checked still cannot leave the root.
+ */
+
+/** True for a valid bot id, topic name or task id. */
+export function isId(id: unknown): id is string {
+  return typeof id === 'string' && ID.test(id);
+}
+
+/** True for a valid message or thread id. */
+export function isMessageId(value: string): boolean {
+  return typeof value === 'string' && MESSAGE_ID.test(value);
+}
+
+/** Bot ids, topic names and task ids: lower-case letters, digits, `-` and `_`, at most 64 characters. */
 export function checkId(id: string, what = 'bot id'): string {
-  if (!ID.test(id)) {
+  if (!isId(id)) {
     throw new UserError(
       `"${id}" is not a valid ${what}: use 1-64 lower-case letters, digits, "-" or "_", starting with a letter or digit.`,
     );
@@ -69,4 +89,15 @@ export function checkFolder(input: string | undefined): string {
   if (input === undefined || input === '' || input === '/') return '';
   const normal = checkNotePath(`${input.replace(/\/+$/, '')}/x.md`, 'folder');
   return normal.slice(0, -'/x.md'.length);
+}
+
+/**
+ * Checks a path relative to the data root, as the vault gets it: "/"-separated names, none empty,
+ * none "." or "..", none hidden (so `.roost/` and `.git/` are out of reach), no NUL. Returns it unchanged.
+ */
+export function checkDataPath(relative: string): string {
+  if (typeof relative !== 'string' || relative === '' || relative.includes('\0') || relative.split('/').some((s) => s === '' || s.startsWith('.'))) {
+    throw new UserError(`"${relative}" is not a path inside the data root: name a file or folder below it, without "." or ".." and without hidden names.`);
+  }
+  return relative;
 }

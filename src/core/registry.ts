@@ -69,7 +69,7 @@ export class Registry {
 
   constructor(
     private readonly vault: Vault,
-    private readonly history: Pick<History, 'enqueue' | 'settle'>,
+    private readonly history: Pick<History, 'settle'>,
     readonly definitionsDir: string,
     /** The bots' allowance for changes, shared with memory and topics. */
     private readonly changes: RateLimit,
@@ -86,7 +86,8 @@ export class Registry {
     }
     const declared = new Set([...bots.values()].flatMap((b) => b.topics));
     for (const file of await listMarkdown(this.vault.abs('registry'))) {
-      const text = await fs.readFile(this.vault.abs(`registry/${file}`), 'utf8');
+      const text = await this.vault.read(`registry/${file}`);
+      if (text === null) continue; // gone meanwhile, or a link
       const entry = botFromText(text, file, 'registered');
       if ('problem' in entry) {
         problems.push({ file: `registry/${file}`, problem: entry.problem });
@@ -167,6 +168,7 @@ export class Registry {
     changeBy: ChangeBy = 'bot',
   ): Promise<Bot> {
     checkId(input.id);
+    for (const topic of input.topics ?? []) checkId(topic, 'topic name');
     if (this.bots.has(input.id)) {
       throw new UserError(`A bot "${input.id}" already exists: choose another id, or call update_bot to change it.`, 'conflict');
     }
@@ -196,6 +198,7 @@ export class Registry {
 
   async update(id: string, patch: ProfilePatch, by: string, action = `update bot ${id}`, changeBy: ChangeBy = 'bot'): Promise<Bot> {
     const current = this.require(id);
+    for (const topic of patch.topics ?? []) checkId(topic, 'topic name');
     if (changeBy === 'bot') this.changes.take(by);
     const bot: Bot = { ...current, ...definedOnly(patch), updated: new Date().toISOString() };
     await this.save(bot, by, action);
@@ -208,8 +211,7 @@ export class Registry {
     const bot = this.require(id);
     if (bot.source !== 'registered') throw new UserError(`Bot "${id}" is defined in the bots folder: retire it instead.`, 'forbidden');
     const file = `registry/${id}.md`;
-    await this.vault.remove(file, 'registry');
-    this.history.enqueue({ author: by, paths: [file], summary: `remove bot ${id}` });
+    await this.vault.remove(file, 'registry', { author: by, summary: `remove bot ${id}` });
     this.bots.delete(id);
     this.trees = undefined;
   }
@@ -232,8 +234,7 @@ export class Registry {
     };
     const file = `registry/${bot.id}.md`;
     await this.history.settle(file);
-    await this.vault.write(file, serializeNote(frontmatter, bot.role ? `${bot.role.trim()}\n` : ''));
-    this.history.enqueue({ author: by, paths: [file], summary: action });
+    await this.vault.write(file, serializeNote(frontmatter, bot.role ? `${bot.role.trim()}\n` : ''), { author: by, summary: action });
   }
 }
 

@@ -1,10 +1,11 @@
 import { watch, type FSWatcher } from 'chokidar';
-import { constants as fsConstants, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../package.js';
 import { NoteCatalogue } from './catalogue.js';
 import { type AgentRuntimes, noneOnly } from './agent-runtime.js';
 import { inboxOnly, type SessionDelivery } from './delivery.js';
+import { makeDurableDir, writeDurably } from './durable.js';
 import { RoostEvents } from './events.js';
 import { Facts } from './facts.js';
 import { History } from './history.js';
@@ -100,18 +101,19 @@ export class Roost {
 
   private async start(): Promise<void> {
     const { home } = this.options;
-    await fs.mkdir(this.stateDir, { recursive: true });
+    await makeDurableDir(this.stateDir);
     this.lock = await DaemonLock.acquire(path.join(this.stateDir, 'daemon.lock'));
     try {
       await writeDataReadme(home);
       await this.vault.removeStaleTemps();
-      // Before git looks: the writes it redoes are then committed with what else a crash left uncommitted.
-      await this.vault.open(path.join(this.stateDir, 'writes'));
       this.history = await History.open(home, {
         windowMs: this.options.commitWindowMs,
         remote: this.options.backupRemote,
         pushEveryMs: this.options.backupEveryMs,
+        commitLeftovers: false,
       });
+      // Finishes the changes a crash interrupted, and commits those git lacks under their authors.
+      await this.vault.open(path.join(this.stateDir, 'writes'), this.history);
       const limits = { ...DEFAULT_LIMITS, ...this.options.limits };
       // One allowance of changes per bot, whatever it changes: its memory, topics, the registry.
       const changes = changeAllowance(limits.writeBurst, limits.writesPerSecond);
@@ -128,7 +130,7 @@ export class Roost {
       this.sessions = new Sessions(this.registry);
       const mailLimits = { ...DEFAULT_MAIL_LIMITS, ...this.options.mailLimits };
       const delivery = this.options.delivery ?? this.runtimes.openclaw ?? inboxOnly;
-      this.mail = new Mail(this.vault, this.stateDir, this.history, this.registry, this.topics, this.events, this.sessions, delivery, mailLimits);
+      this.mail = new Mail(this.vault, this.stateDir, this.registry, this.topics, this.events, this.sessions, delivery, mailLimits);
       await this.mail.open();
       this.tasks = new Tasks(this.vault, this.history, this.registry, this.tokens, this.memory, this.runtimes, this.sessions, this.mail, this.events, {
         ...DEFAULT_SPAWN_LIMITS,
@@ -144,6 +146,8 @@ export class Roost {
         this.registry.list({ status: 'active' }).flatMap((bot) => (bot.openclaw ? [{ bot: bot.id, binding: bot.openclaw }] : [])),
       );
       if (this.options.watch !== false) await this.watch();
+      // Once watched: what changed by hand before is committed now, what changes after is seen by the watcher.
+      await this.history.commitLeftovers();
       this.snapshotTimer = setInterval(() => void this.index.saveSnapshots().catch(logError), SNAPSHOT_EVERY_MS);
       this.snapshotTimer.unref();
     } catch (error) {
@@ -201,8 +205,9 @@ export class Roost {
     await Promise.all(this.watchers.map((w) => w.close()));
     // Sends under way finish and queue their commits before the last commit.
     await this.mail.close();
-    await this.vault.close();
+    // The last commits close the vault's records.
     await this.history.close();
+    await this.vault.close();
     this.memory.stopIndexing();
     await this.indexing;
     await this.index.saveSnapshots();
@@ -225,9 +230,7 @@ function logError(error: unknown): void {
 /** A new data root gets the README that explains its layout (the one in this package's memory/). */
 async function writeDataReadme(home: string): Promise<void> {
   const file = path.join(home, 'README.md');
-  try {
-    await fs.copyFile(path.join(PACKAGE_ROOT, 'memory', 'README.md'), file, fsConstants.COPYFILE_EXCL);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  }
+  // Also when a power cut left it empty: it was written at the first start, and never by anyone but Roost then.
+  if ((await fs.stat(file).catch(() => null))?.size) return;
+  await writeDurably(file, await fs.readFile(path.join(PACKAGE_ROOT, 'memory', 'README.md'), 'utf8'));
 }

@@ -8,6 +8,7 @@ import type { History } from './history.js';
 import { KeyedLock } from './lock.js';
 import type { Memory } from './memory.js';
 import { parseNote, serializeNote, stringOf } from './notes.js';
+import { isId } from './paths.js';
 import { RateLimit } from './rate-limit.js';
 import type { Bot, Registry } from './registry.js';
 import type { AgentRuntimes, RunEnd, RunRef, RuntimeName } from './agent-runtime.js';
@@ -145,7 +146,7 @@ export class Tasks {
 
   constructor(
     private readonly vault: Vault,
-    private readonly history: Pick<History, 'enqueue' | 'settle'>,
+    private readonly history: Pick<History, 'settle'>,
     private readonly registry: Registry,
     private readonly tokens: Tokens,
     private readonly memory: Memory,
@@ -298,8 +299,7 @@ export class Tasks {
         });
       } catch (error) {
         this.tasks.delete(id);
-        await this.vault.remove(`tasks/${id}.md`, 'tasks');
-        this.history.enqueue({ author: parent.id, paths: [`tasks/${id}.md`], summary: `undo assign ${id}` });
+        await this.vault.remove(`tasks/${id}.md`, 'tasks', { author: parent.id, summary: `undo assign ${id}` });
         throw error;
       }
       const delivery = sent.recipients.find((r) => r.bot === target.id);
@@ -624,8 +624,7 @@ export class Tasks {
   private async save(task: Task, by: string, summary: string): Promise<void> {
     const file = `tasks/${task.id}.md`;
     await this.history.settle(file);
-    await this.vault.write(file, taskToText(task));
-    this.history.enqueue({ author: by, paths: [file], summary });
+    await this.vault.write(file, taskToText(task), { author: by, summary });
   }
 
   /** Removes what a refused spawn made: the agent's note, token, registry entry and task file. */
@@ -638,8 +637,7 @@ export class Tasks {
       () => this.tokens.revoke(task.bot),
       () => this.registry.remove(task.bot, by),
       async () => {
-        await this.vault.remove(`tasks/${task.id}.md`, 'tasks');
-        this.history.enqueue({ author: by, paths: [`tasks/${task.id}.md`], summary: `undo spawn ${task.id}` });
+        await this.vault.remove(`tasks/${task.id}.md`, 'tasks', { author: by, summary: `undo spawn ${task.id}` });
       },
     ];
     for (const step of steps) await step().catch((error: Error) => (error instanceof UserError ? undefined : logError(error.message)));
@@ -705,7 +703,8 @@ function taskToText(task: Task): string {
 
 function taskFromText(text: string): Task | null {
   const { frontmatter: fm, body, problem } = parseNote(text);
-  if (problem || !stringOf(fm.id) || !stringOf(fm.bot)) return null;
+  // The ids name files (the task's, the agent's memory and mail): a task file written by hand with other ids is not a task.
+  if (problem || !isId(fm.id) || !isId(fm.bot) || !isId(fm.parent)) return null;
   const runId = stringOf(fm.run_id);
   const optional = (key: string) => (stringOf(fm[key]) ? { [key]: stringOf(fm[key]) } : {});
   return {

@@ -69,6 +69,7 @@ export class Tokens {
   }
 
   async revoke(bot: string): Promise<void> {
+    checkId(bot);
     await fs.rm(path.join(this.dir, bot), { force: true });
   }
 
@@ -87,6 +88,7 @@ export class Tokens {
    * next request. One stat a call; the file is read again only when it is another file or changed.
    */
   private async storedHash(bot: string): Promise<Buffer | null> {
+    checkId(bot);
     const file = path.join(this.dir, bot);
     try {
       const stat = await fs.stat(file, { bigint: true });

@@ -4,7 +4,7 @@ import { UserError } from './errors.js';
 import type { RoostEvents } from './events.js';
 import type { History } from './history.js';
 import { parseNote, serializeNote, stringOf } from './notes.js';
-import { checkId } from './paths.js';
+import { checkId, isId } from './paths.js';
 import type { RateLimit } from './rate-limit.js';
 import type { Registry } from './registry.js';
 import { isMissing, type Vault } from './vault.js';
@@ -45,7 +45,7 @@ export class Topics {
 
   constructor(
     private readonly vault: Vault,
-    private readonly history: Pick<History, 'enqueue' | 'settle'>,
+    private readonly history: Pick<History, 'settle'>,
     private readonly registry: Registry,
     private readonly events: RoostEvents,
     /** The bots' allowance for changes, shared with memory and the registry. */
@@ -76,7 +76,9 @@ export class Topics {
     else this.topics.set(match[1], topicOf(match[1], text));
   }
 
+  /** The topic of that name; undefined for a name no topic can have. */
   get(name: string): Topic | undefined {
+    if (!isId(name)) return undefined;
     const topic = this.topics.get(name);
     if (topic) return topic;
     if (this.registry.list({ topic: name }).length === 0) return undefined;
@@ -84,13 +86,14 @@ export class Topics {
   }
 
   require(name: string): Topic {
+    checkId(name, 'topic name');
     const topic = this.get(name);
     if (!topic) throw new UserError(`There is no topic "#${name}": call list_topics to see the topics, or create_topic to start one.`, 'not_found');
     return topic;
   }
 
   list(): Topic[] {
-    const names = new Set([...this.topics.keys(), ...this.registry.list().flatMap((b) => b.topics)]);
+    const names = new Set([...this.topics.keys(), ...this.registry.list().flatMap((b) => b.topics.filter(isId))]);
     return [...names]
       .sort()
       .map((name) => this.get(name))
@@ -190,9 +193,8 @@ export class Topics {
       created_by: topic.created_by,
     };
     await this.history.settle(file);
-    await this.vault.write(file, serializeNote(frontmatter, body));
+    await this.vault.write(file, serializeNote(frontmatter, body), { author: by, summary: action });
     this.topics.set(topic.name, topic);
-    this.history.enqueue({ author: by, paths: [file], summary: action });
     this.events.emitActivity({ kind, bot: by, by, path: file, detail: { topic: topic.name } });
   }
 }

@@ -143,6 +143,7 @@ export class ConsoleApi {
         return {
           notes: [...this.roost.memory.problems].map(([file, problem]) => ({ ...noteOfFile(file), problem })).sort(byFile),
           bots: this.roost.registry.problems,
+          changes: this.roost.vault.unfinished,
           agents: agents.filter((a) => a.status === 'expired' || a.status === 'failed'),
         };
       }),

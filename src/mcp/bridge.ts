@@ -4,7 +4,7 @@ import path from 'node:path';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { JSONRPCMessage, JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
-import { isAlive, readDaemonInfo } from '../core/lock-file.js';
+import { runningDaemon } from '../core/lock-file.js';
 import { CLI_PATH } from '../package.js';
 import { BOT_HEADER } from '../protocol.js';
 
@@ -125,8 +125,8 @@ export async function ensureDaemon(home: string, serveArgs: string[]): Promise<s
 }
 
 async function healthyUrl(lockFile: string): Promise<string | null> {
-  const info = await readDaemonInfo(lockFile);
-  if (!info?.url || !isAlive(info.pid)) return null;
+  const info = await runningDaemon(lockFile);
+  if (!info?.url) return null;
   try {
     const res = await fetch(new URL('/health', info.url), { signal: AbortSignal.timeout(2000) });
     return res.ok ? info.url : null;

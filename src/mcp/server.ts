@@ -4,6 +4,7 @@ import type { Tool, ToolContext } from '../../tools/define.js';
 import { toolsFor } from '../../tools/index.js';
 import { invokeTool, listingOf } from '../../tools/invoke.js';
 import type { Caller } from '../core/access.js';
+import { UserError } from '../core/errors.js';
 import type { Roost } from '../core/roost.js';
 import { VERSION } from '../package.js';
 import { guarded } from './failures.js';
@@ -98,12 +99,21 @@ function registerNotes(server: McpServer, roost: Roost, caller: Caller): void {
     }),
     { title: 'Note', description: 'A note in a bot\'s memory, as Markdown with its frontmatter.', mimeType: 'text/markdown' },
     guarded(roost, async (uri, variables) => {
-      const bot = String(variables.bot);
-      const path = decodeURIComponent(String(variables.path));
+      // Decoded once, then checked by the same rule as every other way in (in `readable`).
+      const bot = decodeVariable(variables.bot, 'bot id');
+      const path = decodeVariable(variables.path, 'note path');
       const note = await roost.memory.readable(caller, bot, path);
       return { contents: [{ uri: uri.href, mimeType: 'text/markdown', text: note.text }] };
     }),
   );
+}
+
+function decodeVariable(value: string | string[], what: string): string {
+  try {
+    return decodeURIComponent(String(value));
+  } catch {
+    throw new UserError(`The ${what} in the URI is not validly percent-encoded: encode each "%" as "%25".`);
+  }
 }
 
 export function noteUri(bot: string, path: string): string {

@@ -180,12 +180,16 @@ describe('an error a bot provokes', () => {
     for (const uri of ['roost://bots/dev/notes/folder.md', 'roost://bots/dev/notes/plain.md/inside.md']) {
       texts.push(await dev.readResource({ uri }).then(() => 'read', (error: Error) => error.message));
     }
-    for (const text of texts) {
-      expect(text).toMatch(/^(Roost could not complete \w+|MCP error -32603: Roost could not read the resource): E[A-Z]+: /);
-      expect(text).not.toContain(daemon.home);
-    }
-    expect(texts[1]).toContain("'bots/dev/plain.md/inside.md'");
-    expect(texts[4]).toContain("'bots/dev/plain.md/inside.md'");
+    // Each is a sentence that names the path as the caller knows it (the vault reads a folder or a file's child as absent).
+    expect(texts).toEqual([
+      expect.stringMatching(/^There is no note "folder.md" in dev's memory/),
+      '"bots/dev/plain.md/inside.md" lies below a file, not a folder: choose another path.',
+      '"bots/dev/plain.md/moved.md" lies below a file, not a folder: choose another path.',
+      expect.stringMatching(/^MCP error -32603: There is no note "folder.md"/),
+      expect.stringMatching(/^MCP error -32603: There is no note "plain.md\/inside.md"/),
+    ]);
+    for (const text of texts) expect(text).not.toContain(daemon.home);
+
     expect(readFileSync(join(own, 'plain.md'), 'utf8')).toBe('plain\n');
   });
 });

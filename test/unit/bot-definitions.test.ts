@@ -15,7 +15,7 @@ it('reads the OpenClaw binding, runtime and command of a definition, and reports
   define('ops', 'openclaw: { agent: ops, session: agent:ops:roost }\ncommand: node agent.js {task}');
   define('lost', 'openclaw: { agent: ops, session: agent:dev:roost }');
   define('odd', 'runtime: docker');
-  const registry = new Registry(new Vault(path.join(root, 'home')), { enqueue: () => undefined }, bots, changeAllowance(10, 1));
+  const registry = new Registry(new Vault(path.join(root, 'home')), { settle: async () => undefined }, bots, changeAllowance(10, 1));
   await registry.load();
   expect(registry.get('dev')).toMatchObject({ openclaw: { agent: 'dev', session: 'agent:dev:roost:dev' }, runtime: 'openclaw' });
   expect(registry.get('ops')).toMatchObject({ openclaw: { agent: 'ops', session: 'agent:ops:roost' }, command: ['node', 'agent.js', '{task}'] });

@@ -418,6 +418,38 @@ describe('log, show, diff', () => {
   });
 });
 
+describe('versions and heads', () => {
+  it('lists each version with its blob and changes, and reads the heads of blobs in whole lines', async () => {
+    const { root, history } = await openHistory();
+    write(root, 'bots/dev/a.md', 'one\n');
+    history.enqueue({ author: 'dev', paths: ['bots/dev/a.md'], summary: 'write a.md' });
+    await history.flush();
+    write(root, 'bots/dev/a.md', `${'line of text\n'.repeat(10_000)}`);
+    write(root, 'bots/dev/b.md', 'other\n');
+    history.enqueue({ author: 'dev', paths: ['bots/dev/a.md'], summary: 'write a.md' });
+    history.enqueue({ author: 'dev', paths: ['bots/dev/b.md'], summary: 'write b.md' });
+    await history.flush();
+    rmSync(path.join(root, 'bots/dev/a.md'));
+    history.enqueue({ author: 'dev', paths: ['bots/dev/a.md'], summary: 'delete a.md' });
+    await history.flush();
+
+    const versions = await history.versions('bots/dev/a.md', 10);
+    expect(versions.map(({ message, changes, blob }) => ({ message, changes, blob: blob && blob.length }))).toEqual([
+      { message: 'dev: delete a.md', changes: ['delete a.md'], blob: null },
+      { message: 'dev: write a.md, write b.md', changes: ['write a.md', 'write b.md'], blob: 40 },
+      { message: 'dev: write a.md', changes: ['write a.md'], blob: 40 },
+    ]);
+    expect(await history.versions('bots/dev/a.md', 1)).toHaveLength(1);
+
+    const heads = await history.heads([versions[1].blob!, versions[2].blob!, '0'.repeat(40)], 100);
+    expect(heads.get(versions[2].blob!)).toBe('one\n');
+    expect(heads.get(versions[1].blob!)).toBe('line of text\n'.repeat(7));
+    expect(heads.size).toBe(2);
+    expect(await history.blobAt('bots/dev/a.md', versions[0].commit)).toBeNull();
+    expect(await history.blobAt('bots/dev/a.md', versions[2].commit)).toBe(versions[2].blob);
+  });
+});
+
 describe('inside a git hook', () => {
   it('ignores GIT_DIR and GIT_INDEX_FILE of the surrounding repository', async () => {
     const outer = tempDir();
@@ -465,5 +497,69 @@ describe('pack files', () => {
     expect((await history.log('bots/dev/note.md')).length).toBe(cycles);
     expect(await history.show('bots/dev/note.md', 'HEAD~100')).toBe('version 19\n');
     expect(git(root, 'fsck', '--no-progress').trim()).toBe('');
+  });
+});
+
+describe('after a power cut', () => {
+  it('starts on a data root whose .git/HEAD came back empty, on main', async () => {
+    const { root, history } = await openHistory();
+    await history.close();
+    writeFileSync(path.join(root, '.git/HEAD'), '');
+    const { history: again } = await openHistory(root);
+    expect(git(root, 'symbolic-ref', 'HEAD').trim()).toBe('refs/heads/main');
+    write(root, 'bots/dev/a.md', 'a\n');
+    again.enqueue({ author: 'dev', paths: ['bots/dev/a.md'], summary: 'write a.md' });
+    await again.flush();
+    expect(recent(root, 1)[0]).toMatch(/\|dev: write a\.md$/);
+  });
+
+  it('sets a branch that came back as NUL bytes to the newest commit its log names, and commits on it', async () => {
+    const { root, history } = await openHistory();
+    write(root, 'bots/dev/a.md', 'a\n');
+    history.enqueue({ author: 'dev', paths: ['bots/dev/a.md'], summary: 'write a.md' });
+    await history.flush();
+    await history.close();
+    const tip = git(root, 'rev-parse', 'HEAD').trim();
+    writeFileSync(path.join(root, '.git/refs/heads/main'), Buffer.alloc(41));
+    const { history: again } = await openHistory(root);
+    expect(git(root, 'rev-parse', 'main').trim()).toBe(tip);
+    write(root, 'bots/dev/b.md', 'b\n');
+    again.enqueue({ author: 'dev', paths: ['bots/dev/b.md'], summary: 'write b.md' });
+    await again.flush();
+    expect(git(root, 'rev-parse', 'HEAD~1').trim()).toBe(tip);
+  });
+
+  it('commits recorded changes git lacks under their own authors, each with its recorded content, and none twice', async () => {
+    const { root, history } = await openHistory();
+    write(root, 'bots/dev/a.md', 'one\n');
+    history.enqueue({ author: 'dev', paths: ['bots/dev/a.md'], summary: 'write a.md' });
+    await history.flush();
+    const before = commitCount(root);
+    // Two changes to a.md (the first one already in git), then a.md moved; on disk only the last state.
+    rmSync(path.join(root, 'bots/dev/a.md'));
+    write(root, 'bots/research/b.md', 'two\n');
+    await history.commitRecorded([
+      { author: 'dev', summary: 'write a.md', files: [{ path: 'bots/dev/a.md', content: 'one\n' }] },
+      { author: 'main', summary: 'edit a.md', files: [{ path: 'bots/dev/a.md', content: 'two\n' }] },
+      { author: 'dev', summary: 'move a.md', files: [{ path: 'bots/dev/a.md', content: null }, { path: 'bots/research/b.md', content: 'two\n' }] },
+    ]);
+    expect(commitCount(root)).toBe(before + 2);
+    expect(recent(root, 2).map((line) => line.split('|')[2])).toEqual(['dev: move a.md', 'main: edit a.md']);
+    expect(git(root, 'show', 'HEAD~1:bots/dev/a.md')).toBe('two\n');
+    await history.close(); // git's index catches up
+    expect(git(root, 'status', '--porcelain')).toBe('');
+  });
+
+  it('gives a note only its own versions: no history of another note git guesses it was renamed from', async () => {
+    const { root, history } = await openHistory();
+    const lines = Array.from({ length: 20 }, (_, i) => `line ${i}\n`).join('');
+    write(root, 'bots/dev/old.md', lines);
+    history.enqueue({ author: 'dev', paths: ['bots/dev/old.md'], summary: 'write old.md' });
+    await history.flush();
+    rmSync(path.join(root, 'bots/dev/old.md'));
+    write(root, 'bots/dev/new.md', `${lines}one more\n`);
+    history.enqueue({ author: 'dev', paths: ['bots/dev/old.md', 'bots/dev/new.md'], summary: 'delete old.md, write new.md' });
+    await history.flush();
+    expect((await history.log('bots/dev/new.md')).map((entry) => entry.message)).toEqual(['dev: delete old.md, write new.md']);
   });
 });

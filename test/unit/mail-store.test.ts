@@ -25,46 +25,45 @@ const segments = (dir: string) =>
     .filter((name) => name.endsWith('.log'))
     .sort((a, b) => Number(/\d+/.exec(a)) - Number(/\d+/.exec(b)));
 
+const LOG = '.roost/writes';
+
 it('finishes the posts a crash interrupted: a copy missing or cut short is written again', async () => {
   const root = tempDir();
-  const mailbox = new FileMailbox(new Vault(root), join(root, '.roost', 'mail', 'journal'));
-  expect(await mailbox.recover()).toEqual([]);
+  const vault = new Vault(root);
+  await vault.open(join(root, LOG));
+  const mailbox = new FileMailbox(vault);
   const posts = [message(1), message(2)];
   await Promise.all(posts.map((m) => mailbox.post(m)));
   // The process dies here: the copies are acknowledged but their background fsync has not run.
   const crashed = tempDir();
   cpSync(root, crashed, { recursive: true });
-  await mailbox.close();
+  await vault.close();
 
   const [first, second] = posts.map(copiesOf);
   truncateSync(join(crashed, first[0]), 0);
-  const after = new FileMailbox(new Vault(crashed), join(crashed, '.roost', 'mail', 'journal'));
-  const recovered = await after.recover();
-  expect(recovered.map((r) => r.message.id).sort()).toEqual(posts.map((m) => m.id));
-  expect(recovered.find((r) => r.message.id === posts[0].id)!.written).toEqual([first[0]]);
-  expect(recovered.find((r) => r.message.id === posts[1].id)!.written).toEqual([]);
+  const after = new Vault(crashed);
+  expect(await after.open(join(crashed, LOG))).toEqual([first[0]]);
   for (const copy of [...first, ...second]) expect(readFileSync(join(crashed, copy), 'utf8')).toContain('Body of message');
   await after.close();
 
   // Once finished, nothing is redone at the next start.
-  const again = new FileMailbox(new Vault(crashed), join(crashed, '.roost', 'mail', 'journal'));
-  expect(await again.recover()).toEqual([]);
+  const again = new Vault(crashed);
+  expect(await again.open(join(crashed, LOG))).toEqual([]);
   await again.close();
 });
 
 it('closes the records of a clean run: nothing to finish at the next start', async () => {
   const root = tempDir();
-  const dir = join(root, '.roost', 'mail', 'journal');
-  const mailbox = new FileMailbox(new Vault(root), dir);
-  await mailbox.recover();
-  await Promise.all(Array.from({ length: 50 }, (_, i) => mailbox.post(message(i, ['research']))));
-  await mailbox.close();
-  const next = new FileMailbox(new Vault(root), dir);
-  expect(await next.recover()).toEqual([]);
+  const vault = new Vault(root);
+  await vault.open(join(root, LOG));
+  await Promise.all(Array.from({ length: 50 }, (_, i) => new FileMailbox(vault).post(message(i, ['research']))));
+  await vault.close();
+  const next = new Vault(root);
+  expect(await next.open(join(root, LOG))).toEqual([]);
   await next.close();
 });
 
-it('removes a journal segment once every post in it is finished, and keeps one with a post under way', async () => {
+it('removes journal segments oldest first, once every change in them and before them is finished', async () => {
   const dir = join(tempDir(), 'journal');
   const journal = new WriteAheadLog<Message>(dir, 600);
   await journal.open();
@@ -75,14 +74,17 @@ it('removes a journal segment once every post in it is finished, and keeps one w
 
   await journal.end(posts.slice(1).map((m) => m.id));
   await journal.begin(message(99)); // writes to the newest segment, after the removals queued before it
-  // The first segment still holds post 0, under way; the full ones after it are finished and gone.
-  const left = segments(dir);
-  expect(left).toHaveLength(2);
-  expect(left[0]).toBe(written[0]);
+  // The first segment still holds post 0, under way: it and every segment after it stay, so the log keeps the order of changes.
+  expect(segments(dir).slice(0, written.length)).toEqual(written);
+  await journal.end([posts[0].id]);
+  await journal.begin(message(100));
+  // Only the segments from the one holding post 99 (under way) on are left.
+  expect(segments(dir).filter((name) => written.slice(0, -1).includes(name))).toEqual([]);
   await journal.close();
 
   const reopened = new WriteAheadLog<Message>(dir, 600);
-  expect((await reopened.open()).map((m) => m.id).sort()).toEqual([posts[0].id, message(99).id]);
+  const found = await reopened.open();
+  expect(found.filter((entry) => !entry.finished).map((entry) => entry.record.id).sort()).toEqual([message(100).id, message(99).id].sort());
   await reopened.clear();
   await reopened.close();
   expect(segments(dir)).toHaveLength(1);

@@ -5,7 +5,7 @@ import { href } from '../router.js';
 import { TaskStatus } from './agents.js';
 import { Loaded, useLoad } from './common.js';
 
-/** Everything that needs a person: notes with broken frontmatter, bot definitions that could not be read, tasks that failed or expired. */
+/** Everything that needs a person: notes with broken frontmatter, bot definitions that could not be read, changes a crash interrupted that could not be finished, tasks that failed or expired. */
 export function Problems() {
   const [problems] = useLoad(() => get('/api/problems'), []);
   return html`<${Loaded} state=${problems}>${(p) => html`<div class="problems">
@@ -23,6 +23,14 @@ export function Problems() {
         ? html`<p class="muted">None: every definition in the bots folder and the registry loads.</p>`
         : html`<table class="list"><thead><tr><th>File</th><th>Problem</th></tr></thead><tbody>
             ${p.bots.map((b) => html`<tr key=${b.file}><td class="mono">${b.file}</td><td>${b.problem}</td></tr>`)}
+          </tbody></table>`}
+    </section>
+    <section class="card">
+      <h2>Changes a crash interrupted that could not be finished <span class="count">${p.changes.length}</span></h2>
+      ${p.changes.length === 0
+        ? html`<p class="muted">None: every acknowledged change is on disk.</p>`
+        : html`<table class="list"><thead><tr><th>File</th><th>Problem</th></tr></thead><tbody>
+            ${p.changes.map((c) => html`<tr key=${c.file}><td class="mono">${c.file}</td><td>${c.problem}</td></tr>`)}
           </tbody></table>`}
     </section>
     <section class="card">
