@@ -83,8 +83,9 @@ export async function invokeTool(tool: Tool, args: unknown, context: ToolContext
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
-  const field = issue.path.join('.');
+  // "to[0]", "frontmatter.owner": the path as the caller wrote the arguments.
+  const field = issue.path.map((key, i) => (typeof key === 'number' ? `[${key}]` : i ? `.${String(key)}` : String(key))).join('');
   if (!field) return `${issue.message}.`;
   if (issue.code === 'invalid_type' && issue.input === undefined) return `"${field}" is required.`;
-  return `"${field}": ${issue.message}.`;
+  return `${issue.message} at ${field}.`;
 }
