@@ -10,7 +10,7 @@ import { Registry } from './core/registry.js';
 import { Roost } from './core/roost.js';
 import { Tokens } from './core/tokens.js';
 import { Vault } from './core/vault.js';
-import { daemonOptions, homeOf, startDaemon } from './http/daemon.js';
+import { daemonOptions, homeOf, startDaemon } from './daemon.js';
 import { runBridge } from './mcp/bridge.js';
 import { VERSION } from './package.js';
 

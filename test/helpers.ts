@@ -9,9 +9,8 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { LiveDeliveryResult, LiveMessage, SessionDelivery } from '../src/core/delivery.js';
 import type { MailLimits } from '../src/core/mail.js';
 import type { MemoryLimits } from '../src/core/memory.js';
-import type { RuntimeOptions } from '../src/core/runtimes/index.js';
 import type { SpawnLimits } from '../src/core/spawn.js';
-import { type Daemon, startDaemon } from '../src/http/daemon.js';
+import { type Daemon, type RuntimeOptions, startDaemon } from '../src/daemon.js';
 import { CLI_PATH, PACKAGE_ROOT } from '../src/package.js';
 
 export const OPERATOR_TOKEN = 'roost_operator_test-operator-token';

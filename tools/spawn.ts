@@ -3,7 +3,7 @@ import { readsEverything } from '../src/core/access.js';
 import { SESSION_ADDRESS } from '../src/core/delivery.js';
 import { UserError } from '../src/core/errors.js';
 import type { Roost } from '../src/core/roost.js';
-import { RUNTIMES } from '../src/core/runtimes/runtime.js';
+import { RUNTIMES } from '../src/core/agent-runtime.js';
 import { CLEANUPS, RESULT_CHARS, type Task, type TaskNode } from '../src/core/spawn.js';
 import { CAP, defineTool, type ToolContext } from './define.js';
 
@@ -204,7 +204,7 @@ export const listSessions = defineTool({
   handler: async (a, { roost, caller }) => {
     const listed = await roost.runtimes.requireOpenClaw().sessions({ agent: a.agent, search: a.search, limit: a.limit });
     const sessions = listed
-      .map((s) => ({ ...s, ...optionalBot(roost.tasks.ownerOfSession(s.key)) }))
+      .map((s) => ({ ...s, ...optionalBot(roost.sessions.ownerOf(s.key)) }))
       .filter((s) => s.bot || readsEverything(caller));
     return { sessions };
   },
@@ -223,7 +223,7 @@ export const sessionHistory = defineTool({
     turns: z.array(z.object({ role: z.string(), text: z.string(), at: z.string().optional() })),
   },
   handler: async (a, { roost, caller }) => {
-    const bot = roost.tasks.ownerOfSession(a.session);
+    const bot = roost.sessions.ownerOf(a.session);
     if (!bot && !readsEverything(caller)) {
       throw new UserError(`"${a.session}" is not the session of a Roost bot: only the main bot and the operator read other sessions (list_sessions shows yours).`, 'forbidden');
     }
@@ -254,7 +254,7 @@ export const sendToSession = defineTool({
   },
   handler: async (a, { roost, caller }) => {
     roost.runtimes.requireOpenClaw();
-    const bot = roost.tasks.botInSession(a.session);
+    const bot = roost.sessions.botIn(a.session);
     const sent = await roost.mail.send(caller.bot, {
       to: [bot ?? `${SESSION_ADDRESS}${a.session}`],
       subject: a.subject,

@@ -1,3 +1,5 @@
+import type { OpenClawBinding } from './model.js';
+
 /** A message as it is shown inside a recipient's live agent session. */
 export interface LiveMessage {
   id: string;
@@ -25,7 +27,8 @@ export interface LiveDeliveryResult {
  * durable inbox. Implementations never throw: a failure is reported in the result.
  */
 export interface SessionDelivery {
-  deliver(bot: string, message: LiveMessage): Promise<LiveDeliveryResult>;
+  /** Delivers to `bot`'s live session: `binding`, the OpenClaw session it is bound to or its task runs in, when it has one. */
+  deliver(bot: string, message: LiveMessage, binding?: OpenClawBinding): Promise<LiveDeliveryResult>;
   /** Injects into a session by its key, whoever's it is (a message addressed `session:<key>`). */
   inject?(session: string, message: LiveMessage): Promise<LiveDeliveryResult>;
 }

@@ -23,6 +23,7 @@ import { isMessageId } from './paths.js';
 import { RateLimit } from './rate-limit.js';
 import type { Registry } from './registry.js';
 import { snippet } from './search/snippet.js';
+import type { Sessions } from './sessions.js';
 import type { Topic, Topics } from './topics.js';
 import type { FileStat, Vault } from './vault.js';
 
@@ -130,6 +131,7 @@ export class Mail {
     private readonly registry: Registry,
     private readonly topics: Topics,
     private readonly events: RoostEvents,
+    private readonly sessions: Pick<Sessions, 'bindingOf'>,
     private readonly delivery: SessionDelivery,
     readonly limits: MailLimits,
   ) {
@@ -285,7 +287,7 @@ export class Mail {
 
   private async deliverLive(bot: string, m: Message): Promise<Delivery> {
     try {
-      return { bot, ...(await this.delivery.deliver(bot, liveOf(m))) };
+      return { bot, ...(await this.delivery.deliver(bot, liveOf(m), this.sessions.bindingOf(bot))) };
     } catch (error) {
       return { bot, live: false, reason: `live delivery failed (${(error as Error).message}); the message is in the inbox` };
     }

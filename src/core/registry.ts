@@ -1,13 +1,12 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { RUNTIMES, type RuntimeName } from './agent-runtime.js';
 import { UserError } from './errors.js';
 import type { History } from './history.js';
+import type { OpenClawBinding, Visibility } from './model.js';
 import { parseNote, serializeNote, stringOf } from './notes.js';
 import { checkId } from './paths.js';
 import type { ChangeBy, RateLimit } from './rate-limit.js';
-import type { OpenClawBinding } from './runtimes/openclaw.js';
-import { RUNTIMES, type RuntimeName } from './runtimes/runtime.js';
-import type { Visibility } from './model.js';
 import { isMissing, type Vault } from './vault.js';
 
 export type BotKind = 'main' | 'specialist' | 'task';

@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../package.js';
 import { NoteCatalogue } from './catalogue.js';
+import { type AgentRuntimes, noneOnly } from './agent-runtime.js';
 import { inboxOnly, type SessionDelivery } from './delivery.js';
 import { makeDurableDir, writeDurably } from './durable.js';
 import { RoostEvents } from './events.js';
@@ -13,11 +14,10 @@ import { DaemonLock } from './lock-file.js';
 import { DEFAULT_MAIL_LIMITS, Mail, type MailLimits } from './mail.js';
 import { DEFAULT_LIMITS, Memory, type MemoryLimits } from './memory.js';
 import { Registry } from './registry.js';
-import { GatewayError } from './runtimes/gateway.js';
-import { type RuntimeOptions, Runtimes } from './runtimes/index.js';
 import { changeAllowance } from './rate-limit.js';
 import { DEFAULT_SPAWN_LIMITS, type SpawnLimits, Tasks } from './spawn.js';
 import { SearchIndex } from './search/index.js';
+import { Sessions } from './sessions.js';
 import { Tokens } from './tokens.js';
 import { Topics } from './topics.js';
 import { type FileStat, Vault } from './vault.js';
@@ -39,10 +39,10 @@ export interface RoostOptions {
   backupRemote?: string;
   backupEveryMs?: number;
   mailLimits?: Partial<MailLimits>;
+  /** Where task agents run (built at the edge, in src/runtimes/; default: only `none`); Roost closes them when it closes. */
+  runtimes?: AgentRuntimes;
   /** Delivery of messages into recipients' live sessions (default: the OpenClaw gateway when configured, else none: messages wait in the inbox). */
   delivery?: SessionDelivery;
-  /** Where task agents run: the OpenClaw gateway, the command template, the default runtime. */
-  runtimes?: RuntimeOptions;
   spawnLimits?: Partial<SpawnLimits>;
 }
 
@@ -69,10 +69,9 @@ export class Roost {
   journal!: Journal;
   topics!: Topics;
   mail!: Mail;
-  runtimes!: Runtimes;
+  readonly runtimes: AgentRuntimes;
+  sessions!: Sessions;
   tasks!: Tasks;
-  /** The daemon's base URL once it serves (task agents started as commands connect back to it). */
-  url?: string;
   /** Set when `open` made a new operator token, written to `.roost/operator.token` (mode 0600). */
   newOperatorToken: string | null = null;
 
@@ -91,6 +90,7 @@ export class Roost {
     this.stateDir = path.join(options.home, '.roost');
     this.tokens = new Tokens(this.stateDir);
     this.index = new SearchIndex(new NoteCatalogue(), path.join(this.stateDir, 'index'));
+    this.runtimes = options.runtimes ?? noneOnly;
   }
 
   static async open(options: RoostOptions): Promise<Roost> {
@@ -127,14 +127,12 @@ export class Roost {
       this.indexing = this.memory.indexAll().catch(logError);
       this.topics = new Topics(this.vault, this.history, this.registry, this.events, changes);
       await this.topics.load();
-      // A bot's live session: the one bound in its definition, or the one a task agent works in.
-      const sessionOf = (bot: string) => this.registry.get(bot)?.openclaw ?? this.tasks?.sessionOf(bot);
-      this.runtimes = new Runtimes(this.options.runtimes ?? {}, sessionOf, () => this.url);
+      this.sessions = new Sessions(this.registry);
       const mailLimits = { ...DEFAULT_MAIL_LIMITS, ...this.options.mailLimits };
       const delivery = this.options.delivery ?? this.runtimes.openclaw ?? inboxOnly;
-      this.mail = new Mail(this.vault, this.stateDir, this.registry, this.topics, this.events, delivery, mailLimits);
+      this.mail = new Mail(this.vault, this.stateDir, this.registry, this.topics, this.events, this.sessions, delivery, mailLimits);
       await this.mail.open();
-      this.tasks = new Tasks(this.vault, this.history, this.registry, this.tokens, this.memory, this.runtimes, this.mail, this.events, {
+      this.tasks = new Tasks(this.vault, this.history, this.registry, this.tokens, this.memory, this.runtimes, this.sessions, this.mail, this.events, {
         ...DEFAULT_SPAWN_LIMITS,
         ...this.options.spawnLimits,
       });
@@ -144,10 +142,9 @@ export class Roost {
       this.onExternalChange('registry/', () => this.registry.load());
       this.onExternalChange('mail/', (file, stat) => this.mail.fileChanged(file, stat));
       this.onExternalChange('topics/', (file) => this.topics.fileChanged(file));
-      if (this.runtimes.openclaw) {
-        this.runtimes.openclaw.gateway.onConnect = () => void this.ensureSessions();
-        void this.ensureSessions();
-      }
+      this.runtimes.openclaw?.keepSessions(() =>
+        this.registry.list({ status: 'active' }).flatMap((bot) => (bot.openclaw ? [{ bot: bot.id, binding: bot.openclaw }] : [])),
+      );
       if (this.options.watch !== false) await this.watch();
       // Once watched: what changed by hand before is committed now, what changes after is seen by the watcher.
       await this.history.commitLeftovers();
@@ -162,25 +159,7 @@ export class Roost {
 
   /** Records where the daemon listens, for `roost mcp` and the CLI to find it. */
   async advertise(url: string): Promise<void> {
-    this.url = url;
     await this.lock.update({ url });
-  }
-
-  /** Every bot bound to an OpenClaw agent gets its persistent session on the gateway (kept if it exists). */
-  private async ensureSessions(): Promise<void> {
-    const openclaw = this.runtimes.openclaw;
-    if (!openclaw || this.closed) return;
-    for (const bot of this.registry.list({ status: 'active' })) {
-      if (!bot.openclaw) continue;
-      try {
-        await openclaw.ensureSession(bot.id, bot.openclaw);
-      } catch (error) {
-        if (this.closed) return;
-        logError(`the session ${bot.openclaw.session} of ${bot.id} is not ready on the OpenClaw gateway: ${(error as Error).message}`);
-        // An unreachable gateway fails them all alike; the next connection tries again.
-        if (error instanceof GatewayError && ['unreachable', 'refused', 'timeout'].includes(error.code)) return;
-      }
-    }
   }
 
   onExternalChange(prefix: string, handle: ExternalChangeHandler): void {

@@ -11,9 +11,8 @@ import { parseNote, serializeNote, stringOf } from './notes.js';
 import { isId } from './paths.js';
 import { RateLimit } from './rate-limit.js';
 import type { Bot, Registry } from './registry.js';
-import type { Runtimes } from './runtimes/index.js';
-import { agentOfSession, type OpenClawBinding, PLUGIN_COMPLETE_TASK } from './runtimes/openclaw.js';
-import type { RunEnd, RunRef, RuntimeName } from './runtimes/runtime.js';
+import type { AgentRuntimes, RunEnd, RunRef, RuntimeName } from './agent-runtime.js';
+import type { Sessions } from './sessions.js';
 import type { Tokens } from './tokens.js';
 import { isMissing, type Vault } from './vault.js';
 
@@ -144,8 +143,6 @@ export class Tasks {
   private reaper?: NodeJS.Timeout;
   private reaping = false;
   private readonly starts: RateLimit;
-  /** The sessions of task agents whose run is being started, by key: their first tool calls may come before the start returns. */
-  private readonly startingIn = new Map<string, string>();
 
   constructor(
     private readonly vault: Vault,
@@ -153,7 +150,8 @@ export class Tasks {
     private readonly registry: Registry,
     private readonly tokens: Tokens,
     private readonly memory: Memory,
-    private readonly runtimes: Runtimes,
+    private readonly runtimes: AgentRuntimes,
+    private readonly sessions: Sessions,
     private readonly mail: TaskMail,
     private readonly events: RoostEvents,
     private readonly limits: SpawnLimits = DEFAULT_SPAWN_LIMITS,
@@ -167,7 +165,7 @@ export class Tasks {
     for (const file of await listTaskFiles(this.vault.abs('tasks'))) {
       const text = await this.vault.read(`tasks/${file}`);
       const task = text === null ? null : taskFromText(text);
-      if (task) this.tasks.set(task.id, task);
+      if (task) this.remember(task);
     }
     for (const task of this.tasks.values()) {
       if (isLive(task)) void this.watch(task.id);
@@ -184,53 +182,6 @@ export class Tasks {
 
   get(id: string): Task | undefined {
     return this.tasks.get(id);
-  }
-
-  /** The OpenClaw session a live task agent works in, so messages to it reach it there. */
-  sessionOf(bot: string): OpenClawBinding | undefined {
-    const task = this.tasks.get(bot);
-    const session = task?.kind === 'spawn' && isLive(task) ? task.run?.session : undefined;
-    const agent = session ? /^agent:([^:]+):/.exec(session)?.[1] : undefined;
-    return session && agent ? { agent, session } : undefined;
-  }
-
-  /** The bot a session belongs to: a bot bound to it, or the task agent working in it. */
-  ownerOfSession(key: string): string | undefined {
-    const bound = this.registry.list().find((b) => b.openclaw?.session === key);
-    if (bound) return bound.id;
-    return this.startingIn.get(key) ?? [...this.tasks.values()].find((t) => t.kind === 'spawn' && t.run?.session === key)?.bot;
-  }
-
-  /**
-   * Who a connection of `bot` acts as when it calls from OpenClaw session `key` (as Roost's OpenClaw
-   * plugin does): the task agent working in that session, if `bot`'s own agent runs it and the task
-   * is live; else `bot` itself. A session of another agent or another bot, or of a task agent whose
-   * task has ended, is refused, so no task's work ever lands in the wrong memory.
-   */
-  actorInSession(bot: Bot, key: string): Bot {
-    const agent = bot.openclaw?.agent;
-    if (!agent) {
-      throw new UserError(`Bot "${bot.id}" is bound to no OpenClaw agent, so it acts in no OpenClaw session: give its definition \`openclaw: { agent: <id> }\`.`, 'forbidden');
-    }
-    if (agentOfSession(key) !== agent) {
-      throw new UserError(`Session "${key}" is not run by agent "${agent}", whose token this is: use the token of the bot bound to that session's agent.`, 'forbidden');
-    }
-    const owner = this.ownerOfSession(key);
-    if (!owner || owner === bot.id) return bot;
-    const task = this.tasks.get(owner);
-    const actor = this.registry.get(owner);
-    if (task?.kind === 'spawn' && isLive(task) && actor?.status === 'active') return actor;
-    if (task?.kind === 'spawn') {
-      throw new UserError(`Session "${key}" is task agent ${owner}'s, whose task has ended (${task.status}): it acts as no bot any more.`, 'forbidden');
-    }
-    throw new UserError(`Session "${key}" is bot ${owner}'s, not ${bot.id}'s: only its own token acts in it.`, 'forbidden');
-  }
-
-  /** The active bot whose live session is `key`: messages to that bot reach exactly that session. */
-  botInSession(key: string): string | undefined {
-    const bot = this.ownerOfSession(key);
-    const active = bot && this.registry.get(bot)?.status === 'active';
-    return active && (this.registry.get(bot)?.openclaw ?? this.sessionOf(bot))?.session === key ? bot : undefined;
   }
 
   // ---- starting ------------------------------------------------------------------------
@@ -265,9 +216,9 @@ export class Tasks {
     };
     const runtimeImpl = this.runtimes.get(runtime);
     // A task agent's own agent is the one running its session.
-    const agent = roleBot?.openclaw?.agent ?? (parent.openclaw ?? this.sessionOf(parent.id))?.agent ?? this.runtimes.options.openclaw?.agent;
+    const agent = roleBot?.openclaw?.agent ?? this.sessions.bindingOf(parent.id)?.agent ?? this.runtimes.openclaw?.defaultAgent;
     const session = agent ? `agent:${agent}:roost:${parent.id}:${id}` : undefined;
-    const command = (roleBot?.command ?? this.runtimes.options.command)?.map((arg) => fill(arg, { bot: id, task: request.task, parent: parent.id }));
+    const command = (roleBot?.command ?? this.runtimes.defaultCommand)?.map((arg) => fill(arg, { bot: id, task: request.task, parent: parent.id }));
     // A runtime with nothing to run the agent on refuses now, before anything is written or counted.
     runtimeImpl.check?.({ bot: id, agent, session, command });
     this.starts.take(parent.id);
@@ -295,15 +246,15 @@ export class Tasks {
         token = await this.tokens.issue(id);
         const brief = briefOf(task, roleBot ? roleBot.role : request.role, await this.endingOf(task, agent));
         await this.memory.write(id, 'TASK.md', brief, { title: `Task from ${parent.id}`, type: 'task' }, undefined, 'roost');
-        if (session) this.startingIn.set(session, id);
+        // Its first tool calls may come from its session before the start returns.
+        if (session) this.sessions.track(id, session, true, task.status);
         task.run = await runtimeImpl.start({ bot: id, task: id, brief, token, agent, session, command });
       } catch (error) {
         await this.undoSpawn(task, parent.id);
         throw error;
-      } finally {
-        if (session) this.startingIn.delete(session);
       }
       task.status = 'running';
+      this.remember(task);
       task.started = new Date().toISOString();
       await this.save(task, parent.id, `start ${id} on ${runtime}`);
       this.events.emitActivity({ kind: 'task.spawn', bot: id, by: parent.id, detail: { task: id, runtime, run: task.run.runId } });
@@ -408,7 +359,7 @@ export class Tasks {
       if (keep.length) task.kept = keep;
       await this.save(task, by, `${task.id} ${task.status}`);
       await this.settle(task);
-      this.tasks.set(id, task);
+      this.remember(task);
       this.events.emitActivity({ kind: 'task.end', bot: task.bot, by, detail: { task: task.id, status: task.status } });
       this.ended.emit('end', { ...task });
       return { ...task };
@@ -604,8 +555,9 @@ export class Tasks {
   private async endingOf(task: Task, agent: string | undefined): Promise<string> {
     if (task.runtime !== 'openclaw') return `When you are done, call complete_task with your result (it goes to ${task.parent}).`;
     const reported = `your final reply is reported to ${task.parent}`;
-    if (agent && (await this.runtimes.openclaw?.hasRoostPlugin(agent))) {
-      return `When you are done, call ${PLUGIN_COMPLETE_TASK} with your result (it goes to ${task.parent}); if you have no tool of that name, answer with your result instead: ${reported}.`;
+    const tool = agent ? await this.runtimes.openclaw?.completeTaskTool(agent) : undefined;
+    if (tool) {
+      return `When you are done, call ${tool} with your result (it goes to ${task.parent}); if you have no tool of that name, answer with your result instead: ${reported}.`;
     }
     return `When you are done, answer with your result: ${reported}.`;
   }
@@ -663,6 +615,12 @@ export class Tasks {
 
   // ---- files ---------------------------------------------------------------------------
 
+  /** Keeps a task's latest state, and tells the sessions where a spawned agent works and whether it still may. */
+  private remember(task: Task): void {
+    this.tasks.set(task.id, task);
+    if (task.kind === 'spawn' && task.run?.session) this.sessions.track(task.bot, task.run.session, isLive(task), task.status);
+  }
+
   private async save(task: Task, by: string, summary: string): Promise<void> {
     const file = `tasks/${task.id}.md`;
     await this.history.settle(file);
@@ -672,6 +630,7 @@ export class Tasks {
   /** Removes what a refused spawn made: the agent's note, token, registry entry and task file. */
   private async undoSpawn(task: Task, by: string): Promise<void> {
     this.tasks.delete(task.id);
+    this.sessions.forget(task.bot);
     const steps = [
       () => this.memory.remove(task.bot, 'TASK.md', undefined, 'roost'),
       () => this.memory.forgetEmptyBot(task.bot),

@@ -1,14 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
-import type { ToolContext } from '../../tools/define.js';
 import { toolsFor } from '../../tools/index.js';
+import { invokeTool } from '../../tools/invoke.js';
 import { type Caller, OPERATOR_ID } from '../core/access.js';
 import { UserError } from '../core/errors.js';
 import type { Activity } from '../core/events.js';
 import type { Roost } from '../core/roost.js';
 import { BodyError, readBody } from './body.js';
 import { ConsoleSessions } from './console-sessions.js';
-import { sendJson } from './server.js';
+import { sendJson } from './json.js';
 
 /** Header the console page sends with every state-changing request; a cross-site form or image cannot. */
 export const CONSOLE_HEADER = 'x-roost-console';
@@ -248,10 +247,9 @@ export class ConsoleApi {
   private async runTool(caller: Caller, name: string, args: Record<string, unknown>, signal: AbortSignal): Promise<Record<string, unknown>> {
     const tool = toolsFor(caller, this.roost.registry.get(caller.bot), this.options.readOnly).find((t) => t.name === name);
     if (!tool) throw new ApiError(403, `${name} is not available: the daemon runs read-only.`);
-    const input = z.strictObject(tool.input).safeParse(definedOnly(args), { reportInput: true });
-    if (!input.success) throw new ApiError(400, input.error.issues.map(describeIssue).join('; '));
-    const context: ToolContext = { roost: this.roost, caller, signal, progress: async () => undefined };
-    return (await tool.handler(input.data as never, context)) as Record<string, unknown>;
+    const outcome = await invokeTool(tool, definedOnly(args), { roost: this.roost, caller, signal, progress: async () => undefined });
+    if (!outcome.ok) throw new ApiError(outcome.code === 'internal' ? 500 : STATUS[outcome.code], outcome.message);
+    return outcome.output;
   }
 
   /** How big a bot's memory and inbox are, and when it last did anything (a request, or a change to its notes). */
@@ -335,13 +333,6 @@ function text(query: URLSearchParams, name: string): string | undefined {
 function int(query: URLSearchParams, name: string): number | string | undefined {
   const value = text(query, name);
   return value !== undefined && /^\d+$/.test(value) ? Number(value) : value;
-}
-
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const field = issue.path.join('.');
-  if (!field) return `${issue.message}.`;
-  if (issue.code === 'invalid_type' && issue.input === undefined) return `"${field}" is required.`;
-  return `"${field}": ${issue.message}.`;
 }
 
 function definedOnly(args: Record<string, unknown>): Record<string, unknown> {

@@ -5,8 +5,10 @@ import { UserError } from '../core/errors.js';
 import type { Roost } from '../core/roost.js';
 import { createServer } from '../mcp/server.js';
 import { VERSION } from '../package.js';
+import { BOT_HEADER, SESSION_HEADER } from '../protocol.js';
 import { ConsoleApi } from './api.js';
 import { BodyError, ClientGone, readBody } from './body.js';
+import { sendJson } from './json.js';
 import { McpSession } from './mcp-session.js';
 import { StaticFiles } from './static.js';
 
@@ -41,11 +43,6 @@ const HEADERS_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 60_000;
 /** Connections open at once; beyond, new ones are closed at once (each costs a file descriptor and memory). */
 const MAX_CONNECTIONS = 1000;
-
-/** Header with which the operator token picks the bot it acts as. */
-export const BOT_HEADER = 'x-roost-bot';
-/** Header with which a bot token says which OpenClaw session calls (Roost's OpenClaw plugin sends it). */
-export const SESSION_HEADER = 'x-roost-session';
 
 interface Session {
   transport: McpSession;
@@ -163,7 +160,7 @@ export class HttpServer {
     }
     if (!session) return { bot: bot.id, kind: bot.kind, operator: false };
     try {
-      const actor = this.roost.tasks.actorInSession(bot, session);
+      const actor = this.roost.sessions.actorIn(bot, session);
       return { bot: actor.id, kind: actor.kind, operator: false };
     } catch (error) {
       if (!(error instanceof UserError)) throw error;
@@ -274,9 +271,4 @@ function jsonRpcError(message: string, code = SERVER_ERROR, id: string | number 
 
 function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
-}
-
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
 }

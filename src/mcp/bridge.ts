@@ -5,8 +5,8 @@ import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontex
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { JSONRPCMessage, JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 import { runningDaemon } from '../core/lock-file.js';
-import { BOT_HEADER } from '../http/server.js';
 import { CLI_PATH } from '../package.js';
+import { BOT_HEADER } from '../protocol.js';
 
 export interface BridgeOptions {
   bot: string;

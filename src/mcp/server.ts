@@ -1,10 +1,10 @@
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { z } from 'zod';
-import { annotationsOf, type Tool, type ToolContext } from '../../tools/define.js';
+import { CallToolRequestSchema, type CallToolResult, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { Tool, ToolContext } from '../../tools/define.js';
 import { toolsFor } from '../../tools/index.js';
+import { invokeTool, listingOf } from '../../tools/invoke.js';
 import type { Caller } from '../core/access.js';
-import { messageWithin, UserError } from '../core/errors.js';
+import { UserError } from '../core/errors.js';
 import type { Roost } from '../core/roost.js';
 import { VERSION } from '../package.js';
 import { guarded } from './failures.js';
@@ -26,9 +26,7 @@ export function createServer(roost: Roost, caller: Caller, options: ServerOption
     { capabilities: { logging: {} }, instructions: INSTRUCTIONS },
   );
   const bot = roost.registry.get(caller.bot);
-  for (const tool of toolsFor(caller, bot, options.readOnly ?? false)) {
-    registerTool(server, roost, caller, tool);
-  }
+  registerTools(server, roost, caller, toolsFor(caller, bot, options.readOnly ?? false));
   // A resource shows what a toolset's tools read, so a caller gets it only with that toolset
   // (any of its tools, whether or not the daemon runs read-only).
   const toolsets = new Set(toolsFor(caller, bot, false).map((t) => t.toolset));
@@ -37,61 +35,31 @@ export function createServer(roost: Roost, caller: Caller, options: ServerOption
   return server;
 }
 
-/** Each tool's schemas and annotations, built once: every session shares them (it costs 200 KB a session to build its own). */
-const configs = new Map<Tool, ToolConfig>();
-
-interface ToolConfig {
-  title: string;
-  description: string;
-  inputSchema: z.ZodObject;
-  outputSchema: z.ZodObject;
-  annotations: ReturnType<typeof annotationsOf>;
-}
-
-function configOf(tool: Tool): ToolConfig {
-  let config = configs.get(tool);
-  if (!config) {
-    config = {
-      title: tool.title,
-      description: tool.description,
-      inputSchema: z.strictObject(tool.input),
-      outputSchema: z.object(tool.output),
-      annotations: annotationsOf(tool),
+/**
+ * Tools are listed and called through the one pipeline in tools/invoke.ts (the console's REST uses
+ * it too), so both validate, run and word failures alike.
+ */
+function registerTools(server: McpServer, roost: Roost, caller: Caller, tools: Tool[]): void {
+  const byName = new Map(tools.map((tool) => [tool.name, tool]));
+  server.server.registerCapabilities({ tools: { listChanged: true } });
+  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: tools.map(listingOf) }));
+  server.server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
+    const tool = byName.get(request.params.name);
+    if (!tool) return { isError: true, content: [{ type: 'text', text: `Tool ${request.params.name} not found among yours: tools/list shows the tools you may call.` }] };
+    const progressToken = extra._meta?.progressToken;
+    const context: ToolContext = {
+      roost,
+      caller,
+      signal: extra.signal,
+      progress: async (progress, total, message) => {
+        if (progressToken === undefined) return;
+        await extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress, total, message } });
+      },
     };
-    configs.set(tool, config);
-  }
-  return config;
-}
-
-function registerTool(server: McpServer, roost: Roost, caller: Caller, tool: Tool): void {
-  server.registerTool(
-    tool.name,
-    configOf(tool),
-    async (args: unknown, extra): Promise<CallToolResult> => {
-      const progressToken = extra._meta?.progressToken;
-      const context: ToolContext = {
-        roost,
-        caller,
-        signal: extra.signal,
-        progress: async (progress, total, message) => {
-          if (progressToken === undefined) return;
-          await extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress, total, message } });
-        },
-      };
-      roost.registry.touch(caller.bot);
-      try {
-        const output = (await tool.handler(args as never, context)) as Record<string, unknown>;
-        return { content: [{ type: 'text', text: JSON.stringify(output) }], structuredContent: output };
-      } catch (error) {
-        if (error instanceof UserError) return { isError: true, content: [{ type: 'text', text: error.message }] };
-        console.error(`roost: ${tool.name} failed:`, error);
-        return {
-          isError: true,
-          content: [{ type: 'text', text: `Roost could not complete ${tool.name}: ${messageWithin(roost.options.home, error)}. Nothing was acknowledged; try again.` }],
-        };
-      }
-    },
-  );
+    const outcome = await invokeTool(tool, request.params.arguments, context);
+    if (!outcome.ok) return { isError: true, content: [{ type: 'text', text: outcome.message }] };
+    return { content: [{ type: 'text', text: JSON.stringify(outcome.output) }], structuredContent: outcome.output };
+  });
 }
 
 const LISTED_NOTES = 1000;

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { defineTool, type Tool } from '../../tools/define.js';
 import { allTools } from '../../tools/index.js';
-import { daemonOptions, startDaemon } from '../../src/http/daemon.js';
+import { daemonOptions, startDaemon } from '../../src/daemon.js';
 
 const noop = defineTool({
   name: 'noop',

@@ -203,7 +203,7 @@ describe('bad input changes nothing', () => {
     ['NUL byte', { path: 'a\u0000b.md', body: 'x' }, /NUL/],
     ['not Markdown', { path: 'script.sh', body: 'x' }, /\.md/],
     ['hidden file', { path: '.git/config.md', body: 'x' }, /hidden/],
-    ['too large', { path: 'big.md', body: 'x'.repeat(1024 * 1024 + 1) }, /Too big: expected string to have <=1048576 characters at body/],
+    ['too large', { path: 'big.md', body: 'x'.repeat(1024 * 1024 + 1) }, /Too big: expected string to have <=1048576 characters at body\./],
     ['unknown field', { path: 'ok.md', body: 'x', author: 'main' }, /Unrecognized|author/i],
     ['wrong type', { path: 'ok.md', body: 42 }, /string/i],
     ['stale version', { path: 'never.md', body: 'x', expected_version: 'abcdef0123456789' }, /does not exist/],

@@ -5,7 +5,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import plugin from '../../openclaw-plugin/index.js';
-import { SESSION_HEADER } from '../../src/http/server.js';
+import { SESSION_HEADER } from '../../src/protocol.js';
 import { FakeGateway } from '../fake-gateway.js';
 import { call, eventually, git, httpClient, OPERATOR_TOKEN, startTestDaemon, tempDir, type TestDaemon } from '../helpers.js';
 
@@ -247,7 +247,7 @@ describe('Roost\'s OpenClaw plugin, outside a gateway', () => {
 // Keep the plugin's tool list current with Roost's tools: `npm run plugin:tools` writes it.
 describe('the plugin\'s tool list', () => {
   it('is Roost\'s tools as the build writes them', async () => {
-    const { pluginTools, PLUGIN_DIR } = await import('../../src/openclaw-plugin.js');
+    const { pluginTools, PLUGIN_DIR } = await import('../../src/openclaw/plugin.js');
     const written = JSON.parse(readFileSync(path.join(PLUGIN_DIR, 'tools.json'), 'utf8'));
     expect(written, 'run npm run plugin:tools').toEqual(pluginTools());
   });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { formatMessage } from '../../src/core/runtimes/openclaw.js';
+import { formatMessage } from '../../src/openclaw/message.js';
 import { ConsoleApi } from '../../src/http/api.js';
 import { CLI_PATH } from '../../src/package.js';
 import {

@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { httpClient, OPERATOR_TOKEN, startTestDaemon, type TestDaemon } from '../helpers.js';
 
@@ -9,14 +11,18 @@ afterAll(async () => {
   await daemon?.destroy();
 });
 
-// The public surface: a change to any tool's name, schema or annotations must update this snapshot on purpose.
+// The public surface: a change to any tool's name, schema or annotations must update its snapshot
+// (one file per tool under __snapshots__/tools/) on purpose: `npx vitest run test/integration/tools.test.ts -u`.
 it('lists every tool with its schemas and annotations', async () => {
   const operator = await httpClient(daemon.url, OPERATOR_TOKEN);
   const { tools } = await operator.listTools();
   await operator.close();
   expect(tools.map((t) => t.name)).toEqual([...new Set(tools.map((t) => t.name))]);
   for (const tool of tools) expect(tool.name).toMatch(/^[a-z]+(_[a-z]+)*$/);
-  expect(tools).toMatchSnapshot();
+  const snapshots = path.join(import.meta.dirname, '__snapshots__', 'tools');
+  for (const tool of tools) await expect(`${JSON.stringify(tool, null, 2)}\n`).toMatchFileSnapshot(path.join(snapshots, `${tool.name}.json`));
+  const names = new Set(tools.map((t) => `${t.name}.json`));
+  expect(readdirSync(snapshots).filter((file) => !names.has(file)), 'snapshots of tools that are gone: delete them').toEqual([]);
 });
 
 it('lists the resources and the note and topic templates', async () => {

@@ -2,7 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { OpenClawGateway } from '../../src/core/runtimes/gateway.js';
+import { OpenClawGateway } from '../../src/openclaw/gateway.js';
 import { PACKAGE_ROOT } from '../../src/package.js';
 
 /** The versions this harness proves Roost against. */

@@ -1,9 +1,9 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { OpenClawGateway } from '../../src/core/runtimes/gateway.js';
+import { OpenClawGateway } from '../../src/openclaw/gateway.js';
 import { Tokens } from '../../src/core/tokens.js';
-import { type Daemon, startDaemon } from '../../src/http/daemon.js';
-import { PLUGIN_DIR } from '../../src/openclaw-plugin.js';
+import { type Daemon, startDaemon } from '../../src/daemon.js';
+import { PLUGIN_DIR } from '../../src/openclaw/plugin.js';
 import { CLI_PATH } from '../../src/package.js';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { call, eventually, httpClient, OPERATOR_TOKEN, tempDir } from '../helpers.js';

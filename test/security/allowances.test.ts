@@ -231,7 +231,7 @@ describe('the allowance of changes', () => {
       [dev, 'spawn_agent', { task: 'x'.repeat(64 * 1024 + 1), runtime: 'none' }, 'task'],
     ];
     for (const [client, tool, args, field] of attempts) {
-      expect(await callError(client, tool, args), tool).toMatch(new RegExp(`Too big: expected (string|array) to have <=\\d+ (characters|items) at ${field}$`));
+      expect(await callError(client, tool, args), tool).toMatch(new RegExp(`Too big: expected (string|array) to have <=\\d+ (characters|items) at ${field}\\. `));
     }
     expect(dataFiles(daemon.home)).toEqual(before);
     expect(await commits()).toBe(head);

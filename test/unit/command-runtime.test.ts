@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isAlive } from '../../src/core/lock-file.js';
-import { CommandRuntime } from '../../src/core/runtimes/command.js';
+import { CommandRuntime } from '../../src/runtimes/command.js';
 
 describe('command runtime', () => {
   const runtime = new CommandRuntime(() => 'http://127.0.0.1:7777');

@@ -1,7 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/core/errors.js';
-import { GatewayError, OpenClawGateway } from '../../src/core/runtimes/gateway.js';
-import { formatMessage, type OpenClawBinding, OpenClawRuntime } from '../../src/core/runtimes/openclaw.js';
+import type { OpenClawBinding } from '../../src/core/model.js';
+import { GatewayError, OpenClawGateway } from '../../src/openclaw/gateway.js';
+import { formatMessage } from '../../src/openclaw/message.js';
+import { OpenClawRuntime } from '../../src/openclaw/runtime.js';
 import { FakeGateway } from '../fake-gateway.js';
 import { eventually } from '../helpers.js';
 
@@ -16,7 +18,6 @@ describe('OpenClaw runtime against a gateway speaking the frame protocol', () =>
   const connect = (options: Partial<{ token: string; url: string; requestTimeoutMs: number; connectTimeoutMs: number }> = {}) =>
     new OpenClawRuntime(
       new OpenClawGateway({ url: options.url ?? fake.url, token: options.token ?? fake.token, connectTimeoutMs: options.connectTimeoutMs ?? 5_000, requestTimeoutMs: options.requestTimeoutMs ?? 5_000 }),
-      (bot) => BINDINGS[bot],
     );
 
   beforeEach(async () => {
@@ -109,7 +110,7 @@ describe('OpenClaw runtime against a gateway speaking the frame protocol', () =>
 
   it('delivers a message into the bound session with provenance, idempotently', async () => {
     fake.on('sessions.send', (p) => ({ payload: { runId: p.idempotencyKey, status: 'started' } }));
-    expect(await runtime.deliver('dev', MESSAGE)).toEqual({ live: true, session: 'agent:dev:roost:dev' });
+    expect(await runtime.deliver('dev', MESSAGE, BINDINGS.dev)).toEqual({ live: true, session: 'agent:dev:roost:dev' });
     const [sent] = fake.calls('sessions.send');
     expect(sent.key).toBe('agent:dev:roost:dev');
     expect(sent.idempotencyKey).toBe('roost-msg-m-1');
@@ -126,7 +127,7 @@ describe('OpenClaw runtime against a gateway speaking the frame protocol', () =>
     fake.on('sessions.send', (p) =>
       sessions.has(p.key) ? { payload: { status: 'started' } } : { error: { code: 'INVALID_REQUEST', message: `session not found: ${p.key}` } },
     );
-    expect(await runtime.deliver('dev', MESSAGE)).toEqual({ live: true, session: 'agent:dev:roost:dev' });
+    expect(await runtime.deliver('dev', MESSAGE, BINDINGS.dev)).toEqual({ live: true, session: 'agent:dev:roost:dev' });
     expect(fake.calls('sessions.create')).toEqual([{ agentId: 'dev', key: 'agent:dev:roost:dev', label: 'Roost dev' }]);
     expect(fake.calls('sessions.send')).toHaveLength(2);
   });
@@ -136,14 +137,14 @@ describe('OpenClaw runtime against a gateway speaking the frame protocol', () =>
     runtime = connect({ requestTimeoutMs: 300 });
     let calls = 0;
     fake.on('sessions.send', () => (++calls === 1 ? 'silent' : { payload: { status: 'started' } }));
-    expect((await runtime.deliver('dev', MESSAGE)).live).toBe(true);
+    expect((await runtime.deliver('dev', MESSAGE, BINDINGS.dev)).live).toBe(true);
     expect(fake.calls('sessions.send').map((p) => p.idempotencyKey)).toEqual(['roost-msg-m-1', 'roost-msg-m-1']);
   });
 
   it('never throws from delivery: an unbound bot or a failing gateway leaves the message to the inbox', async () => {
-    expect(await runtime.deliver('research', MESSAGE)).toEqual({ live: false, reason: 'no OpenClaw session is bound to this bot' });
+    expect(await runtime.deliver('research', MESSAGE, BINDINGS.research)).toEqual({ live: false, reason: 'no OpenClaw session is bound to this bot' });
     fake.on('sessions.send', () => ({ error: { code: 'UNAVAILABLE', message: 'gateway draining' } }));
-    expect(await runtime.deliver('dev', MESSAGE)).toEqual({ live: false, session: 'agent:dev:roost:dev', reason: 'gateway draining' });
+    expect(await runtime.deliver('dev', MESSAGE, BINDINGS.dev)).toEqual({ live: false, session: 'agent:dev:roost:dev', reason: 'gateway draining' });
   });
 
   it('cancels a run by aborting it in its session, and reads a session\'s turns', async () => {

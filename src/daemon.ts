@@ -1,14 +1,16 @@
 import path from 'node:path';
-import type { SessionDelivery } from '../core/delivery.js';
-import type { MailLimits } from '../core/mail.js';
-import type { MemoryLimits } from '../core/memory.js';
-import { commandOf } from '../core/registry.js';
-import { Roost } from '../core/roost.js';
-import type { RuntimeOptions } from '../core/runtimes/index.js';
-import { RUNTIMES, type RuntimeName } from '../core/runtimes/runtime.js';
-import type { SpawnLimits } from '../core/spawn.js';
-import { PACKAGE_ROOT } from '../package.js';
-import { type HttpLimits, HttpServer } from './server.js';
+import { type AgentRuntime, type AgentRuntimes, noneOnly, noOpenClaw, RUNTIMES, type RuntimeName } from './core/agent-runtime.js';
+import type { SessionDelivery } from './core/delivery.js';
+import type { MailLimits } from './core/mail.js';
+import type { MemoryLimits } from './core/memory.js';
+import { commandOf } from './core/registry.js';
+import { Roost } from './core/roost.js';
+import type { SpawnLimits } from './core/spawn.js';
+import { type HttpLimits, HttpServer } from './http/server.js';
+import { PACKAGE_ROOT } from './package.js';
+import { OpenClawGateway } from './openclaw/gateway.js';
+import { OpenClawRuntime } from './openclaw/runtime.js';
+import { CommandRuntime } from './runtimes/command.js';
 
 export interface DaemonOptions {
   home: string;
@@ -34,8 +36,11 @@ export interface Daemon {
   close(): Promise<void>;
 }
 
-/** Opens the data root, serves it over HTTP, and records its URL in the daemon lock. */
+/** Builds the daemon: the runtimes at the edge, the engine over the data root, and HTTP; records its URL in the daemon lock. */
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
+  // Task agents started as commands connect back to where the daemon serves, known once it listens.
+  let served: string | undefined;
+  const runtimes = new Runtimes(options.runtimes ?? {}, () => served);
   const roost = await Roost.open({
     home: options.home,
     botsDir: options.botsDir,
@@ -46,7 +51,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     mailLimits: options.mailLimits,
     spawnLimits: options.spawnLimits,
     delivery: options.delivery,
-    runtimes: options.runtimes,
+    runtimes,
+  }).catch(async (error: unknown) => {
+    // Until Roost opens, the runtimes are the daemon's to close; after, Roost closes them.
+    await runtimes.close();
+    throw error;
   });
   const http = new HttpServer(roost, {
     host: options.host,
@@ -57,7 +66,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   });
   let url: string;
   try {
-    url = await http.listen();
+    url = served = await http.listen();
     await roost.advertise(url);
   } catch (error) {
     await roost.close();
@@ -131,4 +140,43 @@ function limitsOf(
 
 export function homeOf(flags: Record<string, string | boolean>, env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(String(flags.home ?? env.ROOST_HOME ?? path.join(PACKAGE_ROOT, 'memory')));
+}
+
+export interface RuntimeOptions {
+  /** The runtime a spawn uses when it names none (default: openclaw when configured, else command when a template is set, else none). */
+  default?: RuntimeName;
+  /** The OpenClaw gateway: its WebSocket URL and token, and the agent that runs task agents with no agent of their own. */
+  openclaw?: { url: string; token: string; agent?: string; connectTimeoutMs?: number; requestTimeoutMs?: number };
+  /** The `command` runtime's default template (argv; `{bot}`, `{task}` and `{parent}` are filled in). */
+  command?: string[];
+}
+
+/** The runtimes this daemon can start agents on: `none` always, `command` always (it needs a template per spawn), `openclaw` when configured. */
+export class Runtimes implements AgentRuntimes {
+  readonly openclaw?: OpenClawRuntime;
+  readonly command: CommandRuntime;
+  readonly default: RuntimeName;
+  readonly defaultCommand?: string[];
+
+  /** `url` is where Roost listens, once it serves: task agents started as commands connect back to it. */
+  constructor(options: RuntimeOptions, url: () => string | undefined) {
+    if (options.openclaw) this.openclaw = new OpenClawRuntime(new OpenClawGateway(options.openclaw), options.openclaw.agent);
+    this.command = new CommandRuntime(url);
+    this.defaultCommand = options.command;
+    this.default = options.default ?? (options.openclaw ? 'openclaw' : options.command ? 'command' : 'none');
+  }
+
+  get(name: RuntimeName): AgentRuntime {
+    if (name === 'command') return this.command;
+    if (name === 'openclaw') return this.requireOpenClaw();
+    return noneOnly.get(name);
+  }
+
+  requireOpenClaw(): OpenClawRuntime {
+    return this.openclaw ?? noOpenClaw();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.openclaw?.close(), this.command.close()]);
+  }
 }

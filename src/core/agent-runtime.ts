@@ -1,3 +1,7 @@
+import type { SessionDelivery } from './delivery.js';
+import { UserError } from './errors.js';
+import type { OpenClawBinding } from './model.js';
+
 export type RuntimeName = 'openclaw' | 'command' | 'none';
 export const RUNTIMES: RuntimeName[] = ['openclaw', 'command', 'none'];
 
@@ -74,4 +78,60 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     const timer = setTimeout(done, ms);
     signal?.addEventListener('abort', done, { once: true });
   });
+}
+
+export interface SessionSummary {
+  key: string;
+  agent: string;
+  label?: string;
+  /** The gateway's view of its last run: `running`, `done`, `failed`… */
+  status?: string;
+  updated?: string;
+}
+
+export interface SessionTurn {
+  role: string;
+  text: string;
+  at?: string;
+}
+
+/** The OpenClaw gateway as the core uses it: a runtime, a delivery into sessions, and a view of them. */
+export interface OpenClawHost extends AgentRuntime, SessionDelivery {
+  /** The agent that runs task agents that have no agent of their own. */
+  readonly defaultAgent?: string;
+  /** The name under which the gateway offers `agent` Roost's complete_task (through Roost's plugin), if it does. */
+  completeTaskTool(agent: string): Promise<string | undefined>;
+  /** Creates the bound bots' sessions the gateway lacks, now and after every reconnect. */
+  keepSessions(bound: () => Array<{ bot: string; binding: OpenClawBinding }>): void;
+  sessions(filter: { agent?: string; search?: string; limit: number }): Promise<SessionSummary[]>;
+  history(key: string, limit: number): Promise<SessionTurn[]>;
+}
+
+/** The runtimes a daemon can start agents on (built at the edge, in src/runtimes/). */
+export interface AgentRuntimes {
+  /** The runtime a spawn uses when it names none. */
+  readonly default: RuntimeName;
+  /** The `command` runtime's default template (argv; `{bot}`, `{task}` and `{parent}` are filled in). */
+  readonly defaultCommand?: string[];
+  readonly openclaw?: OpenClawHost;
+  /** Throws `UserError` when that runtime is not configured. */
+  get(name: RuntimeName): AgentRuntime;
+  /** The OpenClaw gateway; throws `UserError` when none is configured. */
+  requireOpenClaw(): OpenClawHost;
+  close(): Promise<void>;
+}
+
+/** The embedded default: only `none`, so task agents attach themselves with their token. */
+export const noneOnly: AgentRuntimes = {
+  default: 'none',
+  get: (name) => {
+    if (name === 'none') return noneRuntime;
+    throw new UserError(`The ${name} runtime is not configured on this daemon: use runtime "none", or start the daemon with it (see the README's runtimes section).`);
+  },
+  requireOpenClaw: noOpenClaw,
+  close: async () => undefined,
+};
+
+export function noOpenClaw(): never {
+  throw new UserError('No OpenClaw gateway is configured: start the daemon with ROOST_OPENCLAW_URL and ROOST_OPENCLAW_TOKEN, or use another runtime.');
 }

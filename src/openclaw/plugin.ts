@@ -1,9 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { z } from 'zod';
-import { allTools } from '../tools/index.js';
-import { PACKAGE_ROOT } from './package.js';
+import { allTools } from '../../tools/index.js';
+import { listingOf } from '../../tools/invoke.js';
+import { PACKAGE_ROOT } from '../package.js';
 
 /** Roost's OpenClaw plugin: a folder of its own, installed into the gateway (see its README). */
 export const PLUGIN_DIR = path.join(PACKAGE_ROOT, 'openclaw-plugin');
@@ -22,7 +22,7 @@ export interface PluginTool {
 /** Every tool Roost serves. OpenClaw needs the plugin's tool names before it loads the plugin, so they are fixed at build time. */
 export function pluginTools(): PluginTool[] {
   return allTools.map((tool) => {
-    const { $schema: _, ...parameters } = z.toJSONSchema(z.strictObject(tool.input), { target: 'draft-7', io: 'input' });
+    const { $schema: _, ...parameters } = listingOf(tool).inputSchema;
     return { name: tool.name, title: tool.title, description: tool.description, parameters };
   });
 }

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { UserError } from '../errors.js';
-import { isAlive } from '../lock-file.js';
-import { type AgentRuntime, type RunEnd, type RunRef, sleep, type StartRequest } from './runtime.js';
+import { type AgentRuntime, type RunEnd, type RunRef, sleep, type StartRequest } from '../core/agent-runtime.js';
+import { UserError } from '../core/errors.js';
+import { isAlive } from '../core/lock-file.js';
 
 /** How much of a process's output is kept (its tail) for the task's result or error. */
 const OUTPUT_TAIL = 8_000;
