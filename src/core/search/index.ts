@@ -2,9 +2,8 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NoteCatalogue, NoteMeta, Shelf } from '../catalogue.js';
 import { fieldOf, grown, Lists, noteOf, noteTermsOf, posting, TermSlots, tfOf } from './postings.js';
-import { bitCount, BOOSTS, bm25, type Candidate, FIELDS, MIN_PREFIX, maxEdits, noteFilter, offer } from './ranking.js';
+import { bitCount, bm25, type Candidate, FIELDS, noteFilter, offer, RANKING, type Ranking } from './ranking.js';
 import { readShard, type ShardData, writeShard } from './snapshot.js';
-import { queryTerms, termCounts } from './tokenizer.js';
 import { Vocabulary } from './vocabulary.js';
 
 /** A note as indexed: its metadata and its body (indexed, not kept in memory). */
@@ -84,6 +83,7 @@ export class SearchIndex {
   constructor(
     readonly catalogue: NoteCatalogue,
     private readonly snapshotDir: string,
+    private readonly ranking: Ranking = RANKING,
   ) {}
 
   /** Adds or replaces a note; it is searchable, and in the catalogue, when this returns. */
@@ -95,7 +95,8 @@ export class SearchIndex {
     shard.lengths = grown(shard.lengths, id * 4 + 4);
     const slots = new Set<number>();
     FIELDS.forEach((field, f) => {
-      const counts = termCounts(fieldText(doc, field));
+      if (this.ranking.boosts[f] === 0) return;
+      const counts = this.ranking.termCounts(fieldText(doc, field));
       for (const [term, tf] of counts) {
         const slot = this.slotOf(shard, term);
         shard.postings.push(slot, posting(id, f, tf));
@@ -134,9 +135,11 @@ export class SearchIndex {
     const offset = options.offset ?? 0;
     const wanted = offset + (options.limit ?? 10);
     const matches = noteFilter(options);
-    const words = queryTerms(query);
+    const { ranking } = this;
+    const words = ranking.queryTerms(query);
+    const listing = words.length === 0;
     const expansions = words.map((word) =>
-      this.vocabulary.expand(word, options.prefix !== false && word.length >= MIN_PREFIX, options.fuzzy === false ? 0 : maxEdits(word)),
+      this.vocabulary.expand(word, options.prefix !== false && word.length >= ranking.minPrefix, options.fuzzy === false ? 0 : ranking.maxEdits(word), ranking),
     );
     const top: Candidate[] = [];
     let total = 0;
@@ -150,7 +153,7 @@ export class SearchIndex {
         return note !== undefined && (!sharedOnly || note.visibility === 'shared') && matches(note, shelf.updated[id]);
       };
 
-      if (words.length === 0) {
+      if (listing) {
         for (let id = 0; id < shelf.notes.length; id++) {
           if (!keep(id)) continue;
           total++;
@@ -158,7 +161,7 @@ export class SearchIndex {
         }
         continue;
       }
-      const { ids, scores } = scoreShard(shard, shelf, expansions, keep);
+      const { ids, scores } = scoreShard(shard, shelf, expansions, ranking.boosts, keep);
       total += ids.length;
       for (const id of ids) offer(top, wanted, { key: scores[id], note: shelf.notes[id]!, id });
     }
@@ -169,7 +172,7 @@ export class SearchIndex {
       const shard = this.shards.get(note.bot)!;
       return {
         ...note,
-        score: words.length ? key : 0,
+        score: listing ? 0 : key,
         terms: expanded
           .filter((termId) => {
             const slot = shard.terms.get(termId);
@@ -337,6 +340,7 @@ function scoreShard(
   shard: Shard,
   shelf: Shelf,
   expansions: Array<Array<[number, number]>>,
+  boosts: readonly number[],
   keep: (id: number) => boolean,
 ): { ids: number[]; scores: Float64Array } {
   const n = shelf.notes.length;
@@ -367,7 +371,7 @@ function scoreShard(
           ids.push(id);
         }
         const f = fieldOf(p);
-        scores[id] += weight * BOOSTS[f] * bm25(tfOf(p), df[f], count, shard.lengths[id * 4 + f], averages[f]);
+        scores[id] += weight * boosts[f] * bm25(tfOf(p), df[f], count, shard.lengths[id * 4 + f], averages[f]);
         matched[id] = bits | (1 << q);
       }
     }

@@ -1,5 +1,4 @@
 import SearchableMap from 'minisearch/SearchableMap';
-import { FUZZY_WEIGHT, PREFIX_WEIGHT } from './ranking.js';
 
 /**
  * Every distinct term of every shard, once, in MiniSearch's radix tree: a query's prefix and fuzzy
@@ -46,19 +45,19 @@ export class Vocabulary {
   }
 
   /** The terms a query term matches, with their weights as MiniSearch gives them: exact 1, prefix and fuzzy less with distance. */
-  expand(term: string, prefix: boolean, maxDistance: number): Array<[id: number, weight: number]> {
+  expand(term: string, prefix: boolean, maxDistance: number, weights: { prefixWeight: number; fuzzyWeight: number }): Array<[id: number, weight: number]> {
     const found = new Map<number, number>();
     const exact = this.ids.get(term);
     if (exact !== undefined) found.set(exact, 1);
     if (prefix) {
       for (const [t, id] of this.tree.atPrefix(term)) {
         const distance = t.length - term.length;
-        if (distance) found.set(id, (PREFIX_WEIGHT * t.length) / (t.length + 0.3 * distance));
+        if (distance) found.set(id, (weights.prefixWeight * t.length) / (t.length + 0.3 * distance));
       }
     }
     if (maxDistance) {
       for (const [t, [id, distance]] of this.tree.fuzzyGet(term, maxDistance)) {
-        if (distance && !found.has(id)) found.set(id, (FUZZY_WEIGHT * t.length) / (t.length + distance));
+        if (distance && !found.has(id)) found.set(id, (weights.fuzzyWeight * t.length) / (t.length + distance));
       }
     }
     return [...found];
