@@ -261,18 +261,10 @@ function tune(corpus: BenchNote[], queries: Query[]): void {
   const tuning = queries.filter((q) => q.tuning);
   const variants: Array<[string, Partial<Ranking>]> = [
     ['as chosen', {}],
-    ['boosts 3/2/1.5/1', { boosts: [3, 2, 1.5, 1] }],
-    ['boosts 1.5/1/1/1', { boosts: [1.5, 1, 1, 1] }],
-    ['boosts 2/1.5/0/1 (no path)', { boosts: [2, 1.5, 0, 1] }],
-    ['boosts 2/1/0.5/1', { boosts: [2, 1, 0.5, 1] }],
-    ['boosts 1/1/1/1', { boosts: [1, 1, 1, 1] }],
+    ['boosts 3/1/0/1', { boosts: [3, 1, 0, 1] }],
+    ['boosts 2.5/1/0/1', { boosts: [2.5, 1, 0, 1] }],
+    ['boosts 2/1.5/0/1', { boosts: [2, 1.5, 0, 1] }],
     ['one edit at most', { maxEdits: (w) => Math.min(1, Math.round(w.length * 0.2)) }],
-    ['fuzzy 0.25, three edits at most', { maxEdits: (w) => Math.min(3, Math.round(w.length * 0.25)) }],
-    ['prefix from 4 letters', { minPrefix: 4 }],
-    ['prefix weight 0.5', { prefixWeight: 0.5 }],
-    ['prefix weight 0.25', { prefixWeight: 0.25 }],
-    ['fuzzy weight 0.3', { fuzzyWeight: 0.3 }],
-    ['fuzzy weight 0.6', { fuzzyWeight: 0.6 }],
   ];
   console.log('| tuning set: variant | R@1 / R@5 / MRR@10 | ' + CLASSES.join(' | ') + ' |');
   console.log(`|---|---|${CLASSES.map(() => '---|').join('')}`);

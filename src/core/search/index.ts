@@ -136,8 +136,8 @@ export class SearchIndex {
     const wanted = offset + (options.limit ?? 10);
     const matches = noteFilter(options);
     const { ranking } = this;
+    const listing = query.trim() === '';
     const words = ranking.queryTerms(query);
-    const listing = words.length === 0;
     const expansions = words.map((word) =>
       this.vocabulary.expand(word, options.prefix !== false && word.length >= ranking.minPrefix, options.fuzzy === false ? 0 : ranking.maxEdits(word), ranking),
     );
