@@ -361,6 +361,11 @@ describe('snippet', () => {
     expect(text).toMatch(/^…(intro|words) /);
   });
 
+  it('cuts around the passage holding the most terms, not the first mention of one, and finds folded terms', () => {
+    const body = `The rollout starts. ${'filler words here '.repeat(40)}Then the kubernetes rollout of the Überprüfung ends. ${'more filler '.repeat(40)}`;
+    expect(snippet(body, ['kubernetes', 'rollout', 'uberprufung'], 80)).toMatch(/^….*kubernetes rollout of the Überprüfung/);
+  });
+
   it('matches terms case-insensitively at the start of words only', () => {
     const body = `${'x '.repeat(100)}Monitoring and ${'y '.repeat(100)}`;
     expect(snippet(body, ['monitoring'], 40)).toContain('Monitoring and');

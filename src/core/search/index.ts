@@ -4,7 +4,7 @@ import type { NoteCatalogue, NoteMeta, Shelf } from '../catalogue.js';
 import { fieldOf, grown, Lists, noteOf, noteTermsOf, posting, TermSlots, tfOf } from './postings.js';
 import { bitCount, bm25, type Candidate, FIELDS, noteFilter, offer, RANKING, type Ranking } from './ranking.js';
 import { readShard, type ShardData, writeShard } from './snapshot.js';
-import { Vocabulary } from './vocabulary.js';
+import { type Expansion, Vocabulary } from './vocabulary.js';
 
 /** A note as indexed: its metadata and its body (indexed, not kept in memory). */
 export interface NoteDoc extends NoteMeta {
@@ -36,11 +36,28 @@ export interface SearchOptions {
   offset?: number;
 }
 
+/** A query word, the note's term it matched, and how. */
+export interface Match {
+  query: string;
+  term: string;
+  match: 'exact' | 'prefix' | 'fuzzy';
+}
+
 export interface SearchHit extends NoteMeta {
   score: number;
+  /**
+   * 0–1: the score against the best hit's, times the share of the query's words the note matched;
+   * 1 for a best hit that matched every word. 0 when listing.
+   */
+  relevance: number;
   /** The note's terms that matched, for snippets. */
   terms: string[];
+  /** Which query word matched which of the note's terms, and how; at most MAX_MATCHES. */
+  matches: Match[];
 }
+
+const MAX_MATCHES = 20;
+const MATCH_ORDER = { exact: 0, prefix: 1, fuzzy: 2 };
 
 export interface SearchResult {
   total: number;
@@ -157,28 +174,36 @@ export class SearchIndex {
         for (let id = 0; id < shelf.notes.length; id++) {
           if (!keep(id)) continue;
           total++;
-          offer(top, wanted, { key: shelf.updated[id], note: shelf.notes[id]!, id });
+          offer(top, wanted, { key: shelf.updated[id], note: shelf.notes[id]!, id, words: 0 });
         }
         continue;
       }
-      const { ids, scores } = scoreShard(shard, shelf, expansions, ranking.boosts, keep);
+      const { ids, scores, matched } = scoreShard(shard, shelf, expansions, ranking.boosts, keep);
       total += ids.length;
-      for (const id of ids) offer(top, wanted, { key: scores[id], note: shelf.notes[id]!, id });
+      for (const id of ids) offer(top, wanted, { key: scores[id], note: shelf.notes[id]!, id, words: matched[id] });
     }
 
-    // The note's terms among the query's expansions, in the order MiniSearch reports them.
-    const expanded = [...new Set(expansions.flat().map(([termId]) => termId))];
-    const hits = top.slice(offset).map(({ key, note, id }): SearchHit => {
+    // Which query words each expanded term came from, and how: a hit's matches are read off its own terms.
+    const sources = new Map<number, Array<[word: number, match: Match['match']]>>();
+    expansions.forEach((terms, word) => {
+      for (const { id, match } of terms) sources.set(id, [...(sources.get(id) ?? []), [word, match]]);
+    });
+    const best = top[0]?.key ?? 0;
+    const hits = top.slice(offset).map(({ key, note, id, words: mask }): SearchHit => {
+      if (listing) return { ...note, score: 0, relevance: 0, terms: [], matches: [] };
       const shard = this.shards.get(note.bot)!;
+      const found: Array<[word: number, match: Match['match'], term: string]> = [];
+      for (const slot of shard.noteTerms.values(id)) {
+        const termId = shard.terms.termId(slot);
+        for (const [word, match] of sources.get(termId) ?? []) found.push([word, match, this.vocabulary.term(termId)]);
+      }
+      found.sort((a, b) => a[0] - b[0] || MATCH_ORDER[a[1]] - MATCH_ORDER[b[1]] || (a[2] < b[2] ? -1 : 1));
       return {
         ...note,
-        score: listing ? 0 : key,
-        terms: expanded
-          .filter((termId) => {
-            const slot = shard.terms.get(termId);
-            return slot !== undefined && shard.noteTerms.has(id, slot);
-          })
-          .map((termId) => this.vocabulary.term(termId)),
+        score: key,
+        relevance: best > 0 ? Math.round((1000 * key * bitCount(mask)) / (best * words.length)) / 1000 : 0,
+        terms: [...new Set(found.map(([, , term]) => term))],
+        matches: found.slice(0, MAX_MATCHES).map(([word, match, term]) => ({ query: words[word], term, match })),
       };
     });
     return { total, hits };
@@ -339,10 +364,10 @@ export class SearchIndex {
 function scoreShard(
   shard: Shard,
   shelf: Shelf,
-  expansions: Array<Array<[number, number]>>,
+  expansions: Expansion[][],
   boosts: readonly number[],
   keep: (id: number) => boolean,
-): { ids: number[]; scores: Float64Array } {
+): { ids: number[]; scores: Float64Array; matched: Int32Array } {
   const n = shelf.notes.length;
   const scores = new Float64Array(n);
   /** Per note: bits of the query terms it matched; -1 when filtered out. */
@@ -352,7 +377,7 @@ function scoreShard(
   const averages = shard.totals.map((t) => t / count || 1);
   const df = [0, 0, 0, 0];
   expansions.forEach((terms, q) => {
-    for (const [termId, weight] of terms) {
+    for (const { id: termId, weight } of terms) {
       const slot = shard.terms.get(termId);
       if (slot === undefined) continue;
       const list = shard.postings.values(slot);
@@ -378,7 +403,7 @@ function scoreShard(
   });
   // MiniSearch's "quality": a note matching more of the query's words ranks higher.
   for (const id of ids) scores[id] *= bitCount(matched[id]);
-  return { ids, scores };
+  return { ids, scores, matched };
 }
 
 function emptyShard(dirty: boolean): Shard {

@@ -58,6 +58,8 @@ export interface Candidate {
   key: number;
   note: NoteMeta;
   id: number;
+  /** Bits of the query words the note matched. */
+  words: number;
 }
 
 /** Orders by key descending, then bot, then path. */
