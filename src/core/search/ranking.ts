@@ -27,14 +27,15 @@ export interface Ranking {
  * Roost's ranking, chosen on the tuning half of the quality benchmark (`npm run bench:quality`):
  * the title counts twice the body and tags as much; the path is not indexed (a word in a path
  * pulled notes above the ones about it, and the title holds the file's name when nothing else
- * does); up to two edits in words of 8 letters or more (MiniSearch's fuzzy 0.2, capped).
+ * does); one edit in words of 3 letters or more (MiniSearch's fuzzy 0.2, capped: two edits in long
+ * words found no more on the tuning half and made searches slower).
  */
 export const RANKING: Ranking = {
   termCounts,
   queryTerms,
   boosts: [2, 1, 0, 1],
   minPrefix: 3,
-  maxEdits: (word) => Math.min(2, Math.round(word.length * 0.2)),
+  maxEdits: (word) => Math.min(1, Math.round(word.length * 0.2)),
   prefixWeight: 0.375,
   fuzzyWeight: 0.45,
 };

@@ -10,6 +10,8 @@
  */
 const TOKEN = /(?:(?<![\p{L}\p{N}-])--?)?[\p{L}\p{N}]+(?:[._-][\p{L}\p{N}]+)*/gu;
 const ASCII = /^[\x20-\x7e]*$/;
+/** Most tokens: one ASCII word that no rule splits (nothing uppercase after its first letter). */
+const SIMPLE = /^[A-Za-z0-9][a-z0-9]*$/;
 /** Between a lowercase letter or digit and an uppercase one, and before the last capital of a run followed by lowercase ('XMLHttp' → 'XML', 'Http'). */
 const CAMEL = /(?<=[\p{Ll}\p{N}])(?=\p{Lu})|(?<=\p{Lu})(?=\p{Lu}\p{Ll})/u;
 /** Longer identifiers (URLs' hosts, hashes joined by dots) are kept by their words only. */
@@ -33,6 +35,11 @@ export function eachTerm(text: string, emit: (term: string) => void): void {
     if (token[0] === '-') {
       if (token.length <= MAX_WHOLE) emit(fold(token));
       token = token.replace(/^-+/, '');
+    }
+    if (SIMPLE.test(token)) {
+      const term = token.toLowerCase();
+      if (term.length > 1 && !STOP_WORDS.has(term)) emit(term);
+      continue;
     }
     const words = token.split(/[._-]/).flatMap((w) => w.split(CAMEL));
     if (words.length === 1) {
