@@ -204,11 +204,16 @@ export const searchMemory = defineTool({
     updated_before: z.string().datetime({ offset: true }).optional(),
     prefix: z.boolean().default(true),
     fuzzy: z.boolean().default(true),
+    mode: z
+      .enum(['lexical', 'semantic', 'hybrid'])
+      .optional()
+      .describe('lexical: words; semantic: meaning (nearest note vectors); hybrid: both, fused by rank. Default: hybrid when the server has an embedding provider, else lexical.'),
     limit: limit(100, 10),
     offset,
   },
   output: {
     total: z.number(),
+    mode: z.enum(['lexical', 'semantic', 'hybrid']).describe('The mode that answered: hybrid answers lexically when the query cannot be embedded.'),
     results: z.array(
       z.object({
         bot: z.string(),
@@ -236,11 +241,13 @@ export const searchMemory = defineTool({
       updatedBefore: a.updated_before,
       prefix: a.prefix,
       fuzzy: a.fuzzy,
+      mode: a.mode,
       limit: a.limit,
       offset: a.offset,
     });
     return {
       total: r.total,
+      mode: r.mode,
       results: r.hits.map((h) => ({
         bot: h.bot,
         path: h.path,

@@ -1,3 +1,5 @@
+import type { EmbeddingProvider } from '../core/embeddings.js';
+import { OpenAIEmbeddings } from '../embeddings/openai.js';
 import path from 'node:path';
 import type { SessionDelivery } from '../core/delivery.js';
 import type { MailLimits } from '../core/mail.js';
@@ -25,6 +27,7 @@ export interface DaemonOptions {
   spawnLimits?: Partial<SpawnLimits>;
   delivery?: SessionDelivery;
   runtimes?: RuntimeOptions;
+  embeddings?: EmbeddingProvider;
 }
 
 export interface Daemon {
@@ -46,6 +49,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     spawnLimits: options.spawnLimits,
     delivery: options.delivery,
     runtimes: options.runtimes,
+    embeddings: options.embeddings,
   });
   const http = new HttpServer(roost, {
     host: options.host,
@@ -83,7 +87,18 @@ export function daemonOptions(flags: Record<string, string | boolean>, env: Node
     backupRemote: typeof flags.backup === 'string' ? flags.backup : env.ROOST_BACKUP || undefined,
     ...limitsOf(flags, env),
     runtimes: runtimeOptions(env),
+    embeddings: embeddingsOf(flags, env),
   };
+}
+
+/** The embedding provider for semantic and hybrid search: an OpenAI-compatible endpoint, when a URL is given. */
+export function embeddingsOf(flags: Record<string, string | boolean>, env: NodeJS.ProcessEnv): OpenAIEmbeddings | undefined {
+  const url = flags['embeddings-url'] ?? env.ROOST_EMBEDDINGS_URL;
+  if (!url) return undefined;
+  const model = flags['embeddings-model'] ?? env.ROOST_EMBEDDINGS_MODEL;
+  if (typeof url !== 'string' || typeof model !== 'string' || !model) throw new Error('--embeddings-url needs the model too: --embeddings-model NAME (or ROOST_EMBEDDINGS_MODEL)');
+  if (!/^https?:\/\//.test(url)) throw new Error(`--embeddings-url ${url} is not an http(s) URL, e.g. http://127.0.0.1:11434/v1`);
+  return new OpenAIEmbeddings(url, model, env.ROOST_EMBEDDINGS_KEY || undefined);
 }
 
 /** Where task agents run, from the environment. */
