@@ -4,15 +4,18 @@
 // generated from the notes with a fixed seed, and split by another fixed seed into a tuning half
 // (the only one settings may be chosen on: `--tune` tries some) and a held-out half. Each ranking
 // answers every query over all notes; the tables give recall@1, recall@5 and MRR@10 per class.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import MiniSearch from 'minisearch';
 import { NoteCatalogue } from '../../src/core/catalogue.js';
+import { SemanticIndex } from '../../src/core/embeddings.js';
 import { type NoteDoc, SearchIndex } from '../../src/core/search/index.js';
 import { RANKING, type Ranking } from '../../src/core/search/ranking.js';
 import { PACKAGE_ROOT } from '../../src/package.js';
 import { type BenchNote, notes, random, sections, sectionsOf } from './corpus.js';
 import { PREVIOUS_RANKING } from './previous-ranking.js';
+import { toyEmbedding } from './toy-embedding.js';
 
 const BOTS = 10;
 const PER_CLASS = 100;
@@ -196,7 +199,7 @@ function inflect(word: string): string {
 }
 
 /** Answers a query with the corpus indexes of the best notes, best first. */
-export type Ranker = (query: string) => number[];
+export type Ranker = (query: string) => number[] | Promise<number[]>;
 
 const keyOf = (n: { bot: string; path: string }) => `${n.bot}/${n.path}`;
 
@@ -213,6 +216,36 @@ export function roostRanker(corpus: BenchNote[], ranking: Ranking): Ranker {
   return (query) => index.search(query, { scopes, limit: 10 }).hits.map((h) => at.get(keyOf(h))!);
 }
 
+/**
+ * Roost's hybrid search as Memory runs it: its lexical hits and the nearest note vectors, the best
+ * 100 of each, fused by reciprocal rank (1 / (60 + rank)). The vectors come from the toy embedding
+ * (shared character trigrams; no model), filled by Roost's SemanticIndex.
+ */
+async function hybridRanker(corpus: BenchNote[]): Promise<Ranker> {
+  const index = new SearchIndex(new NoteCatalogue(), '', RANKING);
+  for (const note of corpus) index.upsert(docOf(note));
+  const byKey = new Map(corpus.map((n, i) => [keyOf(n), i]));
+  const bots = [...new Set(corpus.map((n) => n.bot))];
+  const scopes = bots.map((bot) => ({ bot, sharedOnly: false }));
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'roost-quality-'));
+  const provider = { model: 'toy', embed: async (texts: string[]) => texts.map(toyEmbedding) };
+  const semantic = new SemanticIndex(provider, dir, index.catalogue, async (bot, p) => {
+    const note = corpus[byKey.get(`${bot}/${p}`)!];
+    return `${note.title}\n\n${note.body}`;
+  });
+  for (const bot of bots) await semantic.resume(bot);
+  while (semantic.progress().pending > 0) await new Promise((r) => setTimeout(r, 50));
+  await semantic.close();
+  rmSync(dir, { recursive: true, force: true });
+  return async (query) => {
+    const fused = new Map<number, number>();
+    const add = (at: number, rank: number) => fused.set(at, (fused.get(at) ?? 0) + 1 / (60 + rank));
+    index.search(query, { scopes, limit: 100 }).hits.forEach((h, rank) => add(byKey.get(keyOf(h))!, rank + 1));
+    (await semantic.search(query, bots, () => true, 100)).forEach((h, rank) => add(byKey.get(keyOf(h))!, rank + 1));
+    return [...fused].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, 10).map(([at]) => at);
+  };
+}
+
 /** MiniSearch with its default options over the same fields. */
 function miniSearchRanker(corpus: BenchNote[]): Ranker {
   const index = new MiniSearch({ fields: ['title', 'tags', 'path', 'body'] });
@@ -227,10 +260,10 @@ export interface Scores {
   mrr: number;
 }
 
-export function score(ranker: Ranker, queries: Query[]): Scores {
+export async function score(ranker: Ranker, queries: Query[]): Promise<Scores> {
   const s = { n: queries.length, r1: 0, r5: 0, mrr: 0 };
   for (const q of queries) {
-    const rank = ranker(q.text).indexOf(q.answer) + 1;
+    const rank = (await ranker(q.text)).indexOf(q.answer) + 1;
     if (rank === 1) s.r1++;
     if (rank >= 1 && rank <= 5) s.r5++;
     if (rank >= 1) s.mrr += 1 / rank;
@@ -242,7 +275,7 @@ const f2 = (x: number) => x.toFixed(2);
 const cell = (s: Scores) => `${f2(s.r1)} / ${f2(s.r5)} / ${f2(s.mrr)}`;
 
 /** A table per half: for each class and all, each ranking's recall@1 / recall@5 / MRR@10. */
-export function table(rankers: Array<[string, Ranker]>, queries: Query[], tuning: boolean): string {
+export async function table(rankers: Array<[string, Ranker]>, queries: Query[], tuning: boolean): Promise<string> {
   const half = queries.filter((q) => q.tuning === tuning);
   const rows = [...CLASSES.map((cls) => [cls, half.filter((q) => q.cls === cls)] as const), ['all', half] as const];
   const lines = [
@@ -250,14 +283,14 @@ export function table(rankers: Array<[string, Ranker]>, queries: Query[], tuning
     `|---|${rankers.map(() => '---|').join('')}`,
   ];
   for (const [cls, qs] of rows) {
-    const scored = rankers.map(([, r]) => score(r, qs));
+    const scored = await Promise.all(rankers.map(([, r]) => score(r, qs)));
     lines.push(`| ${cls === 'all' ? '**all**' : cls} (${qs.length}) | ${scored.map(cell).join(' | ')} |`);
   }
   return lines.join('\n');
 }
 
 /** Settings to try on the tuning half, one change at a time from Roost's. */
-function tune(corpus: BenchNote[], queries: Query[]): void {
+async function tune(corpus: BenchNote[], queries: Query[]): Promise<void> {
   const tuning = queries.filter((q) => q.tuning);
   const variants: Array<[string, Partial<Ranking>]> = [
     ['as chosen', {}],
@@ -270,8 +303,8 @@ function tune(corpus: BenchNote[], queries: Query[]): void {
   console.log(`|---|---|${CLASSES.map(() => '---|').join('')}`);
   for (const [name, change] of variants) {
     const ranker = roostRanker(corpus, { ...RANKING, ...change });
-    const perClass = CLASSES.map((cls) => f2(score(ranker, tuning.filter((q) => q.cls === cls)).mrr));
-    console.log(`| ${name} | ${cell(score(ranker, tuning))} | ${perClass.join(' | ')} |`);
+    const perClass = await Promise.all(CLASSES.map(async (cls) => f2((await score(ranker, tuning.filter((q) => q.cls === cls))).mrr)));
+    console.log(`| ${name} | ${cell(await score(ranker, tuning))} | ${perClass.join(' | ')} |`);
   }
 }
 
@@ -280,7 +313,7 @@ async function main(): Promise<void> {
   const queries = makeQueries(corpus);
   const counts = CLASSES.map((cls) => `${cls} ${queries.filter((q) => q.cls === cls).length}`).join(', ');
   console.error(`quality: ${corpus.length} notes over ${BOTS} bots; ${queries.length} queries (${counts}), ${queries.filter((q) => q.tuning).length} for tuning`);
-  if (process.argv.includes('--tune')) return tune(corpus, queries);
+  if (process.argv.includes('--tune')) return await tune(corpus, queries);
   if (process.argv.includes('--show')) {
     for (const q of queries.slice(0, 2000)) console.log(`${q.cls}\t${q.text}\t${corpus[q.answer].bot}/${corpus[q.answer].path}`);
     return;
@@ -289,11 +322,12 @@ async function main(): Promise<void> {
     ['Roost', roostRanker(corpus, RANKING)],
     ['MiniSearch defaults', miniSearchRanker(corpus)],
     ['previous Roost', roostRanker(corpus, PREVIOUS_RANKING)],
+    ['Roost hybrid, toy embedding', await hybridRanker(corpus)],
   ];
   console.log(`Search quality: ${corpus.length} notes (the Markdown sections under node_modules and ${corpus.filter((n) => n.pkg === 'international').length} non-English notes) over ${BOTS} bots, ${queries.length} generated queries. R@k: the note the query was made from is among the first k; MRR@10: the mean of 1/its rank (0 below 10).\n`);
-  console.log(table(rankers, queries, false));
+  console.log(await table(rankers, queries, false));
   console.log('');
-  console.log(table(rankers, queries, true));
+  console.log(await table(rankers, queries, true));
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();
