@@ -5,7 +5,7 @@
 //    per bot saved with toJSON and loaded with loadJSON. Each: building, saving, loading, the heap
 //    (with array buffers) it holds, and search latency across all bots.
 // 2. Note vectors for semantic search, filled by Roost's SemanticIndex with the toy embedding
-//    (1024 dimensions, int8): their resident size and the latency of a semantic search over all notes.
+//    (2048 dimensions, int8): their resident size and the latency of a semantic search over all notes.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -59,21 +59,21 @@ async function main(): Promise<void> {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'roost-engines-'));
     try {
       // Roost's compact index.
-      let base = heldMb();
-      const [index, buildMs] = await time(() => {
-        const built = new SearchIndex(new NoteCatalogue(), path.join(dir, 'index'));
+      let built: SearchIndex | undefined;
+      const [, buildMs] = await time(() => {
+        built = new SearchIndex(new NoteCatalogue(), path.join(dir, 'index'));
         for (const note of set) built.upsert(docOf(note));
-        return built;
       });
-      const [, saveMs] = await time(() => index.saveSnapshots());
-      const scopes = bots.map((bot) => ({ bot, sharedOnly: false }));
-      const roostSearch = await latency((q) => index.search(q, { scopes, limit: 10 }), questions);
-      const loaded = new SearchIndex(new NoteCatalogue(), path.join(dir, 'index'));
-      base = heldMb();
+      const [, saveMs] = await time(() => built!.saveSnapshots());
+      built = undefined;
+      let base = heldMb();
+      const index = new SearchIndex(new NoteCatalogue(), path.join(dir, 'index'));
       const [, loadMs] = await time(async () => {
-        for (const bot of bots) await loaded.loadSnapshot(bot);
+        for (const bot of bots) await index.loadSnapshot(bot);
       });
       const roostMb = heldMb() - base;
+      const scopes = bots.map((bot) => ({ bot, sharedOnly: false }));
+      const roostSearch = await latency((q) => index.search(q, { scopes, limit: 10 }), questions);
       rows.push([`${size / 1000}k`, 'compact index (Roost)', `${round(buildMs / 1000)} s`, `${round(saveMs / 1000)} s`, `${round(loadMs / 1000)} s`, `${Math.round(roostMb)} MB`, roostSearch]);
 
       // One MiniSearch per bot, with Roost's tokenizer and weights, saved with toJSON.
@@ -92,18 +92,13 @@ async function main(): Promise<void> {
       const [, miniSaveMs] = await time(() => {
         for (const [bot, mini] of perBot) writeFileSync(path.join(dir, `${bot}.minisearch.json`), JSON.stringify(mini));
       });
-      const searchAll = (q: string) => [...reloadedOrBuilt().values()].flatMap((m) => m.search(q).slice(0, 10)).sort((a, b) => b.score - a.score).slice(0, 10);
-      let reloaded: Map<string, MiniSearch> | undefined;
-      const reloadedOrBuilt = () => reloaded ?? perBot;
-      const miniSearch = await latency(searchAll, questions);
       perBot.clear();
       base = heldMb();
-      const [, miniLoadMs] = await time(() => {
-        reloaded = new Map(bots.map((bot) => [bot, MiniSearch.loadJSON(readFileSync(path.join(dir, `${bot}.minisearch.json`), 'utf8'), options)]));
-      });
+      const [reloaded, miniLoadMs] = await time(() => new Map(bots.map((bot) => [bot, MiniSearch.loadJSON(readFileSync(path.join(dir, `${bot}.minisearch.json`), 'utf8'), options)])));
       const miniMb = heldMb() - base;
+      const miniSearch = await latency((q) => [...reloaded.values()].flatMap((m) => m.search(q).slice(0, 10)).sort((a, b) => b.score - a.score).slice(0, 10), questions);
       rows.push([`${size / 1000}k`, 'one MiniSearch per bot (toJSON / loadJSON)', `${round(miniBuildMs / 1000)} s`, `${round(miniSaveMs / 1000)} s`, `${round(miniLoadMs / 1000)} s`, `${Math.round(miniMb)} MB`, miniSearch]);
-      reloaded = undefined;
+      reloaded.clear();
 
       // Note vectors.
       base = heldMb();

@@ -183,11 +183,6 @@ export class SearchIndex {
       for (const id of ids) offer(top, wanted, { key: scores[id], note: shelf.notes[id]!, id, words: matched[id] });
     }
 
-    // Which query words each expanded term came from, and how: a hit's matches are read off its own terms.
-    const sources = new Map<number, Array<[word: number, match: Match['match']]>>();
-    expansions.forEach((terms, word) => {
-      for (const { id, match } of terms) sources.set(id, [...(sources.get(id) ?? []), [word, match]]);
-    });
     const best = top[0]?.key ?? 0;
     const hits = top.slice(offset).map(({ key, note, id, words: mask }): SearchHit => {
       if (listing) return { ...note, score: 0, relevance: 0, terms: [], matches: [] };
@@ -195,7 +190,10 @@ export class SearchIndex {
       const found: Array<[word: number, match: Match['match'], term: string]> = [];
       for (const slot of shard.noteTerms.values(id)) {
         const termId = shard.terms.termId(slot);
-        for (const [word, match] of sources.get(termId) ?? []) found.push([word, match, this.vocabulary.term(termId)]);
+        expansions.forEach((terms, word) => {
+          const expansion = terms.get(termId);
+          if (expansion) found.push([word, expansion.match, this.vocabulary.term(termId)]);
+        });
       }
       found.sort((a, b) => a[0] - b[0] || MATCH_ORDER[a[1]] - MATCH_ORDER[b[1]] || (a[2] < b[2] ? -1 : 1));
       return {
@@ -364,7 +362,7 @@ export class SearchIndex {
 function scoreShard(
   shard: Shard,
   shelf: Shelf,
-  expansions: Expansion[][],
+  expansions: Array<Map<number, Expansion>>,
   boosts: readonly number[],
   keep: (id: number) => boolean,
 ): { ids: number[]; scores: Float64Array; matched: Int32Array } {
@@ -377,7 +375,7 @@ function scoreShard(
   const averages = shard.totals.map((t) => t / count || 1);
   const df = [0, 0, 0, 0];
   expansions.forEach((terms, q) => {
-    for (const { id: termId, weight } of terms) {
+    for (const { id: termId, weight } of terms.values()) {
       const slot = shard.terms.get(termId);
       if (slot === undefined) continue;
       const list = shard.postings.values(slot);

@@ -16,7 +16,7 @@ export function snippet(body: string, terms: string[], maxLength = 200): string 
   // Near the end of the body: start earlier, so the window is full.
   if (!window.more && window.start > 0 && window.text.length < room) window = windowAt(body, Math.max(0, window.start - (room - window.text.length)), room);
   const { start, text, more } = window;
-  const cut = /\S/.test(body.slice(0, start));
+  const cut = firstNonSpace(body, 0) < start;
   if (!cut && !more && text.length <= maxLength) return text;
   let end = Math.min(text.length, room);
   if (end < text.length) {
@@ -33,22 +33,37 @@ function windowAt(body: string, from: number, room: number): { start: number; te
     const space = body.slice(start, start + room).search(/\s/);
     if (space !== -1) start += space + 1;
   }
-  while (start < body.length && /\s/.test(body[start])) start++;
-  if (start >= body.trimEnd().length) start = 0;
+  start = firstNonSpace(body, start);
+  if (start >= body.length) start = 0;
   // Whitespace collapses, so more of the text is taken than the window holds.
-  const raw = body.slice(start, start + room * 4);
-  return { start, text: raw.replace(/\s+/g, ' ').trim(), more: /\S/.test(body.slice(start + raw.length)) };
+  const end = start + room * 4;
+  return { start, text: body.slice(start, end).replace(/\s+/g, ' ').trim(), more: firstNonSpace(body, end) < body.length };
+}
+
+/** The index of the first character at or after `from` that is not whitespace; the text's length when none is. */
+function firstNonSpace(text: string, from: number): number {
+  const found = /\S/g;
+  found.lastIndex = from;
+  return found.exec(text)?.index ?? text.length;
 }
 
 /** Lowercase and without diacritics, character for character, so an index in it is one in `text`. */
 function foldedText(text: string): string {
-  if (/^[\x00-\x7f]*$/.test(text)) return text.toLowerCase();
-  let out = '';
-  for (const ch of text) {
-    const folded = fold(ch);
-    out += folded.length === ch.length ? folded : ch;
+  const lower = text.toLowerCase();
+  // A few characters change length when lowercased ('İ'): then character by character, from the text.
+  return (lower.length === text.length ? lower : text.replace(/[A-Z]+/g, (ascii) => ascii.toLowerCase())).replace(/[^\x00-\x7f]/gu, foldedCharacter);
+}
+
+/** Each character's fold, when it keeps its length (else the character lowercased, or itself), computed once. */
+const FOLDED = new Map<string, string>();
+function foldedCharacter(ch: string): string {
+  let folded = FOLDED.get(ch);
+  if (folded === undefined) {
+    const candidates = [fold(ch), ch.toLowerCase()];
+    folded = candidates.find((c) => c.length === ch.length) ?? ch;
+    if (FOLDED.size < 10_000) FOLDED.set(ch, folded);
   }
-  return out;
+  return folded;
 }
 
 /** Where the window of `width` holding the most distinct terms begins (at its first term); 0 when no term is found. */

@@ -51,8 +51,8 @@ export class Vocabulary {
     this.free.push(id);
   }
 
-  /** The terms a query term matches, how, and with what weight, as MiniSearch gives them: exact 1, prefix and fuzzy less with distance. */
-  expand(term: string, prefix: boolean, maxDistance: number, weights: { prefixWeight: number; fuzzyWeight: number }): Expansion[] {
+  /** The terms a query term matches (by id), how, and with what weight, as MiniSearch gives them: exact 1, prefix and fuzzy less with distance. */
+  expand(term: string, prefix: boolean, maxDistance: number, weights: { prefixWeight: number; fuzzyWeight: number }): Map<number, Expansion> {
     const found = new Map<number, Expansion>();
     const exact = this.ids.get(term);
     if (exact !== undefined) found.set(exact, { id: exact, weight: 1, match: 'exact' });
@@ -67,7 +67,7 @@ export class Vocabulary {
         if (distance && !found.has(id)) found.set(id, { id, weight: (weights.fuzzyWeight * t.length) / (t.length + distance), match: 'fuzzy' });
       }
     }
-    return [...found.values()];
+    return found;
   }
 }
 
