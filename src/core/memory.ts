@@ -87,15 +87,15 @@ export const NEW_NOTE = 'new';
 
 const OWNED = ['title', 'tags', 'type', 'created', 'updated', 'visibility', 'source'] as const;
 
-/**
- * A bot's memory: Markdown notes under `bots/<bot>/` in the data root. Every change is
- * durable on disk and in the search index before it returns, and queued for a grouped commit.
- */
 export type SearchMode = 'lexical' | 'semantic' | 'hybrid';
 
 /** How many of each list semantic and hybrid search fuse. */
 const FUSED_DEPTH = 100;
 
+/**
+ * A bot's memory: Markdown notes under `bots/<bot>/` in the data root. Every change is
+ * durable on disk and in the search index before it returns, and queued for a grouped commit.
+ */
 export class Memory {
   private readonly changes: RateLimit;
   private readonly catalogue: NoteCatalogue;

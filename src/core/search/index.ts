@@ -52,11 +52,12 @@ export interface SearchHit extends NoteMeta {
   relevance: number;
   /** The note's terms that matched, for snippets. */
   terms: string[];
-  /** Which query word matched which of the note's terms, and how; at most MAX_MATCHES. */
+  /** Which query word matched which of the note's terms, and how: the closest TERMS_PER_WORD of each word. */
   matches: Match[];
 }
 
-const MAX_MATCHES = 20;
+/** A short prefix can match dozens of a note's terms: the closest few say enough, and every one costs the answer's size. */
+const TERMS_PER_WORD = 3;
 const MATCH_ORDER = { exact: 0, prefix: 1, fuzzy: 2 };
 
 export interface SearchResult {
@@ -195,13 +196,14 @@ export class SearchIndex {
           if (expansion) found.push([word, expansion.match, this.vocabulary.term(termId)]);
         });
       }
-      found.sort((a, b) => a[0] - b[0] || MATCH_ORDER[a[1]] - MATCH_ORDER[b[1]] || (a[2] < b[2] ? -1 : 1));
+      found.sort((a, b) => a[0] - b[0] || MATCH_ORDER[a[1]] - MATCH_ORDER[b[1]] || a[2].length - b[2].length || (a[2] < b[2] ? -1 : 1));
+      const shown = found.filter(([word], i) => i < TERMS_PER_WORD || found[i - TERMS_PER_WORD][0] !== word);
       return {
         ...note,
         score: key,
         relevance: best > 0 ? Math.round((1000 * key * bitCount(mask)) / (best * words.length)) / 1000 : 0,
         terms: [...new Set(found.map(([, , term]) => term))],
-        matches: found.slice(0, MAX_MATCHES).map(([word, match, term]) => ({ query: words[word], term, match })),
+        matches: shown.map(([word, match, term]) => ({ query: words[word], term, match })),
       };
     });
     return { total, hits };
