@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { savedProgress } from './core/embeddings.js';
 import { runningDaemon } from './core/lock-file.js';
 import { DEFAULT_LIMITS } from './core/memory.js';
 import { changeAllowance } from './core/rate-limit.js';
@@ -23,6 +24,9 @@ Usage:
         LIMITS, per bot: --send-burst N --send-rate N (messages at once, then per second),
         --write-burst N --write-rate N (changes to its memory), --spawn-burst N --spawn-rate N
         (tasks started), --memory-quota-mb N (size of its notes), --max-sessions N (live MCP sessions).
+        With --embeddings-url URL --embeddings-model NAME (any OpenAI-compatible /v1/embeddings
+        endpoint; its key in ROOST_EMBEDDINGS_KEY), notes get vectors in the background and
+        search_memory is hybrid (words and meaning) by default.
   roost mcp --bot ID [--url URL] [--token-file FILE] [--home DIR]
         A stdio MCP server acting as bot ID (token from ROOST_TOKEN or --token-file),
         bridged to the daemon; starts the daemon if none runs.
@@ -33,7 +37,7 @@ Usage:
   roost bots [--home DIR] [--bots DIR]
         List the bots: definitions and registered ones.
   roost status [--home DIR]
-        Is a daemon running on this data root, and where.
+        Is a daemon running on this data root, and where; how far note embedding has come.
   roost restore REMOTE [--home DIR]
         Rebuild a data root from its backup remote (every bot's memory, mail and registry),
         then make new tokens as init does (tokens are secrets and never leave the machine).
@@ -41,6 +45,7 @@ Usage:
 Environment: ROOST_HOME, ROOST_PORT, ROOST_HOST, ROOST_BOTS, ROOST_BACKUP, ROOST_OPERATOR_TOKEN, ROOST_TOKEN, ROOST_URL.
 Limits: ROOST_SEND_BURST, ROOST_SEND_RATE, ROOST_WRITE_BURST, ROOST_WRITE_RATE, ROOST_SPAWN_BURST, ROOST_SPAWN_RATE,
 ROOST_MEMORY_QUOTA_MB, ROOST_MAX_SESSIONS (as the flags; a flag wins).
+Semantic search: ROOST_EMBEDDINGS_URL, ROOST_EMBEDDINGS_MODEL, ROOST_EMBEDDINGS_KEY.
 Task agents: ROOST_OPENCLAW_URL, ROOST_OPENCLAW_TOKEN, ROOST_OPENCLAW_AGENT, ROOST_RUNTIME, ROOST_COMMAND.
 Defaults: data root ./memory and bot definitions ./bots of this package.`;
 
@@ -192,11 +197,15 @@ async function restore(remote: string | undefined, flags: Flags): Promise<void> 
 
 async function status(flags: Flags): Promise<void> {
   const home = homeOf(flags);
-  const info = await runningDaemon(path.join(home, '.roost', 'daemon.lock'));
-  if (info) console.log(`running: pid ${info.pid}, ${info.url ?? 'starting'}, data root ${home}`);
+  const running = await runningDaemon(path.join(home, '.roost', 'daemon.lock'));
+  if (running) console.log(`running: pid ${running.pid}, ${running.url ?? 'starting'}, data root ${home}`);
   else {
     console.log(`not running (data root ${home})`);
     process.exitCode = 3;
+  }
+  const embedding = await savedProgress(path.join(home, '.roost'));
+  if (running && embedding) {
+    console.log(`embeddings (${embedding.model}): ${embedding.embedded} notes embedded, ${embedding.pending} pending${embedding.error ? `; last error: ${embedding.error}` : ''}`);
   }
 }
 

@@ -1,11 +1,13 @@
 import path from 'node:path';
 import { type AgentRuntime, type AgentRuntimes, noneOnly, noOpenClaw, RUNTIMES, type RuntimeName } from './core/agent-runtime.js';
 import type { SessionDelivery } from './core/delivery.js';
+import type { EmbeddingProvider } from './core/embeddings.js';
 import type { MailLimits } from './core/mail.js';
 import type { MemoryLimits } from './core/memory.js';
 import { commandOf } from './core/registry.js';
 import { Roost } from './core/roost.js';
 import type { SpawnLimits } from './core/spawn.js';
+import { OpenAIEmbeddings } from './embeddings/openai.js';
 import { type HttpLimits, HttpServer } from './http/server.js';
 import { PACKAGE_ROOT } from './package.js';
 import { OpenClawGateway } from './openclaw/gateway.js';
@@ -28,6 +30,7 @@ export interface DaemonOptions {
   httpLimits?: Partial<HttpLimits>;
   delivery?: SessionDelivery;
   runtimes?: RuntimeOptions;
+  embeddings?: EmbeddingProvider;
 }
 
 export interface Daemon {
@@ -52,6 +55,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     spawnLimits: options.spawnLimits,
     delivery: options.delivery,
     runtimes,
+    embeddings: options.embeddings,
   }).catch(async (error: unknown) => {
     // Until Roost opens, the runtimes are the daemon's to close; after, Roost closes them.
     await runtimes.close();
@@ -94,7 +98,18 @@ export function daemonOptions(flags: Record<string, string | boolean>, env: Node
     backupRemote: typeof flags.backup === 'string' ? flags.backup : env.ROOST_BACKUP || undefined,
     ...limitsOf(flags, env),
     runtimes: runtimeOptions(env),
+    embeddings: embeddingsOf(flags, env),
   };
+}
+
+/** The embedding provider for semantic and hybrid search: an OpenAI-compatible endpoint, when a URL is given. */
+export function embeddingsOf(flags: Record<string, string | boolean>, env: NodeJS.ProcessEnv): OpenAIEmbeddings | undefined {
+  const url = flags['embeddings-url'] ?? env.ROOST_EMBEDDINGS_URL;
+  if (!url) return undefined;
+  const model = flags['embeddings-model'] ?? env.ROOST_EMBEDDINGS_MODEL;
+  if (typeof url !== 'string' || typeof model !== 'string' || !model) throw new Error('--embeddings-url needs the model too: --embeddings-model NAME (or ROOST_EMBEDDINGS_MODEL)');
+  if (!/^https?:\/\//.test(url)) throw new Error(`--embeddings-url ${url} is not an http(s) URL, e.g. http://127.0.0.1:11434/v1`);
+  return new OpenAIEmbeddings(url, model, env.ROOST_EMBEDDINGS_KEY || undefined);
 }
 
 /** Where task agents run, from the environment. */

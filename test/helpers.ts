@@ -1,3 +1,4 @@
+import type { EmbeddingProvider } from '../src/core/embeddings.js';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -41,6 +42,7 @@ export async function startTestDaemon(
     spawnLimits?: Partial<SpawnLimits>;
     delivery?: SessionDelivery;
     runtimes?: RuntimeOptions;
+    embeddings?: EmbeddingProvider;
   } = {},
 ): Promise<TestDaemon> {
   const home = options.home ?? tempDir();
@@ -58,6 +60,7 @@ export async function startTestDaemon(
     spawnLimits: options.spawnLimits,
     delivery: options.delivery,
     runtimes: options.runtimes,
+    embeddings: options.embeddings,
   });
   const tokens: Record<string, string> = {};
   for (const bot of daemon.roost.registry.list()) tokens[bot.id] = await daemon.roost.tokens.issue(bot.id);

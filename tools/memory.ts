@@ -193,7 +193,7 @@ export const searchMemory = defineTool({
   name: 'search_memory',
   title: 'Search memory',
   description:
-    'Full-text search with prefix and fuzzy matching (title counts most, then tags, then body). scope "own": your notes; "shared": yours plus other bots\' shared notes; "all": everything (main bot and operator). An empty query lists the newest notes matching the filters.',
+    'Full-text search with prefix and fuzzy matching (the title counts twice the tags and body; identifiers match whole and by their parts, e.g. cacheDir, "cache dir", cache_dir; case and diacritics do not matter). Each result has a 0–1 relevance, the terms it matched and a snippet of its best passage. scope "own": your notes; "shared": yours plus other bots\' shared notes; "all": everything (main bot and operator). An empty query lists the newest notes matching the filters.',
   toolset: 'memory',
   type: 'readOnly',
   input: {
@@ -206,18 +206,26 @@ export const searchMemory = defineTool({
     updated_before: z.string().max(CAP.id).datetime({ offset: true }).optional(),
     prefix: z.boolean().default(true),
     fuzzy: z.boolean().default(true),
+    mode: z
+      .enum(['lexical', 'semantic', 'hybrid'])
+      .optional()
+      .describe('lexical: words; semantic: meaning (nearest note vectors); hybrid: both, fused by rank. Default: hybrid when the server has an embedding provider, else lexical.'),
     limit: limit(100, 10),
     offset,
   },
   output: {
     total: z.number(),
+    mode: z.enum(['lexical', 'semantic', 'hybrid']).describe('The mode that answered: hybrid answers lexically when the query cannot be embedded.'),
     results: z.array(
       z.object({
         bot: z.string(),
         path: z.string(),
         title: z.string(),
-        snippet: z.string(),
-        score: z.number(),
+        snippet: z.string().describe('The passage of the note holding most of the matched terms.'),
+        relevance: z.number().describe('0–1: 1 for the best hit when it matched every word of the query; 0 when listing.'),
+        matched: z
+          .array(z.object({ query: z.string(), term: z.string(), match: z.enum(['exact', 'prefix', 'fuzzy']) }))
+          .describe("Which word of the query (as folded: lowercase, no diacritics) matched which of the note's terms, and how."),
         tags: z.array(z.string()),
         type: z.string(),
         updated: z.string(),
@@ -235,17 +243,20 @@ export const searchMemory = defineTool({
       updatedBefore: a.updated_before,
       prefix: a.prefix,
       fuzzy: a.fuzzy,
+      mode: a.mode,
       limit: a.limit,
       offset: a.offset,
     });
     return {
       total: r.total,
+      mode: r.mode,
       results: r.hits.map((h) => ({
         bot: h.bot,
         path: h.path,
         title: h.title,
         snippet: h.snippet,
-        score: Math.round(h.score * 1000) / 1000,
+        relevance: h.relevance,
+        matched: h.matches,
         tags: h.tags,
         type: h.type,
         updated: h.updated,

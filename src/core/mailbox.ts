@@ -1,4 +1,6 @@
 import MiniSearch from 'minisearch';
+import { RANKING } from './search/ranking.js';
+import { queryTerms, terms } from './search/tokenizer.js';
 import { type Folder, IdClock, type Message, type MessageMeta, metaOf, requestDigest } from './message.js';
 
 /** Messages sorted by id (time of sending), with lookup by id. */
@@ -133,7 +135,7 @@ export class Mailbox {
     const index = this.index!;
     await this.built;
     const hits: MailHit[] = [];
-    for (const result of index.search(query, { prefix: (term) => term.length >= 3, fuzzy: 0.2, maxFuzzy: 1 })) {
+    for (const result of index.search(query)) {
       const [folder, id] = splitKey(String(result.id));
       const meta = this.folder(folder).get(id);
       if (meta && keep(folder, meta)) hits.push({ folder, meta, score: result.score, terms: result.terms });
@@ -168,11 +170,20 @@ export class Mailbox {
   }
 }
 
+/** Mail is tokenized and matched as notes are (search/ranking.ts). */
 function newIndex(): MiniSearch<IndexedMessage> {
   return new MiniSearch<IndexedMessage>({
     idField: 'key',
     fields: ['subject', 'body', 'from', 'to'],
-    searchOptions: { boost: { subject: 2, from: 1.5, to: 1.5 } },
+    tokenize: terms,
+    processTerm: (term) => term,
+    searchOptions: {
+      tokenize: queryTerms,
+      boost: { subject: 2, from: 1.5, to: 1.5 },
+      prefix: (term) => term.length >= RANKING.minPrefix,
+      fuzzy: (term) => RANKING.maxEdits(term) || false,
+      weights: { prefix: RANKING.prefixWeight, fuzzy: RANKING.fuzzyWeight },
+    },
   });
 }
 

@@ -11,6 +11,9 @@ import type { NoteCatalogue, NoteMeta } from './catalogue.js';
 import type { Visibility } from './model.js';
 import type { NoteDoc, SearchHit, SearchIndex } from './search/index.js';
 import { snippet } from './search/snippet.js';
+import { noteFilter } from './search/ranking.js';
+import { queryTerms } from './search/tokenizer.js';
+import type { SemanticIndex } from './embeddings.js';
 import { type FileStat, isMissing, type Vault } from './vault.js';
 
 export interface MemoryLimits {
@@ -77,6 +80,11 @@ export type Edit =
 export const NEW_NOTE = 'new';
 
 const OWNED = ['title', 'tags', 'type', 'created', 'updated', 'visibility', 'source'] as const;
+
+export type SearchMode = 'lexical' | 'semantic' | 'hybrid';
+
+/** How many of each list semantic and hybrid search fuse. */
+const FUSED_DEPTH = 100;
 
 /**
  * A bot's memory: Markdown notes under `bots/<bot>/` in the data root. Every change is
@@ -311,12 +319,18 @@ export class Memory {
       updatedBefore?: string;
       prefix?: boolean;
       fuzzy?: boolean;
+      /** Default: hybrid when an embedding provider is set, else lexical. */
+      mode?: SearchMode;
       limit: number;
       offset: number;
     },
-  ): Promise<{ total: number; hits: Array<SearchHit & { snippet: string }> }> {
+  ): Promise<{ total: number; mode: SearchMode; hits: Array<SearchHit & { snippet: string }> }> {
     if (options.scope === 'all' && !readsEverything(caller)) {
       throw new UserError(`Scope "all" is for the main bot and the operator: use scope "shared" to include other bots' shared notes.`, 'forbidden');
+    }
+    const mode = options.mode ?? (this.semantic ? 'hybrid' : 'lexical');
+    if (mode !== 'lexical' && !this.semantic) {
+      throw new UserError(`Search mode "${mode}" needs an embedding provider, and this server has none (the operator sets one with --embeddings-url and --embeddings-model): use mode "lexical".`);
     }
     const others = options.bot !== undefined ? [checkId(options.bot)] : this.allBots(true).filter((b) => b !== caller.bot);
     const scopes =
@@ -329,14 +343,66 @@ export class Memory {
               ...others.filter((b) => b !== caller.bot).map((bot) => ({ bot, sharedOnly: options.scope === 'shared' })),
             ];
     await Promise.all(scopes.map((s) => this.indexed(s.bot)));
-    const result = this.index.search(query, { ...options, scopes });
+    const result =
+      mode === 'lexical' || query.trim() === ''
+        ? { ...this.index.search(query, { ...options, scopes }), mode: 'lexical' as const }
+        : await this.fused(query, mode, scopes, options);
     const hits = await Promise.all(
       result.hits.map(async (hit) => {
         const text = (await this.vault.read(rootPath(hit.bot, hit.path))) ?? '';
-        return { ...hit, snippet: snippet(bodyOf(text), hit.terms) };
+        return { ...hit, snippet: snippet(bodyOf(text), hit.terms.length ? hit.terms : queryTerms(query)) };
       }),
     );
-    return { total: result.total, hits };
+    return { total: result.total, mode: result.mode, hits };
+  }
+
+  /**
+   * Semantic or hybrid search: the notes nearest the query's vector and, for hybrid, the lexical
+   * hits, fused by reciprocal rank (each list adds 1 / (60 + rank)). The same scopes and filters as
+   * lexical search; each list gives its best FUSED_DEPTH. Hybrid answers lexically when the query
+   * cannot be embedded.
+   */
+  private async fused(
+    query: string,
+    mode: 'semantic' | 'hybrid',
+    scopes: Array<{ bot: string; sharedOnly: boolean }>,
+    options: Parameters<Memory['search']>[2],
+  ): Promise<{ total: number; mode: SearchMode; hits: SearchHit[] }> {
+    const depth = Math.max(FUSED_DEPTH, options.offset + options.limit);
+    const lexical = mode === 'hybrid' ? this.index.search(query, { ...options, scopes, limit: depth, offset: 0 }).hits : [];
+    const sharedOnly = new Map<string, boolean>();
+    for (const s of scopes) sharedOnly.set(s.bot, (sharedOnly.get(s.bot) ?? true) && s.sharedOnly);
+    const matches = noteFilter(options);
+    const keep = (bot: string, path: string) => {
+      const meta = this.catalogue.get(bot, path);
+      const updated = Date.parse(meta?.updated ?? '');
+      return !!meta && (!sharedOnly.get(bot) || meta.visibility === 'shared') && matches(meta, Number.isNaN(updated) ? -Infinity : updated);
+    };
+    let semantic: Array<{ bot: string; path: string; similarity: number }>;
+    try {
+      semantic = await this.semantic!.search(query, [...sharedOnly.keys()], keep, depth);
+    } catch (error) {
+      if (mode === 'hybrid') return { ...this.index.search(query, { ...options, scopes }), mode: 'lexical' };
+      throw new UserError(`Semantic search failed: ${(error as Error).message}. Try again later, or use mode "lexical".`);
+    }
+    const fused = new Map<string, { score: number; meta: NoteMeta; lexical?: SearchHit; similarity?: number }>();
+    const add = (bot: string, path: string, rank: number, extra: { lexical?: SearchHit; similarity?: number }) => {
+      const key = `${bot}/${path}`;
+      const entry = fused.get(key) ?? { score: 0, meta: this.catalogue.get(bot, path)! };
+      fused.set(key, { ...entry, ...extra, score: entry.score + 1 / (60 + rank) });
+    };
+    lexical.forEach((hit, rank) => add(hit.bot, hit.path, rank + 1, { lexical: hit }));
+    semantic.forEach((hit, rank) => add(hit.bot, hit.path, rank + 1, { similarity: hit.similarity }));
+    const ranked = [...fused.values()].sort((a, b) => b.score - a.score || (a.meta.bot < b.meta.bot ? -1 : a.meta.bot > b.meta.bot ? 1 : a.meta.path < b.meta.path ? -1 : 1));
+    const best = ranked[0]?.score ?? 0;
+    const hits = ranked.slice(options.offset, options.offset + options.limit).map(({ score, meta, lexical: hit, similarity }) => ({
+      ...meta,
+      score,
+      relevance: Math.round(1000 * (mode === 'semantic' ? Math.max(0, Math.min(1, similarity ?? 0)) : score / best)) / 1000,
+      terms: hit?.terms ?? [],
+      matches: hit?.matches ?? [],
+    }));
+    return { total: ranked.length, mode, hits };
   }
 
   // ---- history -------------------------------------------------------------------------
@@ -435,11 +501,14 @@ export class Memory {
 
   private async reindexBot(bot: string): Promise<void> {
     await this.index.loadSnapshot(bot);
+    await this.semantic?.resume(bot);
     const files = await this.vault.walk(`bots/${bot}`, (name) => name.endsWith('.md'));
     const stats = new Map(files.map((f) => [f.path, f]));
     await this.index.reconcile(bot, files, async (path) => {
       const text = await this.vault.read(rootPath(bot, path));
       const stat = stats.get(path)!;
+      // New or changed since the snapshot: its vectors may be stale too.
+      this.semantic?.changed(bot, path);
       return text === null ? null : this.docOf(bot, path, text, stat);
     });
   }
@@ -486,6 +555,8 @@ export class Memory {
 
   /** Bot folders found on disk at start, including those of bots no longer registered. */
   folderBots: string[] = [];
+  /** Per-note vectors for semantic and hybrid search, when an embedding provider is set. */
+  semantic?: SemanticIndex;
 
   visibilityOf(bot: string, parsed: ParsedNote): Visibility {
     const v = parsed.frontmatter.visibility;
@@ -572,6 +643,7 @@ export class Memory {
 
   private indexText(bot: string, path: string, text: string, stat: FileStat): void {
     this.index.upsert(this.docOf(bot, path, text, stat));
+    this.semantic?.changed(bot, path);
   }
 
   private docOf(bot: string, path: string, text: string, stat: Pick<FileStat, 'mtimeMs' | 'size'>): NoteDoc {

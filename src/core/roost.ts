@@ -1,3 +1,5 @@
+import { parseNote, titleOf } from './notes.js';
+import { type EmbeddingProvider, SemanticIndex } from './embeddings.js';
 import { watch, type FSWatcher } from 'chokidar';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -44,6 +46,8 @@ export interface RoostOptions {
   /** Delivery of messages into recipients' live sessions (default: the OpenClaw gateway when configured, else none: messages wait in the inbox). */
   delivery?: SessionDelivery;
   spawnLimits?: Partial<SpawnLimits>;
+  /** Computes note vectors for semantic and hybrid search; none by default (lexical search only). */
+  embeddings?: EmbeddingProvider;
 }
 
 /** Reacts to a file under `prefix` changed on disk by someone other than this process. */
@@ -121,6 +125,15 @@ export class Roost {
       await this.registry.load();
       this.memory = new Memory(this.vault, this.index, this.history, this.registry, this.events, changes, limits);
       this.memory.folderBots = await listFolders(this.vault.abs('bots'));
+      if (this.options.embeddings) {
+        // A note is embedded as its title and body: a change of its frontmatter alone (its update time) embeds nothing again.
+        this.memory.semantic = new SemanticIndex(this.options.embeddings, path.join(this.stateDir, 'vectors'), this.index.catalogue, async (bot, note) => {
+          const text = await this.vault.read(`bots/${bot}/${note}`);
+          if (text === null) return null;
+          const { frontmatter, body } = parseNote(text);
+          return `${titleOf(frontmatter, body, note)}\n\n${body}`;
+        });
+      }
       this.facts = new Facts(this.memory);
       this.journal = new Journal(this.memory);
       // Serve at once: shards load in the background, and a call that needs one first loads it.
@@ -211,6 +224,7 @@ export class Roost {
     this.memory.stopIndexing();
     await this.indexing;
     await this.index.saveSnapshots();
+    await this.memory.semantic?.close();
     await this.lock.release();
   }
 }

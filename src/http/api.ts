@@ -135,7 +135,11 @@ export class ConsoleApi {
           const live = a.status === 'starting' || a.status === 'running';
           if (live || (a.kind === 'spawn' && !tasks.has(a.agent))) tasks.set(a.agent, { task: a.task, status: a.status, deadline: a.deadline });
         }
-        return { bots: bots.map((bot) => ({ ...bot, ...this.statsOf(bot.id, bot.last_seen), ...(tasks.has(bot.id) ? { task: tasks.get(bot.id) } : {}) })) };
+        const embeddings = this.roost.memory.semantic?.progress();
+        return {
+          bots: bots.map((bot) => ({ ...bot, ...this.statsOf(bot.id, bot.last_seen), ...(tasks.has(bot.id) ? { task: tasks.get(bot.id) } : {}) })),
+          ...(embeddings ? { embeddings } : {}),
+        };
       }),
       route('GET', '/api/activity', () => ({ activity: [...this.recent].reverse() })),
       route('GET', '/api/problems', async (r) => {

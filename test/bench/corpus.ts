@@ -26,26 +26,31 @@ export function sections(root: string): Section[] {
     }
   };
   walk(root);
-  const out: Section[] = [];
-  for (const file of files) {
+  return files.flatMap((file) => {
     const parts = path.relative(root, file).split(path.sep).filter((p) => p !== 'node_modules');
     const pkg = parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
-    let fence = false;
-    let lines: string[] = [];
-    const flush = () => {
-      const body = lines.join('\n').trim();
-      lines = [];
-      if (body.length < 20) return;
-      const heading = /^#{1,6}\s+(.+?)\s*#*$/m.exec(body);
-      out.push({ pkg, title: heading ? heading[1] : path.basename(file, '.md'), body });
-    };
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
-      if (/^\s*(```|~~~)/.test(line)) fence = !fence;
-      if (!fence && /^#{1,6}\s/.test(line)) flush();
-      lines.push(line);
-    }
-    flush();
+    return sectionsOf(readFileSync(file, 'utf8'), pkg, path.basename(file, '.md'));
+  });
+}
+
+/** A Markdown text split at headings outside code fences; a section without a heading is titled `name`. */
+export function sectionsOf(text: string, pkg: string, name: string): Section[] {
+  const out: Section[] = [];
+  let fence = false;
+  let lines: string[] = [];
+  const flush = () => {
+    const body = lines.join('\n').trim();
+    lines = [];
+    if (body.length < 20) return;
+    const heading = /^#{1,6}\s+(.+?)\s*#*$/m.exec(body);
+    out.push({ pkg, title: heading ? heading[1] : name, body });
+  };
+  for (const line of text.split('\n')) {
+    if (/^\s*(```|~~~)/.test(line)) fence = !fence;
+    if (!fence && /^#{1,6}\s/.test(line)) flush();
+    lines.push(line);
   }
+  flush();
   return out;
 }
 

@@ -48,6 +48,26 @@ describe('notes through MCP over HTTP', () => {
     await eventually(() => git(daemon.home, 'log', '--format=%an|%s', '--', 'bots/dev/notes/deploy.md').includes('dev|dev: create notes/deploy.md'));
   });
 
+  it('answers a search with a 0–1 relevance, what each query word matched and how, and a snippet of the best passage', async () => {
+    const filler = 'Unrelated words about the weather and lunch. '.repeat(20);
+    await call(dev, 'write_note', { path: 'notes/cache.md', title: 'Build cache', body: `The \`cacheDir\` option is set once.\n\n${filler}\n\nClearing the cacheDir with --force rebuilds everything.\n` });
+    await call(dev, 'write_note', { path: 'notes/other.md', title: 'Other', body: 'A cache of words.' });
+    const found = await call(dev, 'search_memory', { query: 'cachedir forse' });
+    expect(found.results[0]).toMatchObject({ path: 'notes/cache.md', relevance: 1 });
+    expect(found.results[0].matched).toEqual(
+      expect.arrayContaining([
+        { query: 'cachedir', term: 'cachedir', match: 'exact' },
+        { query: 'forse', term: 'force', match: 'fuzzy' },
+      ]),
+    );
+    // The passage holding both words, not the first mention of one.
+    expect(found.results[0].snippet).toMatch(/Clearing the cacheDir with --force/);
+    expect(found.results[0]).not.toHaveProperty('score');
+    for (const r of found.results) expect(r.relevance).toBeGreaterThanOrEqual(0), expect(r.relevance).toBeLessThanOrEqual(1);
+    const stems = await call(dev, 'search_memory', { query: 'rebuil' });
+    expect(stems.results[0].matched).toEqual([{ query: 'rebuil', term: 'rebuilds', match: 'prefix' }]);
+  });
+
   it('reads a note with its size first and in line ranges', async () => {
     const body = Array.from({ length: 50 }, (_, i) => `line ${i + 1}`).join('\n') + '\n';
     await call(dev, 'write_note', { path: 'notes/long.md', body });

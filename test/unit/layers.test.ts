@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/package.js';
 
 /**
- * Imports run one way: cli → daemon → http → mcp → tools → core; the adapters (openclaw, runtimes)
+ * Imports run one way: cli → daemon → http → mcp → tools → core; the adapters (openclaw, runtimes, embeddings)
  * implement core's ports and import only core (the plugin builder also reads the tool list).
  * `package` and `protocol` are leaves that every layer may use.
  */
@@ -15,8 +15,9 @@ const MAY_IMPORT: Record<string, string[]> = {
   http: ['mcp', 'tools', 'core'],
   openclaw: ['tools', 'core'],
   runtimes: ['core'],
-  daemon: ['http', 'mcp', 'tools', 'core', 'openclaw', 'runtimes'],
-  cli: ['daemon', 'http', 'mcp', 'tools', 'core', 'openclaw', 'runtimes'],
+  embeddings: ['core'],
+  daemon: ['http', 'mcp', 'tools', 'core', 'openclaw', 'runtimes', 'embeddings'],
+  cli: ['daemon', 'http', 'mcp', 'tools', 'core', 'openclaw', 'runtimes', 'embeddings'],
 };
 const LEAVES = ['package', 'protocol'];
 /** Packages that belong at the edge: the core speaks neither MCP, HTTP, zod nor OpenClaw. */

@@ -55,3 +55,19 @@ it('answers searches that come while its index is being built with every message
   expect(first).toHaveLength(5);
   expect(second).toHaveLength(5);
 });
+
+it('tokenizes mail as notes are: words in backticks, identifiers by their parts, words without diacritics', async () => {
+  const box = new Mailbox();
+  const files = new Map<string, Message>();
+  const bodies = ['set `cacheDir` before the run', 'die Überprüfung ist fertig', 'nothing to see'];
+  bodies.forEach((body, n) => {
+    const m = message(n + 1, body);
+    files.set(`inbox/${m.id}`, m);
+    box.put('inbox', m);
+  });
+  const search = async (query: string) =>
+    (await box.search(query, () => true, async (folder, id) => files.get(`${folder}/${id}`) ?? null)).map((hit) => hit.meta.id);
+  expect(await search('cachedir')).toEqual([message(1, '').id]);
+  expect((await search('cache dir'))[0]).toBe(message(1, '').id);
+  expect(await search('uberprufung')).toEqual([message(2, '').id]);
+});

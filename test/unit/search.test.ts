@@ -80,15 +80,37 @@ describe('SearchIndex', () => {
     expect(index.search('kubernets', { scopes: own('dev'), fuzzy: false }).total).toBe(0);
   });
 
-  it('ranks a title match above a body match, and searches tags and path words', () => {
+  it('ranks a title match above a body match, and searches tags but not the path', () => {
     index.upsert(note('dev', 'body.md', { body: 'Some words about the release of the app.' }));
     index.upsert(note('dev', 'title.md', { title: 'Release', body: 'Some words about the app.' }));
     expect(paths('release', { scopes: own('dev') })).toEqual(['dev:title.md', 'dev:body.md']);
 
     index.upsert(note('dev', 'journal/2024-05-01.md', { tags: ['incident'] }));
     expect(paths('incident', { scopes: own('dev') })).toEqual(['dev:journal/2024-05-01.md']);
-    expect(paths('journal', { scopes: own('dev') })).toEqual(['dev:journal/2024-05-01.md']);
-    expect(index.search('md', { scopes: own('dev'), prefix: false, fuzzy: false }).total).toBe(0);
+    expect(index.search('journal', { scopes: own('dev') }).total).toBe(0);
+  });
+
+  it('finds technical words in backticks, identifiers whole and by their parts, flags, and words without their diacritics', () => {
+    index.upsert(note('dev', 'ts.md', { body: 'Set `compilerOptions.strict` in `tsconfig.json`.' }));
+    index.upsert(note('dev', 'cache.md', { body: 'The `cacheDir` option and the cache_size limit.' }));
+    index.upsert(note('dev', 'cli.md', { body: 'Run it with `--no-color` or --style plain.' }));
+    index.upsert(note('dev', 'style.md', { body: 'A note about style, and style again.' }));
+    index.upsert(note('dev', 'de.md', { title: 'Prüfung', body: 'Die Überprüfung der Größe.' }));
+    const exact = { scopes: own('dev'), prefix: false, fuzzy: false };
+    for (const query of ['tsconfig', 'tsconfig.json', 'compilerOptions.strict', 'strict']) expect(paths(query, exact)).toEqual(['dev:ts.md']);
+    expect(paths('compilerOptions', { scopes: own('dev') })[0]).toBe('dev:ts.md');
+    for (const query of ['cacheDir', 'cachedir', 'cache dir', 'CACHE_DIR', 'cache_size', 'size']) expect(paths(query, exact)[0]).toBe('dev:cache.md');
+    expect(paths('--no-color', exact)).toEqual(['dev:cli.md']);
+    expect(paths('--style', exact)).toEqual(['dev:cli.md', 'dev:style.md']);
+    expect(paths('uberprufung grosse', exact)).toEqual(['dev:de.md']);
+    expect(paths('ÜBERPRÜFUNG', exact)).toEqual(['dev:de.md']);
+    expect(index.search('cacheDir', exact).hits[0].terms).toEqual(['cachedir', 'cache', 'dir']);
+  });
+
+  it('finds nothing for a query of stop words only, rather than listing every note', () => {
+    index.upsert(note('dev', 'a.md', { body: 'the and of to' }));
+    expect(index.search('the of', { scopes: own('dev') })).toEqual({ total: 0, hits: [] });
+    expect(index.search('  ', { scopes: own('dev') }).total).toBe(1);
   });
 
   it('merges several shards, hiding private notes where the scope is shared-only', () => {
@@ -337,6 +359,11 @@ describe('snippet', () => {
     expect(text.length).toBeLessThanOrEqual(80);
     expect(text).toMatch(/^….*the kubernetes rollout happened.*…$/);
     expect(text).toMatch(/^…(intro|words) /);
+  });
+
+  it('cuts around the passage holding the most terms, not the first mention of one, and finds folded terms', () => {
+    const body = `The rollout starts. ${'filler words here '.repeat(40)}Then the kubernetes rollout of the Überprüfung ends. ${'more filler '.repeat(40)}`;
+    expect(snippet(body, ['kubernetes', 'rollout', 'uberprufung'], 80)).toMatch(/^….*kubernetes rollout of the Überprüfung/);
   });
 
   it('matches terms case-insensitively at the start of words only', () => {

@@ -30,7 +30,7 @@ export function Overview() {
   return html`<div class="overview">
     <section class="card">
       <h2>Bots ${bots.data ? html`<span class="count">${bots.data.bots.length}</span>` : null}</h2>
-      <${Loaded} state=${bots}>${(data) => html`<${BotTable} bots=${data.bots} />`}<//>
+      <${Loaded} state=${bots}>${(data) => html`<${BotTable} bots=${data.bots} />${data.embeddings ? html`<${Embeddings} progress=${data.embeddings} />` : null}`}<//>
     </section>
     <section class="card feed">
       <h2>Live activity</h2>
@@ -39,6 +39,13 @@ export function Overview() {
         : html`<ul class="activity-list" aria-live="polite">${feed.map((a) => html`<${ActivityLine} key=${`${a.at}${a.kind}${a.path}`} activity=${a} />`)}</ul>`}
     </section>
   </div>`;
+}
+
+/** How far the background embedding of notes for semantic search has come (only with an embedding provider). */
+function Embeddings({ progress }) {
+  return html`<p class="muted small embeddings">
+    Semantic search (${progress.model}): ${progress.embedded} notes embedded${progress.pending ? `, ${progress.pending} pending` : ''}${progress.error ? html` · <span class="error">${progress.error}</span>` : null}
+  </p>`;
 }
 
 function BotTable({ bots }) {

@@ -2,10 +2,9 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NoteCatalogue, NoteMeta, Shelf } from '../catalogue.js';
 import { fieldOf, grown, Lists, noteOf, noteTermsOf, posting, TermSlots, tfOf } from './postings.js';
-import { bitCount, BOOSTS, bm25, type Candidate, FIELDS, MIN_PREFIX, maxEdits, noteFilter, offer } from './ranking.js';
+import { bitCount, bm25, type Candidate, FIELDS, noteFilter, offer, RANKING, type Ranking } from './ranking.js';
 import { readShard, type ShardData, writeShard } from './snapshot.js';
-import { queryTerms, termCounts } from './tokenizer.js';
-import { Vocabulary } from './vocabulary.js';
+import { type Expansion, Vocabulary } from './vocabulary.js';
 
 /** A note as indexed: its metadata and its body (indexed, not kept in memory). */
 export interface NoteDoc extends NoteMeta {
@@ -37,11 +36,29 @@ export interface SearchOptions {
   offset?: number;
 }
 
+/** A query word, the note's term it matched, and how. */
+export interface Match {
+  query: string;
+  term: string;
+  match: 'exact' | 'prefix' | 'fuzzy';
+}
+
 export interface SearchHit extends NoteMeta {
   score: number;
+  /**
+   * 0–1: the score against the best hit's, times the share of the query's words the note matched;
+   * 1 for a best hit that matched every word. 0 when listing.
+   */
+  relevance: number;
   /** The note's terms that matched, for snippets. */
   terms: string[];
+  /** Which query word matched which of the note's terms, and how: the closest TERMS_PER_WORD of each word. */
+  matches: Match[];
 }
+
+/** A short prefix can match dozens of a note's terms: the closest few say enough, and every one costs the answer's size. */
+const TERMS_PER_WORD = 3;
+const MATCH_ORDER = { exact: 0, prefix: 1, fuzzy: 2 };
 
 export interface SearchResult {
   total: number;
@@ -84,6 +101,7 @@ export class SearchIndex {
   constructor(
     readonly catalogue: NoteCatalogue,
     private readonly snapshotDir: string,
+    private readonly ranking: Ranking = RANKING,
   ) {}
 
   /** Adds or replaces a note; it is searchable, and in the catalogue, when this returns. */
@@ -95,7 +113,8 @@ export class SearchIndex {
     shard.lengths = grown(shard.lengths, id * 4 + 4);
     const slots = new Set<number>();
     FIELDS.forEach((field, f) => {
-      const counts = termCounts(fieldText(doc, field));
+      if (this.ranking.boosts[f] === 0) return;
+      const counts = this.ranking.termCounts(fieldText(doc, field));
       for (const [term, tf] of counts) {
         const slot = this.slotOf(shard, term);
         shard.postings.push(slot, posting(id, f, tf));
@@ -134,9 +153,11 @@ export class SearchIndex {
     const offset = options.offset ?? 0;
     const wanted = offset + (options.limit ?? 10);
     const matches = noteFilter(options);
-    const words = queryTerms(query);
+    const { ranking } = this;
+    const listing = query.trim() === '';
+    const words = ranking.queryTerms(query);
     const expansions = words.map((word) =>
-      this.vocabulary.expand(word, options.prefix !== false && word.length >= MIN_PREFIX, options.fuzzy === false ? 0 : maxEdits(word)),
+      this.vocabulary.expand(word, options.prefix !== false && word.length >= ranking.minPrefix, options.fuzzy === false ? 0 : ranking.maxEdits(word), ranking),
     );
     const top: Candidate[] = [];
     let total = 0;
@@ -150,32 +171,39 @@ export class SearchIndex {
         return note !== undefined && (!sharedOnly || note.visibility === 'shared') && matches(note, shelf.updated[id]);
       };
 
-      if (words.length === 0) {
+      if (listing) {
         for (let id = 0; id < shelf.notes.length; id++) {
           if (!keep(id)) continue;
           total++;
-          offer(top, wanted, { key: shelf.updated[id], note: shelf.notes[id]!, id });
+          offer(top, wanted, { key: shelf.updated[id], note: shelf.notes[id]!, id, words: 0 });
         }
         continue;
       }
-      const { ids, scores } = scoreShard(shard, shelf, expansions, keep);
+      const { ids, scores, matched } = scoreShard(shard, shelf, expansions, ranking.boosts, keep);
       total += ids.length;
-      for (const id of ids) offer(top, wanted, { key: scores[id], note: shelf.notes[id]!, id });
+      for (const id of ids) offer(top, wanted, { key: scores[id], note: shelf.notes[id]!, id, words: matched[id] });
     }
 
-    // The note's terms among the query's expansions, in the order MiniSearch reports them.
-    const expanded = [...new Set(expansions.flat().map(([termId]) => termId))];
-    const hits = top.slice(offset).map(({ key, note, id }): SearchHit => {
+    const best = top[0]?.key ?? 0;
+    const hits = top.slice(offset).map(({ key, note, id, words: mask }): SearchHit => {
+      if (listing) return { ...note, score: 0, relevance: 0, terms: [], matches: [] };
       const shard = this.shards.get(note.bot)!;
+      const found: Array<[word: number, match: Match['match'], term: string]> = [];
+      for (const slot of shard.noteTerms.values(id)) {
+        const termId = shard.terms.termId(slot);
+        expansions.forEach((terms, word) => {
+          const expansion = terms.get(termId);
+          if (expansion) found.push([word, expansion.match, this.vocabulary.term(termId)]);
+        });
+      }
+      found.sort((a, b) => a[0] - b[0] || MATCH_ORDER[a[1]] - MATCH_ORDER[b[1]] || a[2].length - b[2].length || (a[2] < b[2] ? -1 : 1));
+      const shown = found.filter(([word], i) => i < TERMS_PER_WORD || found[i - TERMS_PER_WORD][0] !== word);
       return {
         ...note,
-        score: words.length ? key : 0,
-        terms: expanded
-          .filter((termId) => {
-            const slot = shard.terms.get(termId);
-            return slot !== undefined && shard.noteTerms.has(id, slot);
-          })
-          .map((termId) => this.vocabulary.term(termId)),
+        score: key,
+        relevance: best > 0 ? Math.round((1000 * key * bitCount(mask)) / (best * words.length)) / 1000 : 0,
+        terms: [...new Set(found.map(([, , term]) => term))],
+        matches: shown.map(([word, match, term]) => ({ query: words[word], term, match })),
       };
     });
     return { total, hits };
@@ -336,9 +364,10 @@ export class SearchIndex {
 function scoreShard(
   shard: Shard,
   shelf: Shelf,
-  expansions: Array<Array<[number, number]>>,
+  expansions: Array<Map<number, Expansion>>,
+  boosts: readonly number[],
   keep: (id: number) => boolean,
-): { ids: number[]; scores: Float64Array } {
+): { ids: number[]; scores: Float64Array; matched: Int32Array } {
   const n = shelf.notes.length;
   const scores = new Float64Array(n);
   /** Per note: bits of the query terms it matched; -1 when filtered out. */
@@ -348,7 +377,7 @@ function scoreShard(
   const averages = shard.totals.map((t) => t / count || 1);
   const df = [0, 0, 0, 0];
   expansions.forEach((terms, q) => {
-    for (const [termId, weight] of terms) {
+    for (const { id: termId, weight } of terms.values()) {
       const slot = shard.terms.get(termId);
       if (slot === undefined) continue;
       const list = shard.postings.values(slot);
@@ -367,14 +396,14 @@ function scoreShard(
           ids.push(id);
         }
         const f = fieldOf(p);
-        scores[id] += weight * BOOSTS[f] * bm25(tfOf(p), df[f], count, shard.lengths[id * 4 + f], averages[f]);
+        scores[id] += weight * boosts[f] * bm25(tfOf(p), df[f], count, shard.lengths[id * 4 + f], averages[f]);
         matched[id] = bits | (1 << q);
       }
     }
   });
   // MiniSearch's "quality": a note matching more of the query's words ranks higher.
   for (const id of ids) scores[id] *= bitCount(matched[id]);
-  return { ids, scores };
+  return { ids, scores, matched };
 }
 
 function emptyShard(dirty: boolean): Shard {

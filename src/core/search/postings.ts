@@ -42,10 +42,6 @@ export class Lists {
     return this.data.subarray(this.starts[list], this.starts[list] + this.lengths[list]);
   }
 
-  has(list: number, value: number): boolean {
-    return this.values(list).includes(value);
-  }
-
   push(list: number, value: number): void {
     const length = this.lengths[list] ?? 0;
     this.reserve(list, length + 1, Math.max(4, 2 * length));

@@ -1,22 +1,46 @@
 import { UserError } from '../errors.js';
 import type { NoteMeta } from '../catalogue.js';
 
-/** The indexed fields, by number, and how much a match in each counts (title > tags > path > body). */
+import { queryTerms, termCounts } from './tokenizer.js';
+
+/** The indexed fields, by number. */
 export const FIELDS = ['title', 'tags', 'path', 'body'] as const;
-export const BOOSTS = [3, 2, 1.5, 1];
 
-/** Prefixes shorter than this match so many terms that they cost much and mean little. */
-export const MIN_PREFIX = 3;
-
-/** MiniSearch's defaults: the weights of prefix and fuzzy matches against an exact one, and BM25+ parameters. */
-export const PREFIX_WEIGHT = 0.375;
-export const FUZZY_WEIGHT = 0.45;
-const BM25 = { k: 1.2, b: 0.7, d: 0.5 };
-
-/** How many edits a fuzzy match of `word` allows: one in words of 3 letters or more (MiniSearch's fuzzy 0.2, capped, since two edits mostly add noise). */
-export function maxEdits(word: string): number {
-  return Math.min(1, Math.round(word.length * 0.2));
+/** How notes are split into terms and scored: the search index is built for one. */
+export interface Ranking {
+  /** A field's terms, with how often each occurs. */
+  termCounts(text: string): Map<string, number>;
+  /** A query's distinct terms, at most 31. */
+  queryTerms(query: string): string[];
+  /** By field: how much a match in it counts; a field with 0 is not indexed. */
+  boosts: readonly number[];
+  /** Query words at least this long also match the terms they begin (shorter prefixes match so many terms that they cost much and mean little). */
+  minPrefix: number;
+  /** How many edits a fuzzy match of a query word allows. */
+  maxEdits(word: string): number;
+  /** What a prefix and a fuzzy match count against an exact one (before their distance lowers them). */
+  prefixWeight: number;
+  fuzzyWeight: number;
 }
+
+/**
+ * Roost's ranking, chosen on the tuning half of the quality benchmark (`npm run bench:quality`):
+ * the title counts twice the body and tags as much; the path is not indexed (a word in a path
+ * pulled notes above the ones about it, and the title holds the file's name when nothing else
+ * does); one edit in words of 3 letters or more (MiniSearch's fuzzy 0.2, capped: two edits in long
+ * words found no more on the tuning half and made searches slower).
+ */
+export const RANKING: Ranking = {
+  termCounts,
+  queryTerms,
+  boosts: [2, 1, 0, 1],
+  minPrefix: 3,
+  maxEdits: (word) => Math.min(1, Math.round(word.length * 0.2)),
+  prefixWeight: 0.375,
+  fuzzyWeight: 0.45,
+};
+
+const BM25 = { k: 1.2, b: 0.7, d: 0.5 };
 
 /** MiniSearch's BM25+ score of one term in one field of one note. */
 export function bm25(tf: number, df: number, count: number, length: number, average: number): number {
@@ -35,6 +59,8 @@ export interface Candidate {
   key: number;
   note: NoteMeta;
   id: number;
+  /** Bits of the query words the note matched. */
+  words: number;
 }
 
 /** Orders by key descending, then bot, then path. */

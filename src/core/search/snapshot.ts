@@ -3,7 +3,7 @@ import type { NoteMeta } from '../catalogue.js';
 import { noteOf } from './postings.js';
 
 /** Bump when the tokenizing, the scoring or the file layout change: older snapshots are then rebuilt. */
-const FORMAT = 2;
+const FORMAT = 3;
 
 /** One bot's shard as saved under `.roost/index/<bot>.json`, so a restart loads instead of rebuilding. */
 export interface ShardData {

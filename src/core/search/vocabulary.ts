@@ -1,5 +1,11 @@
 import SearchableMap from 'minisearch/SearchableMap';
-import { FUZZY_WEIGHT, PREFIX_WEIGHT } from './ranking.js';
+
+/** A vocabulary term a query term matches. */
+export interface Expansion {
+  id: number;
+  weight: number;
+  match: 'exact' | 'prefix' | 'fuzzy';
+}
 
 /**
  * Every distinct term of every shard, once, in MiniSearch's radix tree: a query's prefix and fuzzy
@@ -45,23 +51,23 @@ export class Vocabulary {
     this.free.push(id);
   }
 
-  /** The terms a query term matches, with their weights as MiniSearch gives them: exact 1, prefix and fuzzy less with distance. */
-  expand(term: string, prefix: boolean, maxDistance: number): Array<[id: number, weight: number]> {
-    const found = new Map<number, number>();
+  /** The terms a query term matches (by id), how, and with what weight, as MiniSearch gives them: exact 1, prefix and fuzzy less with distance. */
+  expand(term: string, prefix: boolean, maxDistance: number, weights: { prefixWeight: number; fuzzyWeight: number }): Map<number, Expansion> {
+    const found = new Map<number, Expansion>();
     const exact = this.ids.get(term);
-    if (exact !== undefined) found.set(exact, 1);
+    if (exact !== undefined) found.set(exact, { id: exact, weight: 1, match: 'exact' });
     if (prefix) {
       for (const [t, id] of this.tree.atPrefix(term)) {
         const distance = t.length - term.length;
-        if (distance) found.set(id, (PREFIX_WEIGHT * t.length) / (t.length + 0.3 * distance));
+        if (distance) found.set(id, { id, weight: (weights.prefixWeight * t.length) / (t.length + 0.3 * distance), match: 'prefix' });
       }
     }
     if (maxDistance) {
       for (const [t, [id, distance]] of this.tree.fuzzyGet(term, maxDistance)) {
-        if (distance && !found.has(id)) found.set(id, (FUZZY_WEIGHT * t.length) / (t.length + distance));
+        if (distance && !found.has(id)) found.set(id, { id, weight: (weights.fuzzyWeight * t.length) / (t.length + distance), match: 'fuzzy' });
       }
     }
-    return [...found];
+    return found;
   }
 }
 
