@@ -15,6 +15,17 @@ import { type Daemon, type RuntimeOptions, startDaemon } from '../src/daemon.js'
 import { CLI_PATH, PACKAGE_ROOT } from '../src/package.js';
 
 export const OPERATOR_TOKEN = 'roost_operator_test-operator-token';
+
+/** Logs in to the console's API as the operator; returns the session cookie. */
+export async function consoleLogin(url: string, token = OPERATOR_TOKEN): Promise<string> {
+  const res = await fetch(new URL('/api/login', url), {
+    method: 'POST',
+    headers: { 'x-roost-console': '1', 'content-type': 'application/json' },
+    body: JSON.stringify({ token }),
+  });
+  if (res.status !== 200) throw new Error(`console login answered ${res.status}: ${await res.text()}`);
+  return res.headers.get('set-cookie')!.split(';')[0];
+}
 export const BOTS_DIR = path.join(PACKAGE_ROOT, 'bots');
 
 export function tempDir(prefix = 'roost-test-'): string {

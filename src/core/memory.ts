@@ -9,7 +9,7 @@ import { type ChangeBy, RateLimit } from './rate-limit.js';
 import type { Registry } from './registry.js';
 import type { NoteCatalogue, NoteMeta } from './catalogue.js';
 import type { Visibility } from './model.js';
-import type { NoteDoc, SearchHit, SearchIndex } from './search/index.js';
+import type { NoteDoc, SearchHit, SearchIndex, SearchOptions } from './search/index.js';
 import { snippet } from './search/snippet.js';
 import { noteFilter } from './search/ranking.js';
 import { queryTerms } from './search/tokenizer.js';
@@ -310,15 +310,9 @@ export class Memory {
   async search(
     caller: Caller,
     query: string,
-    options: {
+    options: Omit<SearchOptions, 'scopes' | 'limit' | 'offset'> & {
       scope: 'own' | 'shared' | 'all';
       bot?: string;
-      tags?: string[];
-      type?: string;
-      updatedAfter?: string;
-      updatedBefore?: string;
-      prefix?: boolean;
-      fuzzy?: boolean;
       /** Default: hybrid when an embedding provider is set, else lexical. */
       mode?: SearchMode;
       limit: number;

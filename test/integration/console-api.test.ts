@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, eventually, git, httpClient, OPERATOR_TOKEN, startTestDaemon, type TestDaemon } from '../helpers.js';
+import { call, consoleLogin, eventually, git, httpClient, OPERATOR_TOKEN, startTestDaemon, type TestDaemon } from '../helpers.js';
 
 let daemon: TestDaemon;
 let dev: Client;
@@ -11,7 +11,7 @@ let cookie: string;
 beforeAll(async () => {
   daemon = await startTestDaemon();
   dev = await httpClient(daemon.url, daemon.tokens.dev);
-  cookie = await login(daemon.url);
+  cookie = await consoleLogin(daemon.url);
 });
 
 afterAll(async () => {
@@ -20,16 +20,6 @@ afterAll(async () => {
 });
 
 const CONSOLE = { 'x-roost-console': '1' };
-
-async function login(url: string, token = OPERATOR_TOKEN): Promise<string> {
-  const res = await fetch(new URL('/api/login', url), {
-    method: 'POST',
-    headers: { ...CONSOLE, 'content-type': 'application/json' },
-    body: JSON.stringify({ token }),
-  });
-  expect(res.status).toBe(200);
-  return res.headers.get('set-cookie')!.split(';')[0];
-}
 
 /** A console API request with the session cookie and the console header, unless overridden. */
 async function request(method: string, pathAndQuery: string, options: { body?: unknown; headers?: Record<string, string>; url?: string } = {}) {
@@ -76,7 +66,7 @@ describe('console login', () => {
   });
 
   it('ends the session on logout', async () => {
-    const own = await login(daemon.url);
+    const own = await consoleLogin(daemon.url);
     expect((await request('GET', '/api/session', { headers: { cookie: own } })).status).toBe(200);
     const out = await request('POST', '/api/logout', { headers: { cookie: own } });
     expect(out.headers.get('set-cookie')).toMatch(/Max-Age=0/);
@@ -378,7 +368,7 @@ describe('read-only daemon', () => {
   it('serves the console but refuses changes', async () => {
     const readOnly = await startTestDaemon({ readOnly: true });
     try {
-      const own = await login(readOnly.url);
+      const own = await consoleLogin(readOnly.url);
       const res = await request('PUT', '/api/bots/dev/note', { url: readOnly.url, headers: { cookie: own }, body: { path: 'a.md', body: 'x' } });
       expect(res.status).toBe(403);
       expect(res.body.error).toMatch(/read-only/);

@@ -3,7 +3,7 @@ import http from 'node:http';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, dataFiles, git, httpClient, OPERATOR_TOKEN, startDaemonProcess, startTestDaemon, tempDir, type TestDaemon } from '../helpers.js';
+import { call, consoleLogin, dataFiles, git, httpClient, OPERATOR_TOKEN, startDaemonProcess, startTestDaemon, tempDir, type TestDaemon } from '../helpers.js';
 
 // Hostile requests on the wire: bodies too large, request ids reused, clients that vanish, errors that would show the data root.
 let daemon: TestDaemon;
@@ -13,7 +13,7 @@ let cookie: string;
 beforeAll(async () => {
   daemon = await startTestDaemon();
   dev = await httpClient(daemon.url, daemon.tokens.dev);
-  cookie = await login();
+  cookie = await consoleLogin(daemon.url);
 });
 
 afterAll(async () => {
@@ -24,12 +24,6 @@ afterAll(async () => {
 const VERSION = '2025-06-18';
 const BOTH = 'application/json, text/event-stream';
 const CONSOLE = { 'x-roost-console': '1', 'content-type': 'application/json' };
-
-async function login(): Promise<string> {
-  const res = await fetch(new URL('/api/login', daemon.url), { method: 'POST', headers: CONSOLE, body: JSON.stringify({ token: OPERATOR_TOKEN }) });
-  expect(res.status).toBe(200);
-  return res.headers.get('set-cookie')!.split(';')[0];
-}
 
 function mcp(headers: Record<string, string>, body: string): Promise<Response> {
   return fetch(new URL('/mcp', daemon.url), {
