@@ -127,14 +127,14 @@ export function runtimeOptions(env: NodeJS.ProcessEnv): RuntimeOptions {
 
 /** The per-bot limits a daemon may be given, as flag, environment variable, and where each goes. */
 const LIMIT_SETTINGS = [
-  { flag: 'send-burst', env: 'ROOST_SEND_BURST', group: 'mailLimits', key: 'sendBurst', scale: 1 },
-  { flag: 'send-rate', env: 'ROOST_SEND_RATE', group: 'mailLimits', key: 'sendsPerSecond', scale: 1 },
-  { flag: 'write-burst', env: 'ROOST_WRITE_BURST', group: 'limits', key: 'writeBurst', scale: 1 },
-  { flag: 'write-rate', env: 'ROOST_WRITE_RATE', group: 'limits', key: 'writesPerSecond', scale: 1 },
-  { flag: 'memory-quota-mb', env: 'ROOST_MEMORY_QUOTA_MB', group: 'limits', key: 'maxBotBytes', scale: 1024 * 1024 },
-  { flag: 'spawn-burst', env: 'ROOST_SPAWN_BURST', group: 'spawnLimits', key: 'spawnBurst', scale: 1 },
-  { flag: 'spawn-rate', env: 'ROOST_SPAWN_RATE', group: 'spawnLimits', key: 'spawnsPerSecond', scale: 1 },
-  { flag: 'max-sessions', env: 'ROOST_MAX_SESSIONS', group: 'httpLimits', key: 'maxSessions', scale: 1 },
+  { flag: 'send-burst', env: 'ROOST_SEND_BURST', group: 'mailLimits', key: 'sendBurst', scale: 1, whole: true },
+  { flag: 'send-rate', env: 'ROOST_SEND_RATE', group: 'mailLimits', key: 'sendsPerSecond', scale: 1, whole: false },
+  { flag: 'write-burst', env: 'ROOST_WRITE_BURST', group: 'limits', key: 'writeBurst', scale: 1, whole: true },
+  { flag: 'write-rate', env: 'ROOST_WRITE_RATE', group: 'limits', key: 'writesPerSecond', scale: 1, whole: false },
+  { flag: 'memory-quota-mb', env: 'ROOST_MEMORY_QUOTA_MB', group: 'limits', key: 'maxBotBytes', scale: 1024 * 1024, whole: false },
+  { flag: 'spawn-burst', env: 'ROOST_SPAWN_BURST', group: 'spawnLimits', key: 'spawnBurst', scale: 1, whole: true },
+  { flag: 'spawn-rate', env: 'ROOST_SPAWN_RATE', group: 'spawnLimits', key: 'spawnsPerSecond', scale: 1, whole: false },
+  { flag: 'max-sessions', env: 'ROOST_MAX_SESSIONS', group: 'httpLimits', key: 'maxSessions', scale: 1, whole: true },
 ] as const;
 
 /** The per-bot rate limits, memory quota and bound of sessions from flags, then the environment; unset ones keep their defaults. */
@@ -148,6 +148,7 @@ function limitsOf(
     if (given === undefined) continue;
     const value = Number(given);
     if (typeof given !== 'string' || !(value > 0)) throw new Error(`--${setting.flag} / ${setting.env} = ${given} is not a positive number`);
+    if (setting.whole && !Number.isInteger(value)) throw new Error(`--${setting.flag} / ${setting.env} = ${given} is not a whole number`);
     groups[setting.group][setting.key] = setting.scale === 1 ? value : Math.floor(value * setting.scale);
   }
   return groups;

@@ -197,4 +197,9 @@ describe('the limits as settings of roost serve', () => {
     const serve = promisify(execFile)(process.execPath, [CLI_PATH, 'serve', '--home', home, '--port', '0'], { env: { ...process.env, ROOST_SPAWN_RATE: 'fast' } });
     await expect(serve).rejects.toMatchObject({ stderr: expect.stringMatching(/--spawn-rate \/ ROOST_SPAWN_RATE = fast is not a positive number/) });
   });
+
+  it('refuses a fraction where only a whole number makes sense, such as a bound of sessions', async () => {
+    const serve = promisify(execFile)(process.execPath, [CLI_PATH, 'serve', '--home', home, '--port', '0', '--max-sessions', '2.5']);
+    await expect(serve).rejects.toMatchObject({ stderr: expect.stringMatching(/--max-sessions \/ ROOST_MAX_SESSIONS = 2.5 is not a whole number/) });
+  });
 });
