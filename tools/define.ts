@@ -69,5 +69,3 @@ export const CAP = {
   /** Items of a list: tags, members, topics, addresses, note paths. */
   list: 1000,
 };
-
-export const mainOrOperator = (caller: Caller) => caller.operator || caller.kind === 'main';

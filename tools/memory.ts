@@ -53,7 +53,7 @@ export const writeNote = defineTool({
   output: writeResult,
   handler: async (a, { roost, caller }) =>
     roost.memory.write(
-      caller.bot,
+      caller,
       a.path,
       a.body,
       { title: a.title, tags: a.tags, type: a.type, visibility: a.visibility, source: a.source, extra: a.frontmatter },
@@ -79,7 +79,7 @@ export const editNote = defineTool({
     expected_version: expectedVersion,
   },
   output: writeResult,
-  handler: async (a, { roost, caller }) => roost.memory.edit(caller.bot, a.path, editOf(a), a.expected_version),
+  handler: async (a, { roost, caller }) => roost.memory.edit(caller, a.path, editOf(a), a.expected_version),
 });
 
 function editOf(a: { operation: Edit['op']; text?: string; heading?: string; find?: string; replace?: string; all?: boolean }): Edit {
@@ -139,7 +139,7 @@ export const deleteNote = defineTool({
   type: 'destructive',
   input: { path, expected_version: expectedVersion },
   output: { bot: z.string(), path: z.string(), deleted_version: z.string() },
-  handler: async (a, { roost, caller }) => roost.memory.remove(caller.bot, a.path, a.expected_version),
+  handler: async (a, { roost, caller }) => roost.memory.remove(caller, a.path, a.expected_version),
 });
 
 export const moveNote = defineTool({
@@ -150,7 +150,7 @@ export const moveNote = defineTool({
   type: 'action',
   input: { from: path, to: path, expected_version: expectedVersion },
   output: { ...writeResult, from: z.string() },
-  handler: async (a, { roost, caller }) => roost.memory.move(caller.bot, a.from, a.to, a.expected_version),
+  handler: async (a, { roost, caller }) => roost.memory.move(caller, a.from, a.to, a.expected_version),
 });
 
 export const listNotes = defineTool({
@@ -307,7 +307,7 @@ export const restoreNote = defineTool({
   type: 'action',
   input: { path, version: z.string().max(CAP.id).describe('Commit id to restore.'), expected_version: expectedVersion },
   output: writeResult,
-  handler: async (a, { roost, caller }) => roost.memory.restore(caller.bot, a.path, a.version, a.expected_version),
+  handler: async (a, { roost, caller }) => roost.memory.restore(caller, a.path, a.version, a.expected_version),
 });
 
 const json = z.json().describe('Any JSON value.');
@@ -328,7 +328,7 @@ export const setFact = defineTool({
   input: { key: factKey, value: jsonIn.describe('Any JSON value.'), expected_version: expectedVersion },
   output: factOut,
   handler: async (a, { roost, caller }) => {
-    const fact = await roost.facts.set(caller.bot, a.key, a.value, a.expected_version);
+    const fact = await roost.facts.set(caller, a.key, a.value, a.expected_version);
     return { ...fact, value: a.value };
   },
 });
@@ -374,7 +374,7 @@ export const deleteFact = defineTool({
   input: { key: factKey, expected_version: expectedVersion },
   output: { key: z.string(), deleted: z.boolean() },
   handler: async (a, { roost, caller }) => {
-    await roost.facts.remove(caller.bot, a.key, a.expected_version);
+    await roost.facts.remove(caller, a.key, a.expected_version);
     return { key: a.key, deleted: true };
   },
 });
@@ -387,7 +387,7 @@ export const journalAppend = defineTool({
   type: 'action',
   input: { text: z.string().max(CAP.note).describe('The entry, in Markdown.') },
   output: { ...writeResult, date: z.string(), time: z.string() },
-  handler: async (a, { roost, caller }) => roost.journal.append(caller.bot, a.text),
+  handler: async (a, { roost, caller }) => roost.journal.append(caller, a.text),
 });
 
 export const readJournal = defineTool({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { readsEverything } from '../src/core/access.js';
+import { checkMayReadSession, maySeeSession } from '../src/core/access.js';
 import { SESSION_ADDRESS } from '../src/core/delivery.js';
 import { UserError } from '../src/core/errors.js';
 import type { Roost } from '../src/core/roost.js';
@@ -205,7 +205,7 @@ export const listSessions = defineTool({
     const listed = await roost.runtimes.requireOpenClaw().sessions({ agent: a.agent, search: a.search, limit: a.limit });
     const sessions = listed
       .map((s) => ({ ...s, ...optionalBot(roost.sessions.ownerOf(s.key)) }))
-      .filter((s) => s.bot || readsEverything(caller));
+      .filter((s) => maySeeSession(caller, s.bot));
     return { sessions };
   },
 });
@@ -224,9 +224,7 @@ export const sessionHistory = defineTool({
   },
   handler: async (a, { roost, caller }) => {
     const bot = roost.sessions.ownerOf(a.session);
-    if (!bot && !readsEverything(caller)) {
-      throw new UserError(`"${a.session}" is not the session of a Roost bot: only the main bot and the operator read other sessions (list_sessions shows yours).`, 'forbidden');
-    }
+    checkMayReadSession(caller, a.session, bot);
     const turns = await roost.runtimes.requireOpenClaw().history(a.session, a.limit);
     return { session: a.session, ...optionalBot(bot), turns };
   },
@@ -255,7 +253,7 @@ export const sendToSession = defineTool({
   handler: async (a, { roost, caller }) => {
     roost.runtimes.requireOpenClaw();
     const bot = roost.sessions.botIn(a.session);
-    const sent = await roost.mail.send(caller.bot, {
+    const sent = await roost.mail.send(caller, {
       to: [bot ?? `${SESSION_ADDRESS}${a.session}`],
       subject: a.subject,
       body: a.body,

@@ -112,7 +112,7 @@ export const subscribeTopic = defineTool({
   input: { topic: topicName },
   output: { topic: topicOut, changed: z.boolean().describe('False when you were a member already.') },
   handler: async (a, { roost, caller }) => {
-    const { topic, changed } = await roost.topics.subscribe(caller.bot, name(a.topic));
+    const { topic, changed } = await roost.topics.subscribe(caller, name(a.topic));
     return { topic: describeTopic(roost, caller, topic), changed };
   },
 });
@@ -126,7 +126,7 @@ export const unsubscribeTopic = defineTool({
   input: { topic: topicName },
   output: { topic: topicOut, changed: z.boolean().describe('False when you were not subscribed.') },
   handler: async (a, { roost, caller }) => {
-    const { topic, changed } = await roost.topics.unsubscribe(caller.bot, name(a.topic));
+    const { topic, changed } = await roost.topics.unsubscribe(caller, name(a.topic));
     return { topic: describeTopic(roost, caller, topic), changed };
   },
 });

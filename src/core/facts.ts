@@ -20,11 +20,11 @@ const FOLDER = 'facts';
 export class Facts {
   constructor(private readonly memory: Memory) {}
 
-  async set(bot: string, key: string, value: unknown, expected?: string): Promise<Fact> {
+  async set(caller: Caller, key: string, value: unknown, expected?: string): Promise<Fact> {
     checkKey(key);
     const stamp = new Date().toISOString();
     const result = await this.memory.writeWith(
-      bot,
+      caller.bot,
       pathOf(key),
       (current) => {
         const created = current ? stringOf(current.parsed.frontmatter.created) || stamp : stamp;
@@ -63,10 +63,10 @@ export class Facts {
     return { total: notes.length, facts };
   }
 
-  async remove(bot: string, key: string, expected?: string): Promise<void> {
+  async remove(caller: Caller, key: string, expected?: string): Promise<void> {
     checkKey(key);
     try {
-      await this.memory.remove(bot, pathOf(key), expected);
+      await this.memory.remove(caller, pathOf(key), expected);
     } catch (error) {
       if (error instanceof UserError && error.code === 'not_found') {
         throw new UserError(`There is no fact "${key}" to delete: call list_facts to see the keys.`, 'not_found');

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
-import { type Caller, readsEverything } from './access.js';
+import { type Caller, callerOf, checkMayCancelTask, checkMayCompleteTask, mayViewTask, seesAllTasks } from './access.js';
 import { UserError } from './errors.js';
 import type { RoostEvents } from './events.js';
 import type { History } from './history.js';
@@ -84,7 +84,7 @@ export const DEFAULT_SPAWN_LIMITS: SpawnLimits = {
 /** The part of messaging that tasks use: a durable message, also delivered live where the recipient has a session. */
 export interface TaskMail {
   send(
-    sender: string,
+    sender: Caller,
     request: { to: string[]; subject: string; body: string; idempotency_key: string },
   ): Promise<{ id: string; recipients: Array<{ bot: string; live: boolean; session?: string; reason?: string }> }>;
 }
@@ -228,7 +228,7 @@ export class Tasks {
       let token: string;
       try {
         await this.save(task, parent.id, `spawn ${id}`);
-        await this.registry.register(
+        await this.registry.add(
           {
             id,
             kind: 'task',
@@ -245,7 +245,7 @@ export class Tasks {
         );
         token = await this.tokens.issue(id);
         const brief = briefOf(task, roleBot ? roleBot.role : request.role, await this.endingOf(task, agent));
-        await this.memory.write(id, 'TASK.md', brief, { title: `Task from ${parent.id}`, type: 'task' }, undefined, 'roost');
+        await this.memory.write(callerOf({ id, kind: 'task' }), 'TASK.md', brief, { title: `Task from ${parent.id}`, type: 'task' }, undefined, 'roost');
         // Its first tool calls may come from its session before the start returns.
         if (session) this.sessions.track(id, session, true, task.status);
         task.run = await runtimeImpl.start({ bot: id, task: id, brief, token, agent, session, command });
@@ -291,7 +291,7 @@ export class Tasks {
       let sent: Awaited<ReturnType<TaskMail['send']>>;
       try {
         await this.save(task, parent.id, `assign ${id} to ${target.id}`);
-        sent = await this.mail.send(parent.id, {
+        sent = await this.mail.send(callerOf(parent), {
           to: [target.id],
           subject: `Task ${id}: ${firstLine(request.task)}`,
           body: `${request.task}\n\n---\nTask ${id} from ${parent.id}, due ${deadline}. When it is done, call complete_task with task "${id}" and your result.`,
@@ -325,7 +325,7 @@ export class Tasks {
         live.length ? 'invalid' : 'not_found',
       );
     }
-    if (task.bot !== caller.bot) throw new UserError(`Task "${task.id}" is ${task.bot}'s to complete, not yours.`, 'forbidden');
+    checkMayCompleteTask(caller, task);
     if (!isLive(task)) throw new UserError(`Task "${task.id}" already ended (${task.status}); nothing was changed.`, 'conflict');
     const keep = input.keep ?? [];
     if (keep.length && task.kind !== 'spawn') throw new UserError('"keep" is for task agents, whose memory is cleaned up; your notes stay yours anyway.');
@@ -335,9 +335,7 @@ export class Tasks {
 
   async cancel(caller: Caller, id: string): Promise<Task> {
     const task = this.require(caller, id);
-    if (task.parent !== caller.bot && !readsEverything(caller) && !this.isAncestor(caller.bot, task)) {
-      throw new UserError(`Only whoever asked for task "${task.id}" (${task.parent}), the main bot or the operator may cancel it.`, 'forbidden');
-    }
+    checkMayCancelTask(caller, task, this.isAncestor(caller.bot, task));
     if (!isLive(task)) throw new UserError(`Task "${task.id}" already ended (${task.status}); nothing was changed.`, 'conflict');
     // Ended first, so the run's own end (e.g. the killed process exiting) is not taken for the outcome.
     const ended = await this.finish(task.id, { status: 'cancelled', error: `cancelled by ${caller.bot}` }, caller.bot);
@@ -375,7 +373,7 @@ export class Tasks {
     }
     if (!task.reported) {
       try {
-        const sent = await this.mail.send(task.bot, {
+        const sent = await this.mail.send(callerOf({ id: task.bot, kind: 'task' }), {
           to: [task.parent],
           subject: `Task ${task.id} ${task.status}: ${firstLine(task.text)}`,
           body: reportOf(task),
@@ -396,7 +394,7 @@ export class Tasks {
    * note stays in the agent's memory, listed in `left` for the report.
    */
   private async cleanUp(task: Task): Promise<void> {
-    const self: Caller = { bot: task.bot, kind: 'task', operator: false };
+    const self = callerOf({ id: task.bot, kind: 'task' });
     const notes = (await this.memory.list(self, task.bot, '', true)).notes.map((n) => n.path);
     const copied = task.cleanup === 'archive' ? notes : (task.kept ?? []).filter((p) => notes.includes(p));
     const left: string[] = [];
@@ -410,7 +408,7 @@ export class Tasks {
     }
     if (left.length) task.left = left;
     if (task.cleanup === 'delete') {
-      for (const path of notes.filter((p) => !copied.includes(p))) await this.memory.remove(task.bot, path, undefined, 'roost').catch(logError);
+      for (const path of notes.filter((p) => !copied.includes(p))) await this.memory.remove(self, path, undefined, 'roost').catch(logError);
     }
     if (this.registry.get(task.bot)?.status === 'active') {
       await this.registry.update(task.bot, { status: 'retired' }, task.parent, `retire task agent ${task.bot}`, 'roost');
@@ -508,7 +506,7 @@ export class Tasks {
       ...this.activityOf(task),
       children: task.kind === 'spawn' ? all.filter((c) => c.parent === task.bot).sort(byCreated).map(node) : [],
     });
-    const roots = readsEverything(caller) ? all.filter((t) => !this.tasks.has(t.parent)) : all.filter((t) => t.parent === caller.bot);
+    const roots = seesAllTasks(caller) ? all.filter((t) => !this.tasks.has(t.parent)) : all.filter((t) => t.parent === caller.bot);
     return roots.sort(byCreated).map(node);
   }
 
@@ -523,7 +521,7 @@ export class Tasks {
   }
 
   private mayView(caller: Caller, task: Task): boolean {
-    return readsEverything(caller) || task.parent === caller.bot || task.bot === caller.bot || this.isAncestor(caller.bot, task);
+    return mayViewTask(caller, task, this.isAncestor(caller.bot, task));
   }
 
   /** True when `bot` asked, directly or through its task agents, for `task`. */
@@ -632,7 +630,7 @@ export class Tasks {
     this.tasks.delete(task.id);
     this.sessions.forget(task.bot);
     const steps = [
-      () => this.memory.remove(task.bot, 'TASK.md', undefined, 'roost'),
+      () => this.memory.remove(callerOf({ id: task.bot, kind: 'task' }), 'TASK.md', undefined, 'roost'),
       () => this.memory.forgetEmptyBot(task.bot),
       () => this.tokens.revoke(task.bot),
       () => this.registry.remove(task.bot, by),

@@ -32,7 +32,7 @@ function registerInbox(server: McpServer, roost: Roost, caller: Caller): void {
     'inbox',
     INBOX_URI,
     { title: 'Your inbox', description: 'Your unread count and newest unread messages (subject, sender, time; no bodies). Reading it marks nothing.', mimeType: 'application/json' },
-    guarded(roost, async (uri) => json(uri.href, roost.mail.summary(caller.bot, RECENT))),
+    guarded(roost, async (uri) => json(uri.href, roost.mail.summary(caller, caller.bot, RECENT))),
   );
 }
 
