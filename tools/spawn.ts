@@ -4,7 +4,8 @@ import { SESSION_ADDRESS } from '../src/core/delivery.js';
 import { UserError } from '../src/core/errors.js';
 import type { Roost } from '../src/core/roost.js';
 import { RUNTIMES } from '../src/core/agent-runtime.js';
-import { CLEANUPS, RESULT_CHARS, type Task, type TaskNode } from '../src/core/spawn.js';
+import { RESULT_CHARS, type TaskNode } from '../src/core/tasks/lifecycle.js';
+import { CLEANUPS, type Task } from '../src/core/tasks/store.js';
 import { CAP, defineTool, type ToolContext } from './define.js';
 
 const id = z.string().max(CAP.id);
