@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { UserError } from '../src/core/errors.js';
 import { NEW_NOTE, type Edit } from '../src/core/memory.js';
+import { nextOffset, offsetPage } from '../src/core/paging.js';
 import { CAP, defineTool } from './define.js';
 
 const path = z.string().max(CAP.path).describe('Note path inside the memory, ending in .md, e.g. "notes/plan.md".');
@@ -177,14 +178,14 @@ export const listNotes = defineTool({
   handler: async (a, { roost, caller }) => {
     const bot = a.bot ?? caller.bot;
     const { folders, notes } = await roost.memory.list(caller, bot, a.folder, a.recursive);
-    const page = notes.slice(a.offset, a.offset + a.limit);
+    const page = offsetPage(notes, a.offset, a.limit);
     return {
       bot,
       folder: a.folder ?? '',
       folders,
       notes: page.map(metaOf),
       total: notes.length,
-      ...(a.offset + a.limit < notes.length ? { next_offset: a.offset + a.limit } : {}),
+      ...nextOffset(a.offset, a.limit, notes.length),
     };
   },
 });
@@ -261,7 +262,7 @@ export const searchMemory = defineTool({
         type: h.type,
         updated: h.updated,
       })),
-      ...(a.offset + a.limit < r.total ? { next_offset: a.offset + a.limit } : {}),
+      ...nextOffset(a.offset, a.limit, r.total),
     };
   },
 });
@@ -360,7 +361,7 @@ export const listFacts = defineTool({
     return {
       total: r.total,
       facts: r.facts.map((f) => ({ ...f, value: f.value as z.infer<typeof json> })),
-      ...(a.offset + a.limit < r.total ? { next_offset: a.offset + a.limit } : {}),
+      ...nextOffset(a.offset, a.limit, r.total),
     };
   },
 });

@@ -2,6 +2,7 @@ import type { Caller } from './access.js';
 import { UserError } from './errors.js';
 import type { Memory } from './memory.js';
 import { serializeNote, stringOf } from './notes.js';
+import { offsetPage } from './paging.js';
 
 export interface Fact {
   key: string;
@@ -53,7 +54,7 @@ export class Facts {
     const notes = (await this.memory.list(caller, bot, FOLDER, true)).notes
       .map((n) => n.path.slice(FOLDER.length + 1, -'.md'.length))
       .filter((key) => key.startsWith(prefix));
-    const page = notes.slice(offset, offset + limit);
+    const page = offsetPage(notes, offset, limit);
     const facts = await Promise.all(
       page.map(async (key) => {
         const loaded = await this.memory.readable(caller, bot, pathOf(key));

@@ -19,6 +19,7 @@ import {
   requestDigest,
   subjectOf,
 } from './message.js';
+import { cursorPage, kept, offsetPage } from './paging.js';
 import { isMessageId } from './paths.js';
 import { RateLimit } from './rate-limit.js';
 import type { Registry } from './registry.js';
@@ -313,23 +314,13 @@ export class Mail {
     const bot = caller.bot;
     const box = this.box(bot);
     if (query.cursor !== undefined && !isMessageId(query.cursor)) throw new UserError(`cursor "${query.cursor}" is not one this tool returned: omit it to start from the oldest message.`);
-    const keep = this.inboxFilter(bot, query);
-    const page: MessageMeta[] = [];
-    let more = false;
-    for (const meta of box.inbox.ascending(query.cursor)) {
-      if (!keep(meta)) continue;
-      if (page.length === query.limit) {
-        more = true;
-        break;
-      }
-      page.push(meta);
-    }
+    const { items: page, next_cursor } = cursorPage(kept(box.inbox.ascending(query.cursor), this.inboxFilter(bot, query)), query.limit, (m) => m.id);
     const messages = (await this.withBodies(bot, 'inbox', page)).map((m) => ({ ...shown(m), status: this.statusOf(bot, m.id) }));
     if (!query.peek && messages.length) {
       const marked = await this.state.markRead(bot, messages.map((m) => m.id));
       if (marked.length) this.events.emitActivity({ kind: 'message.read', bot, by: bot, detail: { ids: marked } });
     }
-    return { messages, ...(more ? { next_cursor: page[page.length - 1].id } : {}), unread: this.unreadCount(bot) };
+    return { messages, ...(next_cursor ? { next_cursor } : {}), unread: this.unreadCount(bot) };
   }
 
   /**
@@ -402,11 +393,10 @@ export class Mail {
     }
     if (metas.size === 0) throw new UserError(`No messages of thread "${thread}" in your mail: take a thread id from read_inbox or search_messages.`, 'not_found');
     const all = [...metas.values()].sort((a, b) => (a.meta.id < b.meta.id ? -1 : 1));
-    const start = cursor === undefined ? 0 : all.findIndex((m) => m.meta.id > cursor);
-    const page = start === -1 ? [] : all.slice(start, start + limit);
+    const after = cursor === undefined ? all : all.filter((m) => m.meta.id > cursor);
+    const { items: page, next_cursor } = cursorPage(after, limit, (m) => m.meta.id);
     const messages = await Promise.all(page.map(({ folder, meta }) => this.described(bot, folder, meta)));
-    const more = start !== -1 && start + limit < all.length;
-    return { thread: id, total: all.length, messages, ...(more ? { next_cursor: page[page.length - 1].meta.id } : {}) };
+    return { thread: id, total: all.length, messages, ...(next_cursor ? { next_cursor } : {}) };
   }
 
   /** One folder of `bot`'s mail, newest first, marking nothing read: the operator's view of a mailbox. */
@@ -415,17 +405,9 @@ export class Mail {
     if (bot !== OPERATOR_ID) this.registry.require(bot);
     if (cursor !== undefined && !isMessageId(cursor)) throw new UserError(`cursor "${cursor}" is not one this call returned: omit it to start from the newest message.`);
     const box = this.box(bot);
-    const page: MessageMeta[] = [];
-    let more = false;
-    for (const meta of box.folder(folder).descending(cursor)) {
-      if (page.length === limit) {
-        more = true;
-        break;
-      }
-      page.push(meta);
-    }
+    const { items: page, next_cursor } = cursorPage(box.folder(folder).descending(cursor), limit, (m) => m.id);
     const messages = await Promise.all(page.map((meta) => this.described(bot, folder, meta)));
-    return { bot, folder, total: box.folder(folder).size, unread: this.unreadCount(bot), messages, ...(more ? { next_cursor: page[page.length - 1].id } : {}) };
+    return { bot, folder, total: box.folder(folder).size, unread: this.unreadCount(bot), messages, ...(next_cursor ? { next_cursor } : {}) };
   }
 
   async search(caller: Caller, query: string, options: MessageFilter & { folder: Folder | 'all'; limit: number; offset: number }) {
@@ -439,7 +421,7 @@ export class Mail {
         (folder, id) => this.files.read(bot, folder, id),
       )
     ).sort((a, b) => b.score - a.score || (a.meta.id < b.meta.id ? 1 : -1));
-    const page = hits.slice(options.offset, options.offset + options.limit);
+    const page = offsetPage(hits, options.offset, options.limit);
     const results = await Promise.all(
       page.map(async (hit) => {
         const body = (await this.files.read(bot, hit.folder, hit.meta.id))?.body ?? '';
@@ -453,17 +435,9 @@ export class Mail {
   /** A topic's messages, newest first, from their senders' copies. */
   async topicHistory(topic: string, cursor: string | undefined, limit: number) {
     this.topics.require(topic);
-    const page: MessageMeta[] = [];
-    let more = false;
-    for (const meta of this.topicMessages.get(topic)?.descending(cursor) ?? []) {
-      if (page.length === limit) {
-        more = true;
-        break;
-      }
-      page.push(meta);
-    }
+    const { items: page, next_cursor } = cursorPage(this.topicMessages.get(topic)?.descending(cursor) ?? [], limit, (m) => m.id);
     const messages = await Promise.all(page.map(async (meta) => shown({ ...((await this.files.read(meta.from, 'sent', meta.id)) ?? { ...meta, body: '' }), size: meta.size })));
-    return { topic, messages, ...(more ? { next_cursor: page[page.length - 1].id } : {}) };
+    return { topic, messages, ...(next_cursor ? { next_cursor } : {}) };
   }
 
   topicStats(topic: string): { messages: number; last_message?: string } {

@@ -4,6 +4,7 @@ import { UserError } from './errors.js';
 import type { RoostEvents } from './events.js';
 import type { History, HistoryEntry } from './history.js';
 import { bodyOf, contentVersion, frontmatterLength, MAX_FRONTMATTER_BYTES, type ParsedNote, parseNote, serializeNote, stringOf, tagsOf, titleOf } from './notes.js';
+import { offsetPage } from './paging.js';
 import { checkFolder, checkId, checkNotePath } from './paths.js';
 import { type ChangeBy, RateLimit } from './rate-limit.js';
 import type { Registry } from './registry.js';
@@ -395,7 +396,7 @@ export class Memory {
     semantic.forEach((hit, rank) => add(hit.bot, hit.path, rank + 1, { similarity: hit.similarity }));
     const ranked = [...fused.values()].sort((a, b) => b.score - a.score || (a.meta.bot < b.meta.bot ? -1 : a.meta.bot > b.meta.bot ? 1 : a.meta.path < b.meta.path ? -1 : 1));
     const best = ranked[0]?.score ?? 0;
-    const hits = ranked.slice(options.offset, options.offset + options.limit).map(({ score, meta, lexical: hit, similarity }) => ({
+    const hits = offsetPage(ranked, options.offset, options.limit).map(({ score, meta, lexical: hit, similarity }) => ({
       ...meta,
       score,
       relevance: Math.round(1000 * (mode === 'semantic' ? Math.max(0, Math.min(1, similarity ?? 0)) : score / best)) / 1000,
@@ -426,7 +427,7 @@ export class Memory {
         shown.push({ commit, date, author, message: `${author}: ${own.length ? own.join(', ') : `${changes.length} changes`}` });
       }
     }
-    return shown.slice(skip, skip + limit);
+    return offsetPage(shown, skip, limit);
   }
 
   async noteDiff(caller: Caller, owner: string, path: string, from: string, to?: string): Promise<string> {
