@@ -1,10 +1,9 @@
 import type { Caller } from '../src/core/access.js';
 import type { Activity } from '../src/core/events.js';
-import type { Roost } from '../src/core/roost.js';
-import type { Toolset } from '../tools/define.js';
+import type { Services, Toolset } from '../tools/define.js';
 
 export interface ResourceContext {
-  roost: Roost;
+  roost: Services;
   caller: Caller;
 }
 

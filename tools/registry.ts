@@ -2,8 +2,7 @@ import { z } from 'zod';
 import { type Caller, isOperator, mayRegisterBots, readsEverything } from '../src/core/access.js';
 import { UserError } from '../src/core/errors.js';
 import type { Bot } from '../src/core/registry.js';
-import type { Roost } from '../src/core/roost.js';
-import { CAP, defineTool } from './define.js';
+import { CAP, defineTool, type Services } from './define.js';
 
 const botOut = z.object({
   id: z.string(),
@@ -20,7 +19,7 @@ const botOut = z.object({
   last_seen: z.string().optional(),
 });
 
-function summary(roost: Roost, bot: Bot) {
+function summary(roost: Services, bot: Bot) {
   const presence = roost.registry.presenceOf(bot.id);
   return {
     id: bot.id,
@@ -38,7 +37,7 @@ function summary(roost: Roost, bot: Bot) {
   };
 }
 
-function detail(roost: Roost, bot: Bot) {
+function detail(roost: Services, bot: Bot) {
   return { ...summary(roost, bot), role: bot.role, tools: bot.tools ?? ['all'], visibility: bot.visibility };
 }
 
@@ -181,7 +180,7 @@ export const botStats = defineTool({
 });
 
 /** How big a bot's memory and inbox are, and when it last did anything (a request, or a change to its notes). */
-function statsOf(roost: Roost, caller: Caller, bot: string): z.infer<typeof statsOut> {
+function statsOf(roost: Services, caller: Caller, bot: string): z.infer<typeof statsOut> {
   let bytes = 0;
   const lastSeen = roost.registry.presenceOf(bot).lastSeen;
   let newest = lastSeen ? Date.parse(lastSeen) : 0;

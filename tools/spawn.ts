@@ -2,11 +2,10 @@ import { z } from 'zod';
 import { checkMayReadSession, maySeeSession } from '../src/core/access.js';
 import { SESSION_ADDRESS } from '../src/core/delivery.js';
 import { UserError } from '../src/core/errors.js';
-import type { Roost } from '../src/core/roost.js';
 import { RUNTIMES } from '../src/core/agent-runtime.js';
 import { RESULT_CHARS, type TaskNode } from '../src/core/tasks/lifecycle.js';
 import { CLEANUPS, type Task } from '../src/core/tasks/store.js';
-import { CAP, defineTool, type ToolContext } from './define.js';
+import { CAP, defineTool, type Services, type ToolContext } from './define.js';
 
 const id = z.string().max(CAP.id);
 const brief = z.string().min(1).max(CAP.message);
@@ -41,7 +40,7 @@ const taskOut = z.object({
   reported: z.string().optional().describe('The message in the parent\'s inbox that reported the end.'),
 });
 
-function taskView(roost: Roost, task: Task): z.infer<typeof taskOut> {
+function taskView(roost: Services, task: Task): z.infer<typeof taskOut> {
   const last = roost.tasks.lastActivity(task);
   return {
     task: task.id,
@@ -69,7 +68,7 @@ function taskView(roost: Roost, task: Task): z.infer<typeof taskOut> {
 }
 
 /** Waits for the end when asked to, telling the client how long the task has run. */
-async function maybeWait(roost: Roost, task: Task, waitForEnd: boolean, { signal, progress }: ToolContext): Promise<Task> {
+async function maybeWait(roost: Services, task: Task, waitForEnd: boolean, { signal, progress }: ToolContext): Promise<Task> {
   if (!waitForEnd) return task;
   const total = Date.parse(task.deadline) - Date.parse(task.started ?? task.created);
   return roost.tasks.waitFor(task.id, signal, (now, elapsed) =>
