@@ -6,7 +6,7 @@ import type { MailLimits } from './core/mail.js';
 import type { MemoryLimits } from './core/memory.js';
 import { commandOf } from './core/registry.js';
 import { Roost } from './core/roost.js';
-import type { SpawnLimits } from './core/spawn.js';
+import type { SpawnLimits } from './core/tasks/lifecycle.js';
 import { OpenAIEmbeddings } from './embeddings/openai.js';
 import { type HttpLimits, HttpServer } from './http/server.js';
 import { PACKAGE_ROOT } from './package.js';

@@ -10,7 +10,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { LiveDeliveryResult, LiveMessage, SessionDelivery } from '../src/core/delivery.js';
 import type { MailLimits } from '../src/core/mail.js';
 import type { MemoryLimits } from '../src/core/memory.js';
-import type { SpawnLimits } from '../src/core/spawn.js';
+import type { SpawnLimits } from '../src/core/tasks/lifecycle.js';
 import { type Daemon, type RuntimeOptions, startDaemon } from '../src/daemon.js';
 import { CLI_PATH, PACKAGE_ROOT } from '../src/package.js';
 

@@ -10,8 +10,16 @@ export type ToolType = 'readOnly' | 'action' | 'destructive';
 export const TOOLSETS = ['memory', 'registry', 'messaging', 'topics', 'spawn', 'admin'] as const;
 export type Toolset = (typeof TOOLSETS)[number];
 
+/**
+ * What a tool may use of the engine: its services, and none of its life cycle (opening, closing,
+ * watching the data root). Read-only: a tool cannot swap a service.
+ */
+export type Services = Readonly<
+  Pick<Roost, 'options' | 'registry' | 'memory' | 'facts' | 'journal' | 'topics' | 'mail' | 'tasks' | 'sessions' | 'runtimes' | 'tokens' | 'index' | 'vault' | 'events'>
+>;
+
 export interface ToolContext {
-  roost: Roost;
+  roost: Services;
   caller: Caller;
   signal: AbortSignal;
   /** Reports progress to a client that asked for it (no-op otherwise). */
@@ -69,5 +77,3 @@ export const CAP = {
   /** Items of a list: tags, members, topics, addresses, note paths. */
   list: 1000,
 };
-
-export const mainOrOperator = (caller: Caller) => caller.operator || caller.kind === 'main';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { UserError } from '../src/core/errors.js';
 import { NEW_NOTE, type Edit } from '../src/core/memory.js';
+import { nextOffset, offsetPage } from '../src/core/paging.js';
 import { CAP, defineTool } from './define.js';
 
 const path = z.string().max(CAP.path).describe('Note path inside the memory, ending in .md, e.g. "notes/plan.md".');
@@ -53,7 +54,7 @@ export const writeNote = defineTool({
   output: writeResult,
   handler: async (a, { roost, caller }) =>
     roost.memory.write(
-      caller.bot,
+      caller,
       a.path,
       a.body,
       { title: a.title, tags: a.tags, type: a.type, visibility: a.visibility, source: a.source, extra: a.frontmatter },
@@ -79,7 +80,7 @@ export const editNote = defineTool({
     expected_version: expectedVersion,
   },
   output: writeResult,
-  handler: async (a, { roost, caller }) => roost.memory.edit(caller.bot, a.path, editOf(a), a.expected_version),
+  handler: async (a, { roost, caller }) => roost.memory.edit(caller, a.path, editOf(a), a.expected_version),
 });
 
 function editOf(a: { operation: Edit['op']; text?: string; heading?: string; find?: string; replace?: string; all?: boolean }): Edit {
@@ -139,7 +140,7 @@ export const deleteNote = defineTool({
   type: 'destructive',
   input: { path, expected_version: expectedVersion },
   output: { bot: z.string(), path: z.string(), deleted_version: z.string() },
-  handler: async (a, { roost, caller }) => roost.memory.remove(caller.bot, a.path, a.expected_version),
+  handler: async (a, { roost, caller }) => roost.memory.remove(caller, a.path, a.expected_version),
 });
 
 export const moveNote = defineTool({
@@ -150,7 +151,7 @@ export const moveNote = defineTool({
   type: 'action',
   input: { from: path, to: path, expected_version: expectedVersion },
   output: { ...writeResult, from: z.string() },
-  handler: async (a, { roost, caller }) => roost.memory.move(caller.bot, a.from, a.to, a.expected_version),
+  handler: async (a, { roost, caller }) => roost.memory.move(caller, a.from, a.to, a.expected_version),
 });
 
 export const listNotes = defineTool({
@@ -177,14 +178,14 @@ export const listNotes = defineTool({
   handler: async (a, { roost, caller }) => {
     const bot = a.bot ?? caller.bot;
     const { folders, notes } = await roost.memory.list(caller, bot, a.folder, a.recursive);
-    const page = notes.slice(a.offset, a.offset + a.limit);
+    const page = offsetPage(notes, a.offset, a.limit);
     return {
       bot,
       folder: a.folder ?? '',
       folders,
       notes: page.map(metaOf),
       total: notes.length,
-      ...(a.offset + a.limit < notes.length ? { next_offset: a.offset + a.limit } : {}),
+      ...nextOffset(a.offset, a.limit, notes.length),
     };
   },
 });
@@ -261,7 +262,7 @@ export const searchMemory = defineTool({
         type: h.type,
         updated: h.updated,
       })),
-      ...(a.offset + a.limit < r.total ? { next_offset: a.offset + a.limit } : {}),
+      ...nextOffset(a.offset, a.limit, r.total),
     };
   },
 });
@@ -307,7 +308,7 @@ export const restoreNote = defineTool({
   type: 'action',
   input: { path, version: z.string().max(CAP.id).describe('Commit id to restore.'), expected_version: expectedVersion },
   output: writeResult,
-  handler: async (a, { roost, caller }) => roost.memory.restore(caller.bot, a.path, a.version, a.expected_version),
+  handler: async (a, { roost, caller }) => roost.memory.restore(caller, a.path, a.version, a.expected_version),
 });
 
 const json = z.json().describe('Any JSON value.');
@@ -328,7 +329,7 @@ export const setFact = defineTool({
   input: { key: factKey, value: jsonIn.describe('Any JSON value.'), expected_version: expectedVersion },
   output: factOut,
   handler: async (a, { roost, caller }) => {
-    const fact = await roost.facts.set(caller.bot, a.key, a.value, a.expected_version);
+    const fact = await roost.facts.set(caller, a.key, a.value, a.expected_version);
     return { ...fact, value: a.value };
   },
 });
@@ -360,7 +361,7 @@ export const listFacts = defineTool({
     return {
       total: r.total,
       facts: r.facts.map((f) => ({ ...f, value: f.value as z.infer<typeof json> })),
-      ...(a.offset + a.limit < r.total ? { next_offset: a.offset + a.limit } : {}),
+      ...nextOffset(a.offset, a.limit, r.total),
     };
   },
 });
@@ -374,7 +375,7 @@ export const deleteFact = defineTool({
   input: { key: factKey, expected_version: expectedVersion },
   output: { key: z.string(), deleted: z.boolean() },
   handler: async (a, { roost, caller }) => {
-    await roost.facts.remove(caller.bot, a.key, a.expected_version);
+    await roost.facts.remove(caller, a.key, a.expected_version);
     return { key: a.key, deleted: true };
   },
 });
@@ -387,7 +388,7 @@ export const journalAppend = defineTool({
   type: 'action',
   input: { text: z.string().max(CAP.note).describe('The entry, in Markdown.') },
   output: { ...writeResult, date: z.string(), time: z.string() },
-  handler: async (a, { roost, caller }) => roost.journal.append(caller.bot, a.text),
+  handler: async (a, { roost, caller }) => roost.journal.append(caller, a.text),
 });
 
 export const readJournal = defineTool({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isOperator } from '../src/core/access.js';
 import { PRIORITIES } from '../src/core/message.js';
 import { CAP, defineTool } from './define.js';
 
@@ -72,7 +73,7 @@ export const sendMessage = defineTool({
       }),
     ),
   },
-  handler: async (a, { roost, caller }) => roost.mail.send(caller.bot, a),
+  handler: async (a, { roost, caller }) => roost.mail.send(caller, a),
 });
 
 export const readInbox = defineTool({
@@ -90,7 +91,7 @@ export const readInbox = defineTool({
     peek: z.boolean().default(false).describe('Leave the messages unread.'),
   },
   output: inboxPage,
-  handler: async (a, { roost, caller }) => roost.mail.readInbox(caller.bot, a),
+  handler: async (a, { roost, caller }) => roost.mail.readInbox(caller, a),
 });
 
 export const ackMessages = defineTool({
@@ -101,7 +102,15 @@ export const ackMessages = defineTool({
   type: 'action',
   input: { ids: z.array(id).min(1).max(500).describe('Message ids from read_inbox.') },
   output: { acked: z.array(z.string()), already: z.array(z.string()).describe('Ids that were acknowledged before.') },
-  handler: async (a, { roost, caller }) => roost.mail.ack(caller.bot, a.ids),
+  handler: async (a, { roost, caller }) => roost.mail.ack(caller, a.ids),
+});
+
+const mailboxMessage = z.object({
+  ...messageFields,
+  folder: z.enum(['inbox', 'sent']),
+  status: status.optional().describe('Received messages: their state.'),
+  recipients: z.array(z.string()).optional().describe('Sent messages: who got them.'),
+  acked_by: z.array(z.string()).optional().describe('Sent messages that asked for it: who acknowledged.'),
 });
 
 export const getThread = defineTool({
@@ -115,18 +124,34 @@ export const getThread = defineTool({
   output: {
     thread: z.string(),
     total: z.number(),
-    messages: z.array(
-      z.object({
-        ...messageFields,
-        folder: z.enum(['inbox', 'sent']),
-        status: status.optional().describe('Received messages: their state.'),
-        recipients: z.array(z.string()).optional().describe('Sent messages: who got them.'),
-        acked_by: z.array(z.string()).optional().describe('Sent messages that asked for it: who acknowledged.'),
-      }),
-    ),
+    messages: z.array(mailboxMessage),
     next_cursor: z.string().optional(),
   },
-  handler: async (a, { roost, caller }) => roost.mail.thread(caller.bot, a.thread, a.cursor, a.limit),
+  handler: async (a, { roost, caller }) => roost.mail.thread(caller, a.thread, a.cursor, a.limit),
+});
+
+export const listMailbox = defineTool({
+  name: 'list_mailbox',
+  title: "List a bot's mailbox",
+  description: "One folder of any bot's mail (or the operator's), newest first, with bodies. Marks nothing read. Operator only.",
+  toolset: 'messaging',
+  type: 'readOnly',
+  allow: isOperator,
+  input: {
+    bot: id.describe('The bot whose mail to list, or "operator".'),
+    folder: z.enum(['inbox', 'sent'], { error: (issue) => `folder "${String(issue.input)}" is neither "inbox" nor "sent"` }).default('inbox'),
+    cursor: id.optional().describe('next_cursor of the page before.'),
+    limit: limit(200, 30),
+  },
+  output: {
+    bot: z.string(),
+    folder: z.enum(['inbox', 'sent']),
+    total: z.number().describe('Messages in the folder.'),
+    unread: z.number().describe('Unread messages in the inbox.'),
+    messages: z.array(mailboxMessage),
+    next_cursor: z.string().optional().describe('Pass as cursor to get the next page; absent on the last page.'),
+  },
+  handler: async (a, { roost, caller }) => roost.mail.folder(caller, a.bot, a.folder, a.cursor, a.limit),
 });
 
 export const searchMessages = defineTool({
@@ -148,7 +173,7 @@ export const searchMessages = defineTool({
       z.object({ ...provenance, folder: z.enum(['inbox', 'sent']), score: z.number(), snippet: z.string().describe('Where the words matched, from the body.') }),
     ),
   },
-  handler: async ({ query, ...options }, { roost, caller }) => roost.mail.search(caller.bot, query, options),
+  handler: async ({ query, ...options }, { roost, caller }) => roost.mail.search(caller, query, options),
 });
 
 export const waitForMessages = defineTool({
@@ -168,7 +193,7 @@ export const waitForMessages = defineTool({
   handler: async (a, { roost, caller, signal, progress }) => {
     const timeoutMs = a.timeout_seconds * 1000;
     return roost.mail.waitForMessages(
-      caller.bot,
+      caller,
       { ...a, status: 'unread' },
       {
         timeoutMs,
@@ -179,4 +204,4 @@ export const waitForMessages = defineTool({
   },
 });
 
-export const messageTools = [sendMessage, readInbox, ackMessages, getThread, searchMessages, waitForMessages];
+export const messageTools = [sendMessage, readInbox, ackMessages, getThread, listMailbox, searchMessages, waitForMessages];

@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { OPERATOR_ID, type Caller } from '../src/core/access.js';
+import { type Caller, isOperator, mayRegisterBots, readsEverything } from '../src/core/access.js';
 import { UserError } from '../src/core/errors.js';
 import type { Bot } from '../src/core/registry.js';
-import type { Roost } from '../src/core/roost.js';
-import { CAP, defineTool, mainOrOperator } from './define.js';
+import { CAP, defineTool, type Services } from './define.js';
 
 const botOut = z.object({
   id: z.string(),
@@ -20,7 +19,7 @@ const botOut = z.object({
   last_seen: z.string().optional(),
 });
 
-function summary(roost: Roost, bot: Bot) {
+function summary(roost: Services, bot: Bot) {
   const presence = roost.registry.presenceOf(bot.id);
   return {
     id: bot.id,
@@ -38,7 +37,7 @@ function summary(roost: Roost, bot: Bot) {
   };
 }
 
-function detail(roost: Roost, bot: Bot) {
+function detail(roost: Services, bot: Bot) {
   return { ...summary(roost, bot), role: bot.role, tools: bot.tools ?? ['all'], visibility: bot.visibility };
 }
 
@@ -67,7 +66,7 @@ export const whoami = defineTool({
     return {
       bot: caller.bot,
       operator: caller.operator,
-      reads_everything: mainOrOperator(caller),
+      reads_everything: readsEverything(caller),
       ...(bot ? { profile: detail(roost, bot) } : {}),
     };
   },
@@ -105,7 +104,7 @@ export const registerBot = defineTool({
   description: 'Add a bot to the registry and create its token (shown once, in this result only). Main bot and operator only.',
   toolset: 'admin',
   type: 'action',
-  allow: mainOrOperator,
+  allow: mayRegisterBots,
   input: {
     id: botId.describe('Lower-case letters, digits, "-" and "_".'),
     kind: z.enum(['specialist', 'task']).default('specialist'),
@@ -116,8 +115,7 @@ export const registerBot = defineTool({
   },
   output: { bot: botDetail, token: z.string().describe('The bot\'s bearer token. Store it now: it is not shown again.') },
   handler: async (a, { roost, caller }) => {
-    if (a.id === OPERATOR_ID) throw new UserError(`"${OPERATOR_ID}" is reserved: choose another id.`);
-    const bot = await roost.registry.register({ ...a, parent: caller.operator ? undefined : caller.bot }, caller.bot);
+    const bot = await roost.registry.register(caller, a);
     const token = await roost.tokens.issue(bot.id);
     return { bot: detail(roost, bot), token };
   },
@@ -136,10 +134,7 @@ export const updateBot = defineTool({
   },
   output: botDetail.shape,
   handler: async ({ id, ...patch }, { roost, caller }) => {
-    const target = id ?? caller.bot;
-    checkMayChange(caller, target, 'change');
-    if (Object.values(patch).every((v) => v === undefined)) throw new UserError('Nothing to change: pass at least one field.');
-    return detail(roost, await roost.registry.update(target, patch, caller.bot));
+    return detail(roost, await roost.registry.changeProfile(caller, id ?? caller.bot, patch));
   },
 });
 
@@ -152,21 +147,77 @@ export const retireBot = defineTool({
   input: { id: botId },
   output: botDetail.shape,
   handler: async (a, { roost, caller }) => {
-    if (a.id !== caller.bot && !mainOrOperator(caller)) {
-      throw new UserError('Only the main bot and the operator retire other bots: ask one of them, or retire yourself.', 'forbidden');
-    }
-    const bot = roost.registry.require(a.id);
-    if (bot.kind === 'main') throw new UserError('The main bot cannot be retired.', 'forbidden');
-    const retired = await roost.registry.update(a.id, { status: 'retired' }, caller.bot, `retire bot ${a.id}`);
+    const retired = await roost.registry.retire(caller, a.id);
     await roost.tokens.revoke(a.id);
     return detail(roost, retired);
   },
 });
 
-function checkMayChange(caller: Caller, target: string, verb: string): void {
-  if (target !== caller.bot && !caller.operator) {
-    throw new UserError(`You may ${verb} only your own profile; the operator may ${verb} any bot's.`, 'forbidden');
+const statsOut = z.object({
+  id: z.string(),
+  memory: z.object({ notes: z.number(), bytes: z.number() }),
+  mail: z.object({ unread: z.number(), total: z.number() }),
+  last_activity: z.string().optional().describe('Its last request, or the last change to its notes.'),
+});
+
+export const botStats = defineTool({
+  name: 'bot_stats',
+  title: 'Bot statistics',
+  description: "How big each bot's memory and inbox are and when it last did anything, and how far the embedding of notes for hybrid search has come. Operator only.",
+  toolset: 'admin',
+  type: 'readOnly',
+  allow: isOperator,
+  input: { bot: botId.optional().describe('Only this bot. Default: every bot.') },
+  output: {
+    bots: z.array(statsOut),
+    embeddings: z.object({ model: z.string(), embedded: z.number(), pending: z.number(), error: z.string().optional() }).optional(),
+  },
+  handler: async (a, { roost, caller }) => {
+    const bots = a.bot === undefined ? roost.registry.list() : [roost.registry.require(a.bot)];
+    const embeddings = roost.memory.semantic?.progress();
+    return { bots: bots.map((bot) => statsOf(roost, caller, bot.id)), ...(embeddings ? { embeddings } : {}) };
+  },
+});
+
+/** How big a bot's memory and inbox are, and when it last did anything (a request, or a change to its notes). */
+function statsOf(roost: Services, caller: Caller, bot: string): z.infer<typeof statsOut> {
+  let bytes = 0;
+  const lastSeen = roost.registry.presenceOf(bot).lastSeen;
+  let newest = lastSeen ? Date.parse(lastSeen) : 0;
+  const notes = roost.index.catalogue.list(bot);
+  for (const note of notes) {
+    bytes += note.size;
+    newest = Math.max(newest, note.mtimeMs);
   }
+  const { unread, total } = roost.mail.summary(caller, bot, 0);
+  return { id: bot, memory: { notes: notes.length, bytes }, mail: { unread, total }, ...(newest > 0 ? { last_activity: new Date(newest).toISOString() } : {}) };
 }
 
-export const registryTools = [whoami, listBots, getBot, registerBot, updateBot, retireBot];
+const problem = z.object({ file: z.string(), problem: z.string() });
+
+export const listProblems = defineTool({
+  name: 'list_problems',
+  title: 'List problems',
+  description: 'What Roost could not take as it is: notes with broken frontmatter, bot definitions it cannot read, changes a crash left unfinished. Operator only.',
+  toolset: 'admin',
+  type: 'readOnly',
+  allow: isOperator,
+  input: {},
+  output: {
+    notes: z.array(problem.extend({ bot: z.string(), path: z.string() })),
+    bots: z.array(problem),
+    changes: z.array(problem),
+  },
+  handler: async (_a, { roost }) => ({
+    notes: [...roost.memory.problems].map(([file, problem]) => ({ ...noteOfFile(file), problem })).sort((a, b) => a.file.localeCompare(b.file)),
+    bots: roost.registry.problems,
+    changes: roost.vault.unfinished,
+  }),
+});
+
+function noteOfFile(file: string): { bot: string; path: string; file: string } {
+  const [, bot, ...rest] = file.split('/');
+  return { bot, path: rest.join('/'), file };
+}
+
+export const registryTools = [whoami, listBots, getBot, registerBot, updateBot, retireBot, botStats, listProblems];

@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { readsEverything } from '../src/core/access.js';
+import { checkMayReadSession, maySeeSession } from '../src/core/access.js';
 import { SESSION_ADDRESS } from '../src/core/delivery.js';
 import { UserError } from '../src/core/errors.js';
-import type { Roost } from '../src/core/roost.js';
 import { RUNTIMES } from '../src/core/agent-runtime.js';
-import { CLEANUPS, RESULT_CHARS, type Task, type TaskNode } from '../src/core/spawn.js';
-import { CAP, defineTool, type ToolContext } from './define.js';
+import { RESULT_CHARS, type TaskNode } from '../src/core/tasks/lifecycle.js';
+import { CLEANUPS, type Task } from '../src/core/tasks/store.js';
+import { CAP, defineTool, type Services, type ToolContext } from './define.js';
 
 const id = z.string().max(CAP.id);
 const brief = z.string().min(1).max(CAP.message);
@@ -40,7 +40,7 @@ const taskOut = z.object({
   reported: z.string().optional().describe('The message in the parent\'s inbox that reported the end.'),
 });
 
-function taskView(roost: Roost, task: Task): z.infer<typeof taskOut> {
+function taskView(roost: Services, task: Task): z.infer<typeof taskOut> {
   const last = roost.tasks.lastActivity(task);
   return {
     task: task.id,
@@ -68,7 +68,7 @@ function taskView(roost: Roost, task: Task): z.infer<typeof taskOut> {
 }
 
 /** Waits for the end when asked to, telling the client how long the task has run. */
-async function maybeWait(roost: Roost, task: Task, waitForEnd: boolean, { signal, progress }: ToolContext): Promise<Task> {
+async function maybeWait(roost: Services, task: Task, waitForEnd: boolean, { signal, progress }: ToolContext): Promise<Task> {
   if (!waitForEnd) return task;
   const total = Date.parse(task.deadline) - Date.parse(task.started ?? task.created);
   return roost.tasks.waitFor(task.id, signal, (now, elapsed) =>
@@ -205,7 +205,7 @@ export const listSessions = defineTool({
     const listed = await roost.runtimes.requireOpenClaw().sessions({ agent: a.agent, search: a.search, limit: a.limit });
     const sessions = listed
       .map((s) => ({ ...s, ...optionalBot(roost.sessions.ownerOf(s.key)) }))
-      .filter((s) => s.bot || readsEverything(caller));
+      .filter((s) => maySeeSession(caller, s.bot));
     return { sessions };
   },
 });
@@ -224,9 +224,7 @@ export const sessionHistory = defineTool({
   },
   handler: async (a, { roost, caller }) => {
     const bot = roost.sessions.ownerOf(a.session);
-    if (!bot && !readsEverything(caller)) {
-      throw new UserError(`"${a.session}" is not the session of a Roost bot: only the main bot and the operator read other sessions (list_sessions shows yours).`, 'forbidden');
-    }
+    checkMayReadSession(caller, a.session, bot);
     const turns = await roost.runtimes.requireOpenClaw().history(a.session, a.limit);
     return { session: a.session, ...optionalBot(bot), turns };
   },
@@ -255,7 +253,7 @@ export const sendToSession = defineTool({
   handler: async (a, { roost, caller }) => {
     roost.runtimes.requireOpenClaw();
     const bot = roost.sessions.botIn(a.session);
-    const sent = await roost.mail.send(caller.bot, {
+    const sent = await roost.mail.send(caller, {
       to: [bot ?? `${SESSION_ADDRESS}${a.session}`],
       subject: a.subject,
       body: a.body,

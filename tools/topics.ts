@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import type { Caller } from '../src/core/access.js';
-import type { Roost } from '../src/core/roost.js';
 import type { Topic } from '../src/core/topics.js';
-import { CAP, defineTool } from './define.js';
+import { CAP, defineTool, type Services } from './define.js';
 import { messageOut } from './messages.js';
 
 const topicName = z.string().max(CAP.id).describe('The topic\'s name, e.g. "ops" (a leading "#" is fine).');
@@ -23,7 +22,7 @@ const topicOut = z.object({
   last_message: z.string().optional(),
 });
 
-export function describeTopic(roost: Roost, caller: Caller, topic: Topic): z.infer<typeof topicOut> {
+export function describeTopic(roost: Services, caller: Caller, topic: Topic): z.infer<typeof topicOut> {
   return {
     name: topic.name,
     description: topic.description,
@@ -112,7 +111,7 @@ export const subscribeTopic = defineTool({
   input: { topic: topicName },
   output: { topic: topicOut, changed: z.boolean().describe('False when you were a member already.') },
   handler: async (a, { roost, caller }) => {
-    const { topic, changed } = await roost.topics.subscribe(caller.bot, name(a.topic));
+    const { topic, changed } = await roost.topics.subscribe(caller, name(a.topic));
     return { topic: describeTopic(roost, caller, topic), changed };
   },
 });
@@ -126,7 +125,7 @@ export const unsubscribeTopic = defineTool({
   input: { topic: topicName },
   output: { topic: topicOut, changed: z.boolean().describe('False when you were not subscribed.') },
   handler: async (a, { roost, caller }) => {
-    const { topic, changed } = await roost.topics.unsubscribe(caller.bot, name(a.topic));
+    const { topic, changed } = await roost.topics.unsubscribe(caller, name(a.topic));
     return { topic: describeTopic(roost, caller, topic), changed };
   },
 });

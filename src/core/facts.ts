@@ -2,6 +2,7 @@ import type { Caller } from './access.js';
 import { UserError } from './errors.js';
 import type { Memory } from './memory.js';
 import { serializeNote, stringOf } from './notes.js';
+import { offsetPage } from './paging.js';
 
 export interface Fact {
   key: string;
@@ -20,11 +21,11 @@ const FOLDER = 'facts';
 export class Facts {
   constructor(private readonly memory: Memory) {}
 
-  async set(bot: string, key: string, value: unknown, expected?: string): Promise<Fact> {
+  async set(caller: Caller, key: string, value: unknown, expected?: string): Promise<Fact> {
     checkKey(key);
     const stamp = new Date().toISOString();
     const result = await this.memory.writeWith(
-      bot,
+      caller.bot,
       pathOf(key),
       (current) => {
         const created = current ? stringOf(current.parsed.frontmatter.created) || stamp : stamp;
@@ -53,7 +54,7 @@ export class Facts {
     const notes = (await this.memory.list(caller, bot, FOLDER, true)).notes
       .map((n) => n.path.slice(FOLDER.length + 1, -'.md'.length))
       .filter((key) => key.startsWith(prefix));
-    const page = notes.slice(offset, offset + limit);
+    const page = offsetPage(notes, offset, limit);
     const facts = await Promise.all(
       page.map(async (key) => {
         const loaded = await this.memory.readable(caller, bot, pathOf(key));
@@ -63,10 +64,10 @@ export class Facts {
     return { total: notes.length, facts };
   }
 
-  async remove(bot: string, key: string, expected?: string): Promise<void> {
+  async remove(caller: Caller, key: string, expected?: string): Promise<void> {
     checkKey(key);
     try {
-      await this.memory.remove(bot, pathOf(key), expected);
+      await this.memory.remove(caller, pathOf(key), expected);
     } catch (error) {
       if (error instanceof UserError && error.code === 'not_found') {
         throw new UserError(`There is no fact "${key}" to delete: call list_facts to see the keys.`, 'not_found');

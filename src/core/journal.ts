@@ -20,14 +20,14 @@ const MAX_DAYS = 366;
 export class Journal {
   constructor(private readonly memory: Memory) {}
 
-  async append(bot: string, text: string, at = new Date()): Promise<WriteResult & { date: string; time: string }> {
+  async append(caller: Caller, text: string, at = new Date()): Promise<WriteResult & { date: string; time: string }> {
     if (text.trim() === '') throw new UserError('The journal entry is empty: write what you did or decided.');
     const iso = at.toISOString();
     const date = iso.slice(0, 10);
     const time = `${iso.slice(11, 19)}Z`;
     const entry = `## ${time}\n\n${text.trim()}\n`;
     const result = await this.memory.writeWith(
-      bot,
+      caller.bot,
       `journal/${date}.md`,
       (current) => {
         if (!current) return serializeNote({ title: `Journal ${date}`, type: 'journal', created: iso }, `\n${entry}`);

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { OPERATOR_ID } from './access.js';
+import { type Caller, checkMayReadMailOf, OPERATOR_ID } from './access.js';
 import { type LiveDeliveryResult, type LiveMessage, SESSION_ADDRESS, type SessionDelivery } from './delivery.js';
 import { UserError } from './errors.js';
 import type { Activity, RoostEvents } from './events.js';
@@ -19,6 +19,7 @@ import {
   requestDigest,
   subjectOf,
 } from './message.js';
+import { cursorPage, kept, offsetPage } from './paging.js';
 import { isMessageId } from './paths.js';
 import { RateLimit } from './rate-limit.js';
 import type { Registry } from './registry.js';
@@ -164,8 +165,9 @@ export class Mail {
 
   // ---- sending -------------------------------------------------------------------------
 
-  /** Sends as `sender`; resolves once every copy is durable, with each recipient's live delivery. */
-  async send(sender: string, request: SendRequest): Promise<SendResult> {
+  /** Sends as the caller; resolves once every copy is durable, with each recipient's live delivery. */
+  async send(caller: Caller, request: SendRequest): Promise<SendResult> {
+    const sender = caller.bot;
     if (this.closed) throw new Error('the daemon is shutting down');
     const box = this.box(sender);
     const work = this.senders.run(sender, async () => {
@@ -230,6 +232,7 @@ export class Mail {
     }
 
     const problems: string[] = [];
+    let code: UserError['code'] = 'invalid';
     const direct: string[] = [];
     const topicNames = draft.to.filter((entry) => entry.startsWith('#'));
     if (topicNames.length > 1) problems.push(`it names ${topicNames.length} topics, but a message goes to one topic at most (send one message per topic)`);
@@ -241,7 +244,10 @@ export class Mail {
         else {
           topic = found;
           const refusal = this.topics.postRefusal(found, sender);
-          if (refusal) problems.push(refusal);
+          if (refusal) {
+            problems.push(refusal.reason);
+            if (refusal.code === 'forbidden') code = 'forbidden';
+          }
         }
         continue;
       }
@@ -264,7 +270,7 @@ export class Mail {
     } else if (draft.thread && !isMessageId(draft.thread)) {
       problems.push(`thread "${draft.thread}" is not a valid thread id (letters, digits, ".", "_" and "-"; take it from a message)`);
     }
-    if (problems.length) throw new UserError(`Nothing was sent: ${problems.join('; ')}.`, problems.some((p) => p.startsWith('only members')) ? 'forbidden' : 'invalid');
+    if (problems.length) throw new UserError(`Nothing was sent: ${problems.join('; ')}.`, code);
 
     const members = topic ? this.topics.members(topic).filter((bot) => bot !== sender) : [];
     const recipients = [...new Set([...direct, ...members])];
@@ -304,26 +310,17 @@ export class Mail {
 
   // ---- reading -------------------------------------------------------------------------
 
-  async readInbox(bot: string, query: InboxQuery): Promise<InboxPage> {
+  async readInbox(caller: Caller, query: InboxQuery): Promise<InboxPage> {
+    const bot = caller.bot;
     const box = this.box(bot);
     if (query.cursor !== undefined && !isMessageId(query.cursor)) throw new UserError(`cursor "${query.cursor}" is not one this tool returned: omit it to start from the oldest message.`);
-    const keep = this.inboxFilter(bot, query);
-    const page: MessageMeta[] = [];
-    let more = false;
-    for (const meta of box.inbox.ascending(query.cursor)) {
-      if (!keep(meta)) continue;
-      if (page.length === query.limit) {
-        more = true;
-        break;
-      }
-      page.push(meta);
-    }
+    const { items: page, next_cursor } = cursorPage(kept(box.inbox.ascending(query.cursor), this.inboxFilter(bot, query)), query.limit, (m) => m.id);
     const messages = (await this.withBodies(bot, 'inbox', page)).map((m) => ({ ...shown(m), status: this.statusOf(bot, m.id) }));
     if (!query.peek && messages.length) {
       const marked = await this.state.markRead(bot, messages.map((m) => m.id));
       if (marked.length) this.events.emitActivity({ kind: 'message.read', bot, by: bot, detail: { ids: marked } });
     }
-    return { messages, ...(more ? { next_cursor: page[page.length - 1].id } : {}), unread: this.unreadCount(bot) };
+    return { messages, ...(next_cursor ? { next_cursor } : {}), unread: this.unreadCount(bot) };
   }
 
   /**
@@ -331,10 +328,11 @@ export class Mail {
    * `readInbox`. Resolves with no messages when the time is up or `signal` aborts.
    */
   async waitForMessages(
-    bot: string,
+    caller: Caller,
     query: InboxQuery,
     options: { timeoutMs: number; signal: AbortSignal; onWaiting: (waitedMs: number) => void; tickMs?: number },
   ): Promise<InboxPage & { timed_out: boolean }> {
+    const bot = caller.bot;
     const box = this.box(bot);
     const keep = this.inboxFilter(bot, { ...query, status: 'unread' });
     let waiting = true;
@@ -368,11 +366,12 @@ export class Mail {
       });
       if (!arrived) return { messages: [], unread: this.unreadCount(bot), timed_out: true };
     }
-    return { ...(await this.readInbox(bot, { ...query, status: 'unread', cursor: undefined })), timed_out: false };
+    return { ...(await this.readInbox(caller, { ...query, status: 'unread', cursor: undefined })), timed_out: false };
   }
 
   /** Acknowledges messages in the bot's inbox; every id must be there, or nothing is acknowledged. */
-  async ack(bot: string, ids: string[]): Promise<{ acked: string[]; already: string[] }> {
+  async ack(caller: Caller, ids: string[]): Promise<{ acked: string[]; already: string[] }> {
+    const bot = caller.bot;
     const box = this.box(bot);
     const unknown = ids.filter((id) => !box.inbox.get(id));
     if (unknown.length) {
@@ -384,7 +383,8 @@ export class Mail {
   }
 
   /** The messages of a thread in the bot's mail (inbox and sent), oldest first. `thread` may also be the id of any message in it. */
-  async thread(bot: string, thread: string, cursor: string | undefined, limit: number) {
+  async thread(caller: Caller, thread: string, cursor: string | undefined, limit: number) {
+    const bot = caller.bot;
     const box = this.box(bot);
     const id = box.inbox.get(thread)?.thread ?? box.sent.get(thread)?.thread ?? thread;
     const metas = new Map<string, { folder: Folder; meta: MessageMeta }>();
@@ -393,31 +393,25 @@ export class Mail {
     }
     if (metas.size === 0) throw new UserError(`No messages of thread "${thread}" in your mail: take a thread id from read_inbox or search_messages.`, 'not_found');
     const all = [...metas.values()].sort((a, b) => (a.meta.id < b.meta.id ? -1 : 1));
-    const start = cursor === undefined ? 0 : all.findIndex((m) => m.meta.id > cursor);
-    const page = start === -1 ? [] : all.slice(start, start + limit);
+    const after = cursor === undefined ? all : all.filter((m) => m.meta.id > cursor);
+    const { items: page, next_cursor } = cursorPage(after, limit, (m) => m.meta.id);
     const messages = await Promise.all(page.map(({ folder, meta }) => this.described(bot, folder, meta)));
-    const more = start !== -1 && start + limit < all.length;
-    return { thread: id, total: all.length, messages, ...(more ? { next_cursor: page[page.length - 1].meta.id } : {}) };
+    return { thread: id, total: all.length, messages, ...(next_cursor ? { next_cursor } : {}) };
   }
 
-  /** One folder of the bot's mail, newest first, marking nothing read: the operator's view of a mailbox. */
-  async folder(bot: string, folder: Folder, cursor: string | undefined, limit: number) {
+  /** One folder of `bot`'s mail, newest first, marking nothing read: the operator's view of a mailbox. */
+  async folder(caller: Caller, bot: string, folder: Folder, cursor: string | undefined, limit: number) {
+    checkMayReadMailOf(caller, bot);
+    if (bot !== OPERATOR_ID) this.registry.require(bot);
     if (cursor !== undefined && !isMessageId(cursor)) throw new UserError(`cursor "${cursor}" is not one this call returned: omit it to start from the newest message.`);
     const box = this.box(bot);
-    const page: MessageMeta[] = [];
-    let more = false;
-    for (const meta of box.folder(folder).descending(cursor)) {
-      if (page.length === limit) {
-        more = true;
-        break;
-      }
-      page.push(meta);
-    }
+    const { items: page, next_cursor } = cursorPage(box.folder(folder).descending(cursor), limit, (m) => m.id);
     const messages = await Promise.all(page.map((meta) => this.described(bot, folder, meta)));
-    return { bot, folder, total: box.folder(folder).size, unread: this.unreadCount(bot), messages, ...(more ? { next_cursor: page[page.length - 1].id } : {}) };
+    return { bot, folder, total: box.folder(folder).size, unread: this.unreadCount(bot), messages, ...(next_cursor ? { next_cursor } : {}) };
   }
 
-  async search(bot: string, query: string, options: MessageFilter & { folder: Folder | 'all'; limit: number; offset: number }) {
+  async search(caller: Caller, query: string, options: MessageFilter & { folder: Folder | 'all'; limit: number; offset: number }) {
+    const bot = caller.bot;
     if (query.trim() === '') throw new UserError('The query is empty: give words to search for (read_inbox lists messages).');
     const keep = filterOf(options);
     const hits = (
@@ -427,7 +421,7 @@ export class Mail {
         (folder, id) => this.files.read(bot, folder, id),
       )
     ).sort((a, b) => b.score - a.score || (a.meta.id < b.meta.id ? 1 : -1));
-    const page = hits.slice(options.offset, options.offset + options.limit);
+    const page = offsetPage(hits, options.offset, options.limit);
     const results = await Promise.all(
       page.map(async (hit) => {
         const body = (await this.files.read(bot, hit.folder, hit.meta.id))?.body ?? '';
@@ -441,17 +435,9 @@ export class Mail {
   /** A topic's messages, newest first, from their senders' copies. */
   async topicHistory(topic: string, cursor: string | undefined, limit: number) {
     this.topics.require(topic);
-    const page: MessageMeta[] = [];
-    let more = false;
-    for (const meta of this.topicMessages.get(topic)?.descending(cursor) ?? []) {
-      if (page.length === limit) {
-        more = true;
-        break;
-      }
-      page.push(meta);
-    }
+    const { items: page, next_cursor } = cursorPage(this.topicMessages.get(topic)?.descending(cursor) ?? [], limit, (m) => m.id);
     const messages = await Promise.all(page.map(async (meta) => shown({ ...((await this.files.read(meta.from, 'sent', meta.id)) ?? { ...meta, body: '' }), size: meta.size })));
-    return { topic, messages, ...(more ? { next_cursor: page[page.length - 1].id } : {}) };
+    return { topic, messages, ...(next_cursor ? { next_cursor } : {}) };
   }
 
   topicStats(topic: string): { messages: number; last_message?: string } {
@@ -460,8 +446,9 @@ export class Mail {
     return { messages: list?.size ?? 0, ...(last ? { last_message: last.created } : {}) };
   }
 
-  /** Unread count and the newest unread messages (without bodies), for the inbox resource. */
-  summary(bot: string, newest = 20) {
+  /** `bot`'s unread count and newest unread messages (without bodies): the inbox resource, and the console's figures. */
+  summary(caller: Caller, bot: string, newest = 20) {
+    checkMayReadMailOf(caller, bot);
     const unread: ShownMessage[] = [];
     for (const meta of this.box(bot).inbox.descending()) {
       if (unread.length === newest) break;

@@ -1,9 +1,10 @@
 import { existsSync, promises as fs } from 'node:fs';
-import { type Caller, mayRead, readsEverything } from './access.js';
+import { type Caller, checkMaySearchAll, mayRead, readsAllOf, readsEverything } from './access.js';
 import { UserError } from './errors.js';
 import type { RoostEvents } from './events.js';
 import type { History, HistoryEntry } from './history.js';
 import { bodyOf, contentVersion, frontmatterLength, MAX_FRONTMATTER_BYTES, type ParsedNote, parseNote, serializeNote, stringOf, tagsOf, titleOf } from './notes.js';
+import { offsetPage } from './paging.js';
 import { checkFolder, checkId, checkNotePath } from './paths.js';
 import { type ChangeBy, RateLimit } from './rate-limit.js';
 import type { Registry } from './registry.js';
@@ -110,7 +111,9 @@ export class Memory {
 
   // ---- writing -------------------------------------------------------------------------
 
-  async write(bot: string, path: string, body: string, fields: NoteFields, expected?: string, by: ChangeBy = 'bot'): Promise<WriteResult> {
+  /** Writes a note of the caller's own memory. */
+  async write(caller: Caller, path: string, body: string, fields: NoteFields, expected?: string, by: ChangeBy = 'bot'): Promise<WriteResult> {
+    const bot = caller.bot;
     path = checkNotePath(path);
     return this.locked(bot, path, async (current) => {
       checkExpected(path, current, expected);
@@ -121,7 +124,8 @@ export class Memory {
     });
   }
 
-  async edit(bot: string, path: string, edit: Edit, expected?: string): Promise<WriteResult> {
+  async edit(caller: Caller, path: string, edit: Edit, expected?: string): Promise<WriteResult> {
+    const bot = caller.bot;
     path = checkNotePath(path);
     return this.locked(bot, path, async (current) => {
       if (!current) throw notFound(bot, path);
@@ -155,7 +159,11 @@ export class Memory {
     });
   }
 
-  async remove(bot: string, path: string, expected?: string, by: ChangeBy = 'bot'): Promise<{ bot: string; path: string; deleted_version: string }> {
+  async remove(caller: Caller, path: string, expected?: string, by: ChangeBy = 'bot'): Promise<{ bot: string; path: string; deleted_version: string }> {
+    return this.removeOf(caller.bot, path, expected, by);
+  }
+
+  private async removeOf(bot: string, path: string, expected: string | undefined, by: ChangeBy): Promise<{ bot: string; path: string; deleted_version: string }> {
     path = checkNotePath(path);
     return this.locked(bot, path, async (current) => {
       if (!current) throw notFound(bot, path);
@@ -171,7 +179,8 @@ export class Memory {
     });
   }
 
-  async move(bot: string, from: string, to: string, expected?: string): Promise<WriteResult & { from: string }> {
+  async move(caller: Caller, from: string, to: string, expected?: string): Promise<WriteResult & { from: string }> {
+    const bot = caller.bot;
     from = checkNotePath(from, '"from" path');
     to = checkNotePath(to, '"to" path');
     if (from === to) throw new UserError(`"from" and "to" are the same path: give a different destination.`);
@@ -215,7 +224,7 @@ export class Memory {
       this.checkQuota(to, toPath, Buffer.byteLength(text));
     }
     await this.writeWith(to, toPath, () => text, summary, undefined, 'roost');
-    if (move) await this.remove(from, path, undefined, 'roost');
+    if (move) await this.removeOf(from, path, undefined, 'roost');
   }
 
   /** Forgets a bot whose memory is empty (a task agent whose start was undone): its folder and its search shard. */
@@ -319,9 +328,7 @@ export class Memory {
       offset: number;
     },
   ): Promise<{ total: number; mode: SearchMode; hits: Array<SearchHit & { snippet: string }> }> {
-    if (options.scope === 'all' && !readsEverything(caller)) {
-      throw new UserError(`Scope "all" is for the main bot and the operator: use scope "shared" to include other bots' shared notes.`, 'forbidden');
-    }
+    if (options.scope === 'all') checkMaySearchAll(caller);
     const mode = options.mode ?? (this.semantic ? 'hybrid' : 'lexical');
     if (mode !== 'lexical' && !this.semantic) {
       throw new UserError(`Search mode "${mode}" needs an embedding provider, and this server has none (the operator sets one with --embeddings-url and --embeddings-model): use mode "lexical".`);
@@ -389,7 +396,7 @@ export class Memory {
     semantic.forEach((hit, rank) => add(hit.bot, hit.path, rank + 1, { similarity: hit.similarity }));
     const ranked = [...fused.values()].sort((a, b) => b.score - a.score || (a.meta.bot < b.meta.bot ? -1 : a.meta.bot > b.meta.bot ? 1 : a.meta.path < b.meta.path ? -1 : 1));
     const best = ranked[0]?.score ?? 0;
-    const hits = ranked.slice(options.offset, options.offset + options.limit).map(({ score, meta, lexical: hit, similarity }) => ({
+    const hits = offsetPage(ranked, options.offset, options.limit).map(({ score, meta, lexical: hit, similarity }) => ({
       ...meta,
       score,
       relevance: Math.round(1000 * (mode === 'semantic' ? Math.max(0, Math.min(1, similarity ?? 0)) : score / best)) / 1000,
@@ -406,7 +413,7 @@ export class Memory {
     await this.checkHistoryAccess(caller, owner, path);
     await this.history.flush();
     const file = rootPath(owner, path);
-    if (owner === caller.bot || readsEverything(caller)) return this.history.log(file, { limit, skip });
+    if (readsAllOf(caller, owner)) return this.history.log(file, { limit, skip });
     // Another bot sees only the versions it could read then, each with only the changes that name the note.
     const versions = await this.history.versions(file, MAX_VERSIONS_CHECKED);
     const shown: HistoryEntry[] = [];
@@ -420,7 +427,7 @@ export class Memory {
         shown.push({ commit, date, author, message: `${author}: ${own.length ? own.join(', ') : `${changes.length} changes`}` });
       }
     }
-    return shown.slice(skip, skip + limit);
+    return offsetPage(shown, skip, limit);
   }
 
   async noteDiff(caller: Caller, owner: string, path: string, from: string, to?: string): Promise<string> {
@@ -429,7 +436,7 @@ export class Memory {
     await this.history.flush();
     const file = rootPath(owner, path);
     const versions = [checkCommit(from), ...(to === undefined ? [] : [checkCommit(to)])];
-    if (owner !== caller.bot && !readsEverything(caller)) {
+    if (!readsAllOf(caller, owner)) {
       // Another bot compares only versions it could read then (a version where the note did not exist shows nothing of it).
       for (const version of versions) {
         const blob = await this.history.blobAt(file, version);
@@ -443,8 +450,8 @@ export class Memory {
     return this.history.diff(file, versions[0], versions[1]);
   }
 
-  async restore(bot: string, path: string, version: string, expected?: string): Promise<WriteResult> {
-    checkId(bot);
+  async restore(caller: Caller, path: string, version: string, expected?: string): Promise<WriteResult> {
+    const bot = checkId(caller.bot);
     path = checkNotePath(path);
     await this.history.flush();
     const old = await this.history.show(rootPath(bot, path), checkCommit(version));
@@ -663,7 +670,7 @@ export class Memory {
 
   private async checkHistoryAccess(caller: Caller, owner: string, path: string): Promise<void> {
     checkId(owner);
-    if (owner === caller.bot || readsEverything(caller)) return;
+    if (readsAllOf(caller, owner)) return;
     // Another bot's history is readable while the note is shared now.
     await this.readable(caller, owner, path);
   }

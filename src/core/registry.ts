@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { type Caller, checkMayChangeProfile, checkMayRegisterBots, checkMayRetire, OPERATOR_ID } from './access.js';
 import { RUNTIMES, type RuntimeName } from './agent-runtime.js';
 import { UserError } from './errors.js';
 import type { History } from './history.js';
@@ -161,8 +162,28 @@ export class Registry {
     });
   }
 
+  /** The caller registers a bot; a bot's registrations are its own (it is their parent). */
+  async register(caller: Caller, input: Pick<Bot, 'id' | 'kind'> & Partial<Omit<Bot, 'id' | 'kind' | 'source' | 'status' | 'parent'>>): Promise<Bot> {
+    checkMayRegisterBots(caller);
+    if (input.id === OPERATOR_ID) throw new UserError(`"${OPERATOR_ID}" is reserved: choose another id.`);
+    return this.add({ ...input, parent: caller.operator ? undefined : caller.bot }, caller.bot);
+  }
+
+  /** The caller changes a bot's profile: its own, or (the operator) any bot's. */
+  async changeProfile(caller: Caller, id: string, patch: ProfilePatch): Promise<Bot> {
+    checkMayChangeProfile(caller, id);
+    if (Object.values(patch).every((v) => v === undefined)) throw new UserError('Nothing to change: pass at least one field.');
+    return this.update(id, patch, caller.bot);
+  }
+
+  /** The caller retires a bot: itself, or (the main bot and the operator) another one. */
+  async retire(caller: Caller, id: string): Promise<Bot> {
+    checkMayRetire(caller, this.require(id));
+    return this.update(id, { status: 'retired' }, caller.bot, `retire bot ${id}`);
+  }
+
   /** Adds a bot at run time; `by` is who asks, and takes the change from its allowance unless Roost does it for a task. */
-  async register(
+  async add(
     input: Pick<Bot, 'id' | 'kind'> & Partial<Omit<Bot, 'id' | 'kind' | 'source' | 'status'>>,
     by: string,
     changeBy: ChangeBy = 'bot',
@@ -196,6 +217,7 @@ export class Registry {
     return bot;
   }
 
+  /** Changes a bot's record as Roost does it (a task agent retired at its end); callers go through `changeProfile` and `retire`. */
   async update(id: string, patch: ProfilePatch, by: string, action = `update bot ${id}`, changeBy: ChangeBy = 'bot'): Promise<Bot> {
     const current = this.require(id);
     for (const topic of patch.topics ?? []) checkId(topic, 'topic name');

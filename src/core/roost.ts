@@ -17,7 +17,8 @@ import { DEFAULT_MAIL_LIMITS, Mail, type MailLimits } from './mail.js';
 import { DEFAULT_LIMITS, Memory, type MemoryLimits } from './memory.js';
 import { Registry } from './registry.js';
 import { changeAllowance } from './rate-limit.js';
-import { DEFAULT_SPAWN_LIMITS, type SpawnLimits, Tasks } from './spawn.js';
+import { DEFAULT_SPAWN_LIMITS, type SpawnLimits, Tasks } from './tasks/lifecycle.js';
+import { TaskFiles } from './tasks/store.js';
 import { SearchIndex } from './search/index.js';
 import { Sessions } from './sessions.js';
 import { Tokens } from './tokens.js';
@@ -145,7 +146,7 @@ export class Roost {
       const delivery = this.options.delivery ?? this.runtimes.openclaw ?? inboxOnly;
       this.mail = new Mail(this.vault, this.stateDir, this.registry, this.topics, this.events, this.sessions, delivery, mailLimits);
       await this.mail.open();
-      this.tasks = new Tasks(this.vault, this.history, this.registry, this.tokens, this.memory, this.runtimes, this.sessions, this.mail, this.events, {
+      this.tasks = new Tasks(new TaskFiles(this.vault, this.history), this.registry, this.tokens, this.memory, this.runtimes, this.sessions, this.mail, this.events, {
         ...DEFAULT_SPAWN_LIMITS,
         ...this.options.spawnLimits,
       });

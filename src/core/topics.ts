@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { type Caller, readsEverything } from './access.js';
+import { type Caller, checkMayChangeTopic, checkMayCreateTopic, postRefusal } from './access.js';
 import { UserError } from './errors.js';
 import type { RoostEvents } from './events.js';
 import type { History } from './history.js';
@@ -111,18 +111,14 @@ export class Topics {
     return topic.listed.includes(bot) || (this.registry.get(bot)?.topics.includes(topic.name) ?? false);
   }
 
-  /** Why `bot` may not post to the topic, or null when it may. */
-  postRefusal(topic: Topic, bot: string): string | null {
-    if (topic.archived) return `"#${topic.name}" is archived: it takes no new messages (update_topic with archived: false reopens it)`;
-    if (topic.post_policy === 'members' && !this.isMember(topic, bot)) {
-      return `only members post to "#${topic.name}": call subscribe_topic first, or ask its owner to add you`;
-    }
-    return null;
+  /** Why `bot` may not post to the topic (and the refusal's code), or null when it may. */
+  postRefusal(topic: Topic, bot: string): { reason: string; code: UserError['code'] } | null {
+    return postRefusal(topic, this.isMember(topic, bot));
   }
 
   async create(caller: Caller, name: string, settings: TopicSettings): Promise<Topic> {
     checkId(name, 'topic name');
-    if (this.registry.isDeclaredTopic(name) && !caller.operator) throw operatorsOnly(name);
+    checkMayCreateTopic(caller, name, this.registry.isDeclaredTopic(name));
     if (this.topics.has(name)) throw new UserError(`The topic "#${name}" already exists: call update_topic to change it.`, 'conflict');
     const topic: Topic = {
       name,
@@ -141,17 +137,15 @@ export class Topics {
 
   async update(caller: Caller, name: string, settings: TopicSettings, action = `update topic #${name}`, kind = 'topic.update'): Promise<Topic> {
     const current = this.require(name);
-    if (this.registry.isDeclaredTopic(name) && !caller.operator) throw operatorsOnly(name);
-    if (!this.mayManage(caller, current)) {
-      throw new UserError(`Only the topic's creator, the main bot and the operator change "#${name}": ask one of them.`, 'forbidden');
-    }
+    checkMayChangeTopic(caller, current, this.registry.isDeclaredTopic(name));
     const topic = applySettings({ ...current, listed: [...current.listed], file: true }, settings, this.registry);
     topic.created ??= new Date().toISOString();
     await this.save(topic, caller.bot, action, kind);
     return topic;
   }
 
-  async subscribe(bot: string, name: string): Promise<{ topic: Topic; changed: boolean }> {
+  async subscribe(caller: Caller, name: string): Promise<{ topic: Topic; changed: boolean }> {
+    const bot = caller.bot;
     const current = this.require(name);
     if (current.archived) throw new UserError(`"#${name}" is archived: there is nothing new to follow there.`, 'forbidden');
     if (this.isMember(current, bot)) return { topic: current, changed: false };
@@ -161,7 +155,8 @@ export class Topics {
     return { topic, changed: true };
   }
 
-  async unsubscribe(bot: string, name: string): Promise<{ topic: Topic; changed: boolean }> {
+  async unsubscribe(caller: Caller, name: string): Promise<{ topic: Topic; changed: boolean }> {
+    const bot = caller.bot;
     const current = this.require(name);
     if (!current.listed.includes(bot)) {
       if (this.registry.get(bot)?.topics.includes(name)) {
@@ -172,10 +167,6 @@ export class Topics {
     const topic: Topic = { ...current, listed: current.listed.filter((b) => b !== bot) };
     await this.save(topic, bot, `unsubscribe from #${name}`, 'topic.unsubscribe');
     return { topic, changed: true };
-  }
-
-  private mayManage(caller: Caller, topic: Topic): boolean {
-    return readsEverything(caller) || (topic.created_by !== undefined && topic.created_by === caller.bot);
   }
 
   private async save(topic: Topic, by: string, action: string, kind: string): Promise<void> {
@@ -197,13 +188,6 @@ export class Topics {
     this.topics.set(topic.name, topic);
     this.events.emitActivity({ kind, bot: by, by, path: file, detail: { topic: topic.name } });
   }
-}
-
-function operatorsOnly(name: string): UserError {
-  return new UserError(
-    `"#${name}" is listed in bot definitions, so it is the operator's: only the operator creates or changes it (any bot may still subscribe_topic).`,
-    'forbidden',
-  );
 }
 
 function applySettings(topic: Topic, settings: TopicSettings, registry: Registry): Topic {

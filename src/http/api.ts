@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toolsFor } from '../../tools/index.js';
 import { invokeTool } from '../../tools/invoke.js';
-import { type Caller, OPERATOR_ID } from '../core/access.js';
+import { type Caller, OPERATOR, OPERATOR_ID } from '../core/access.js';
 import { UserError } from '../core/errors.js';
 import type { Activity } from '../core/events.js';
 import type { Roost } from '../core/roost.js';
@@ -15,7 +15,8 @@ export const CONSOLE_HEADER = 'x-roost-console';
 const RECENT = 200;
 const HEARTBEAT_MS = 25_000;
 
-const OPERATOR: Caller = { bot: OPERATOR_ID, kind: 'operator', operator: true };
+/** A bot's figures as `bot_stats` gives them. */
+type BotStats = { id: string } & Record<string, unknown>;
 
 class ApiError extends Error {
   constructor(
@@ -135,21 +136,17 @@ export class ConsoleApi {
           const live = a.status === 'starting' || a.status === 'running';
           if (live || (a.kind === 'spawn' && !tasks.has(a.agent))) tasks.set(a.agent, { task: a.task, status: a.status, deadline: a.deadline });
         }
-        const embeddings = this.roost.memory.semantic?.progress();
+        const stats = (await r.tool('bot_stats', {})) as { bots: BotStats[]; embeddings?: unknown };
+        const statsOf = new Map(stats.bots.map(({ id, ...rest }) => [id, rest]));
         return {
-          bots: bots.map((bot) => ({ ...bot, ...this.statsOf(bot.id, bot.last_seen), ...(tasks.has(bot.id) ? { task: tasks.get(bot.id) } : {}) })),
-          ...(embeddings ? { embeddings } : {}),
+          bots: bots.map((bot) => ({ ...bot, ...statsOf.get(bot.id), ...(tasks.has(bot.id) ? { task: tasks.get(bot.id) } : {}) })),
+          ...(stats.embeddings ? { embeddings: stats.embeddings } : {}),
         };
       }),
       route('GET', '/api/activity', () => ({ activity: [...this.recent].reverse() })),
       route('GET', '/api/problems', async (r) => {
         const { agents } = (await r.tool('list_agents', {})) as { agents: Array<{ status: string }> };
-        return {
-          notes: [...this.roost.memory.problems].map(([file, problem]) => ({ ...noteOfFile(file), problem })).sort(byFile),
-          bots: this.roost.registry.problems,
-          changes: this.roost.vault.unfinished,
-          agents: agents.filter((a) => a.status === 'expired' || a.status === 'failed'),
-        };
+        return { ...(await r.tool('list_problems', {})), agents: agents.filter((a) => a.status === 'expired' || a.status === 'failed') };
       }),
       route('GET', '/api/search', (r) =>
         r.tool('search_memory', {
@@ -166,7 +163,9 @@ export class ConsoleApi {
       ),
       route('GET', '/api/bots/:bot', async (r) => {
         const bot = await r.tool('get_bot', { id: r.params.bot });
-        return { ...bot, ...this.statsOf(r.params.bot, bot.last_seen as string | undefined) };
+        const { bots } = (await r.tool('bot_stats', { bot: r.params.bot })) as { bots: BotStats[] };
+        const { id: _id, ...stats } = bots[0];
+        return { ...bot, ...stats };
       }),
       route('GET', '/api/bots/:bot/notes', (r) =>
         r.tool('list_notes', { bot: r.params.bot, folder: text(r.query, 'folder'), limit: 500, offset: int(r.query, 'offset') }),
@@ -185,11 +184,9 @@ export class ConsoleApi {
         r.tool('note_diff', { bot: r.params.bot, path: r.query.get('path') ?? '', from: r.query.get('from') ?? '', to: text(r.query, 'to') }),
       ),
       route('POST', '/api/bots/:bot/restore', (r) => r.toolAsBot('restore_note', r.body)),
-      route('GET', '/api/bots/:bot/mail', (r) => {
-        const folder = r.query.get('folder') ?? 'inbox';
-        if (folder !== 'inbox' && folder !== 'sent') throw new ApiError(400, `folder "${folder}" is neither "inbox" nor "sent".`);
-        return this.roost.mail.folder(this.actingAs(r.params.bot).bot, folder, text(r.query, 'cursor'), 30);
-      }),
+      route('GET', '/api/bots/:bot/mail', (r) =>
+        r.tool('list_mailbox', { bot: r.params.bot, folder: text(r.query, 'folder'), cursor: text(r.query, 'cursor'), limit: 30 }),
+      ),
       route('GET', '/api/bots/:bot/threads/:thread', (r) => r.toolAsBot('get_thread', { thread: r.params.thread })),
       route('POST', '/api/messages', (r) => r.tool('send_message', r.body)),
       route('GET', '/api/topics', (r) => r.tool('list_topics', { include_archived: true })),
@@ -254,22 +251,6 @@ export class ConsoleApi {
     const outcome = await invokeTool(tool, definedOnly(args), { roost: this.roost, caller, signal, progress: async () => undefined });
     if (!outcome.ok) throw new ApiError(outcome.code === 'internal' ? 500 : STATUS[outcome.code], outcome.message);
     return outcome.output;
-  }
-
-  /** How big a bot's memory and inbox are, and when it last did anything (a request, or a change to its notes). */
-  private statsOf(
-    bot: string,
-    lastSeen: string | undefined,
-  ): { memory: { notes: number; bytes: number }; mail: { unread: number; total: number }; last_activity?: string } {
-    let bytes = 0;
-    let newest = lastSeen ? Date.parse(lastSeen) : 0;
-    const notes = this.roost.index.catalogue.list(bot);
-    for (const note of notes) {
-      bytes += note.size;
-      newest = Math.max(newest, note.mtimeMs);
-    }
-    const { unread, total } = this.roost.mail.summary(bot, 0);
-    return { memory: { notes: notes.length, bytes }, mail: { unread, total }, ...(newest > 0 ? { last_activity: new Date(newest).toISOString() } : {}) };
   }
 
   private readonly onActivity = (activity: Activity): void => {
@@ -342,13 +323,3 @@ function int(query: URLSearchParams, name: string): number | string | undefined 
 function definedOnly(args: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined));
 }
-
-function noteOfFile(file: string): { bot: string; path: string; file: string } {
-  const [, bot, ...rest] = file.split('/');
-  return { bot, path: rest.join('/'), file };
-}
-
-function byFile(a: { file: string }, b: { file: string }): number {
-  return a.file.localeCompare(b.file);
-}
-

@@ -5,7 +5,7 @@ import type { Roost } from '../core/roost.js';
  * A resource's read callback whose failures reach the client as a tool's do: a `UserError` as it
  * is; anything else logged, and told without the data root's place on disk.
  */
-export function guarded<Args extends unknown[], Result>(roost: Roost, read: (...args: Args) => Promise<Result>): (...args: Args) => Promise<Result> {
+export function guarded<Args extends unknown[], Result>(roost: Pick<Roost, 'options'>, read: (...args: Args) => Promise<Result>): (...args: Args) => Promise<Result> {
   return async (...args) => {
     try {
       return await read(...args);

@@ -1,14 +1,13 @@
-import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { CallToolRequestSchema, type CallToolResult, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { resourcesFor } from '../../resources/index.js';
 import type { Tool, ToolContext } from '../../tools/define.js';
 import { toolsFor } from '../../tools/index.js';
 import { invokeTool, listingOf } from '../../tools/invoke.js';
 import type { Caller } from '../core/access.js';
-import { UserError } from '../core/errors.js';
 import type { Roost } from '../core/roost.js';
 import { VERSION } from '../package.js';
-import { guarded } from './failures.js';
-import { registerMailResources } from './mail-resources.js';
+import { registerResources } from './resources.js';
 
 export interface ServerOptions {
   /** Serve only tools that change nothing. */
@@ -27,11 +26,9 @@ export function createServer(roost: Roost, caller: Caller, options: ServerOption
   );
   const bot = roost.registry.get(caller.bot);
   registerTools(server, roost, caller, toolsFor(caller, bot, options.readOnly ?? false));
-  // A resource shows what a toolset's tools read, so a caller gets it only with that toolset
-  // (any of its tools, whether or not the daemon runs read-only).
+  // A caller gets a toolset's resources with any of its tools, whether or not the daemon runs read-only.
   const toolsets = new Set(toolsFor(caller, bot, false).map((t) => t.toolset));
-  registerResources(server, roost, caller, { bots: toolsets.has('registry'), notes: toolsets.has('memory') });
-  registerMailResources(server, roost, caller, { inbox: toolsets.has('messaging'), topics: toolsets.has('topics') });
+  registerResources(server, resourcesFor(toolsets), { roost, caller });
   return server;
 }
 
@@ -60,62 +57,4 @@ function registerTools(server: McpServer, roost: Roost, caller: Caller, tools: T
     if (!outcome.ok) return { isError: true, content: [{ type: 'text', text: outcome.message }] };
     return { content: [{ type: 'text', text: JSON.stringify(outcome.output) }], structuredContent: outcome.output };
   });
-}
-
-const LISTED_NOTES = 1000;
-
-function registerResources(server: McpServer, roost: Roost, caller: Caller, serve: { bots: boolean; notes: boolean }): void {
-  if (serve.bots) registerBots(server, roost);
-  if (serve.notes) registerNotes(server, roost, caller);
-}
-
-function registerBots(server: McpServer, roost: Roost): void {
-  server.registerResource(
-    'bots',
-    'roost://bots',
-    { title: 'Bots', description: 'Every bot in the registry.', mimeType: 'application/json' },
-    guarded(roost, async (uri) => ({
-      contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(roost.registry.list(), null, 2) }],
-    })),
-  );
-}
-
-function registerNotes(server: McpServer, roost: Roost, caller: Caller): void {
-  server.registerResource(
-    'note',
-    new ResourceTemplate('roost://bots/{bot}/notes/{+path}', {
-      list: async () => {
-        const own = (await roost.memory.list(caller, caller.bot, '', true)).notes;
-        return {
-          resources: own.slice(0, LISTED_NOTES).map((n) => ({
-            uri: noteUri(n.bot, n.path),
-            name: `${n.bot}/${n.path}`,
-            title: n.title,
-            mimeType: 'text/markdown',
-            size: n.size,
-          })),
-        };
-      },
-    }),
-    { title: 'Note', description: 'A note in a bot\'s memory, as Markdown with its frontmatter.', mimeType: 'text/markdown' },
-    guarded(roost, async (uri, variables) => {
-      // Decoded once, then checked by the same rule as every other way in (in `readable`).
-      const bot = decodeVariable(variables.bot, 'bot id');
-      const path = decodeVariable(variables.path, 'note path');
-      const note = await roost.memory.readable(caller, bot, path);
-      return { contents: [{ uri: uri.href, mimeType: 'text/markdown', text: note.text }] };
-    }),
-  );
-}
-
-function decodeVariable(value: string | string[], what: string): string {
-  try {
-    return decodeURIComponent(String(value));
-  } catch {
-    throw new UserError(`The ${what} in the URI is not validly percent-encoded: encode each "%" as "%25".`);
-  }
-}
-
-export function noteUri(bot: string, path: string): string {
-  return `roost://bots/${bot}/notes/${path.split('/').map(encodeURIComponent).join('/')}`;
 }

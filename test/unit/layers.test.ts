@@ -4,20 +4,21 @@ import { describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/package.js';
 
 /**
- * Imports run one way: cli → daemon → http → mcp → tools → core; the adapters (openclaw, runtimes, embeddings)
+ * Imports run one way: cli → daemon → http → mcp → resources → tools → core; the adapters (openclaw, runtimes, embeddings)
  * implement core's ports and import only core (the plugin builder also reads the tool list).
  * `package` and `protocol` are leaves that every layer may use.
  */
 const MAY_IMPORT: Record<string, string[]> = {
   core: [],
   tools: ['core'],
-  mcp: ['tools', 'core'],
-  http: ['mcp', 'tools', 'core'],
+  resources: ['tools', 'core'],
+  mcp: ['resources', 'tools', 'core'],
+  http: ['mcp', 'resources', 'tools', 'core'],
   openclaw: ['tools', 'core'],
   runtimes: ['core'],
   embeddings: ['core'],
-  daemon: ['http', 'mcp', 'tools', 'core', 'openclaw', 'runtimes', 'embeddings'],
-  cli: ['daemon', 'http', 'mcp', 'tools', 'core', 'openclaw', 'runtimes', 'embeddings'],
+  daemon: ['http', 'mcp', 'resources', 'tools', 'core', 'openclaw', 'runtimes', 'embeddings'],
+  cli: ['daemon', 'http', 'mcp', 'resources', 'tools', 'core', 'openclaw', 'runtimes', 'embeddings'],
 };
 const LEAVES = ['package', 'protocol'];
 /** Packages that belong at the edge: the core speaks neither MCP, HTTP, zod nor OpenClaw. */
@@ -25,8 +26,8 @@ const EDGE_PACKAGES = /^(@modelcontextprotocol\/|@openclaw\/|zod$|node:https?$|w
 
 function layerOf(file: string): string {
   const rel = path.relative(PACKAGE_ROOT, file).replace(/\.[jt]s$/, '').split(path.sep);
-  // tools/…, src/<layer>/…, or src/<layer>.ts
-  return rel[0] === 'tools' ? 'tools' : rel[1];
+  // tools/…, resources/…, src/<layer>/…, or src/<layer>.ts
+  return rel[0] === 'tools' || rel[0] === 'resources' ? rel[0] : rel[1];
 }
 
 function sourceFiles(dir: string): string[] {
@@ -41,7 +42,7 @@ function importsOf(file: string): string[] {
 }
 
 describe('the direction of imports', () => {
-  const files = [...sourceFiles(path.join(PACKAGE_ROOT, 'src')), ...sourceFiles(path.join(PACKAGE_ROOT, 'tools'))];
+  const files = ['src', 'tools', 'resources'].flatMap((dir) => sourceFiles(path.join(PACKAGE_ROOT, dir)));
 
   it('finds every layer it names', () => {
     const layers = new Set(files.map(layerOf));

@@ -1,57 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { promises as fs } from 'node:fs';
-import { type Caller, readsEverything } from './access.js';
-import { UserError } from './errors.js';
-import type { RoostEvents } from './events.js';
-import type { History } from './history.js';
-import { KeyedLock } from './lock.js';
-import type { Memory } from './memory.js';
-import { parseNote, serializeNote, stringOf } from './notes.js';
-import { isId } from './paths.js';
-import { RateLimit } from './rate-limit.js';
-import type { Bot, Registry } from './registry.js';
-import type { AgentRuntimes, RunEnd, RunRef, RuntimeName } from './agent-runtime.js';
-import type { Sessions } from './sessions.js';
-import type { Tokens } from './tokens.js';
-import { isMissing, type Vault } from './vault.js';
-
-export type TaskStatus = 'starting' | 'running' | 'done' | 'failed' | 'expired' | 'cancelled';
-export type Cleanup = 'archive' | 'keep' | 'delete';
-export const CLEANUPS: Cleanup[] = ['archive', 'keep', 'delete'];
-
-/** A piece of work one bot asked of another: a new task agent (`spawn`) or an existing bot (`assign`). */
-export interface Task {
-  id: string;
-  kind: 'spawn' | 'assign';
-  /** Who does the work. */
-  bot: string;
-  /** Who asked, and gets the result. */
-  parent: string;
-  text: string;
-  status: TaskStatus;
-  runtime: RuntimeName;
-  run?: RunRef;
-  topic?: string;
-  deadline: string;
-  /** What happens to a spawned agent's memory when its task ends. */
-  cleanup: Cleanup;
-  /** 1 for a task of a standing bot, one more for each task agent above it. */
-  depth: number;
-  created: string;
-  started?: string;
-  ended?: string;
-  result?: string;
-  error?: string;
-  /** Notes the agent asked to keep, copied into the parent's memory. */
-  kept?: string[];
-  /** Notes that were to be copied into the parent's memory but did not fit: they stay in the agent's. */
-  left?: string[];
-  /** The message in the parent's inbox that reported the end. */
-  reported?: string;
-  /** True once a spawned agent's memory was cleaned up and its token revoked. */
-  cleaned?: boolean;
-}
+import { type Caller, callerOf, checkMayCancelTask, checkMayCompleteTask, mayViewTask, seesAllTasks } from '../access.js';
+import { UserError } from '../errors.js';
+import type { RoostEvents } from '../events.js';
+import { KeyedLock } from '../lock.js';
+import type { Memory } from '../memory.js';
+import { RateLimit } from '../rate-limit.js';
+import type { Bot, Registry } from '../registry.js';
+import type { AgentRuntimes, RunEnd, RuntimeName } from '../agent-runtime.js';
+import type { Sessions } from '../sessions.js';
+import type { Tokens } from '../tokens.js';
+import { type Cleanup, isLive, type Task, type TaskFiles } from './store.js';
 
 export interface SpawnLimits {
   /** Live tasks one bot may have asked for at once (spawned and assigned). */
@@ -84,7 +43,7 @@ export const DEFAULT_SPAWN_LIMITS: SpawnLimits = {
 /** The part of messaging that tasks use: a durable message, also delivered live where the recipient has a session. */
 export interface TaskMail {
   send(
-    sender: string,
+    sender: Caller,
     request: { to: string[]; subject: string; body: string; idempotency_key: string },
   ): Promise<{ id: string; recipients: Array<{ bot: string; live: boolean; session?: string; reason?: string }> }>;
 }
@@ -117,7 +76,6 @@ export interface TaskNode extends Task {
   children: TaskNode[];
 }
 
-const LIVE: TaskStatus[] = ['starting', 'running'];
 const REAP_EVERY_MS = 1_000;
 /** Each wait on a runtime lasts at most this long, so a deadline or a shutdown is noticed in time. */
 const WAIT_SLICE_MS = 30_000;
@@ -126,14 +84,10 @@ const REPORTED_RESULT_CHARS = 32_000;
 /** The longest result a task keeps. */
 export const RESULT_CHARS = 256_000;
 
-export function isLive(task: Task): boolean {
-  return LIVE.includes(task.status);
-}
-
 /**
  * Task agents and assigned tasks: registry entry, token and memory folder of a spawned agent,
  * its run on a runtime, the deadline reaper, quotas, the result to the parent's inbox, cleanup.
- * Each task is a file `tasks/<id>.md` (frontmatter: its state; body: the task), so it survives restarts.
+ * Each task is a file (see `TaskFiles`), so it survives restarts.
  */
 export class Tasks {
   private readonly tasks = new Map<string, Task>();
@@ -145,8 +99,7 @@ export class Tasks {
   private readonly starts: RateLimit;
 
   constructor(
-    private readonly vault: Vault,
-    private readonly history: Pick<History, 'settle'>,
+    private readonly files: TaskFiles,
     private readonly registry: Registry,
     private readonly tokens: Tokens,
     private readonly memory: Memory,
@@ -162,11 +115,7 @@ export class Tasks {
 
   /** Loads every task; resumes watching live runs and finishes reporting any that ended unreported. */
   async load(): Promise<void> {
-    for (const file of await listTaskFiles(this.vault.abs('tasks'))) {
-      const text = await this.vault.read(`tasks/${file}`);
-      const task = text === null ? null : taskFromText(text);
-      if (task) this.remember(task);
-    }
+    for (const task of await this.files.readAll()) this.remember(task);
     for (const task of this.tasks.values()) {
       if (isLive(task)) void this.watch(task.id);
       else if (!task.reported || (task.kind === 'spawn' && !task.cleaned)) void this.locks.run(task.id, () => this.settle(task)).catch(logError);
@@ -228,7 +177,7 @@ export class Tasks {
       let token: string;
       try {
         await this.save(task, parent.id, `spawn ${id}`);
-        await this.registry.register(
+        await this.registry.add(
           {
             id,
             kind: 'task',
@@ -245,7 +194,7 @@ export class Tasks {
         );
         token = await this.tokens.issue(id);
         const brief = briefOf(task, roleBot ? roleBot.role : request.role, await this.endingOf(task, agent));
-        await this.memory.write(id, 'TASK.md', brief, { title: `Task from ${parent.id}`, type: 'task' }, undefined, 'roost');
+        await this.memory.write(callerOf({ id, kind: 'task' }), 'TASK.md', brief, { title: `Task from ${parent.id}`, type: 'task' }, undefined, 'roost');
         // Its first tool calls may come from its session before the start returns.
         if (session) this.sessions.track(id, session, true, task.status);
         task.run = await runtimeImpl.start({ bot: id, task: id, brief, token, agent, session, command });
@@ -291,7 +240,7 @@ export class Tasks {
       let sent: Awaited<ReturnType<TaskMail['send']>>;
       try {
         await this.save(task, parent.id, `assign ${id} to ${target.id}`);
-        sent = await this.mail.send(parent.id, {
+        sent = await this.mail.send(callerOf(parent), {
           to: [target.id],
           subject: `Task ${id}: ${firstLine(request.task)}`,
           body: `${request.task}\n\n---\nTask ${id} from ${parent.id}, due ${deadline}. When it is done, call complete_task with task "${id}" and your result.`,
@@ -299,7 +248,7 @@ export class Tasks {
         });
       } catch (error) {
         this.tasks.delete(id);
-        await this.vault.remove(`tasks/${id}.md`, 'tasks', { author: parent.id, summary: `undo assign ${id}` });
+        await this.files.remove(task, parent.id, `undo assign ${id}`);
         throw error;
       }
       const delivery = sent.recipients.find((r) => r.bot === target.id);
@@ -325,7 +274,7 @@ export class Tasks {
         live.length ? 'invalid' : 'not_found',
       );
     }
-    if (task.bot !== caller.bot) throw new UserError(`Task "${task.id}" is ${task.bot}'s to complete, not yours.`, 'forbidden');
+    checkMayCompleteTask(caller, task);
     if (!isLive(task)) throw new UserError(`Task "${task.id}" already ended (${task.status}); nothing was changed.`, 'conflict');
     const keep = input.keep ?? [];
     if (keep.length && task.kind !== 'spawn') throw new UserError('"keep" is for task agents, whose memory is cleaned up; your notes stay yours anyway.');
@@ -335,9 +284,7 @@ export class Tasks {
 
   async cancel(caller: Caller, id: string): Promise<Task> {
     const task = this.require(caller, id);
-    if (task.parent !== caller.bot && !readsEverything(caller) && !this.isAncestor(caller.bot, task)) {
-      throw new UserError(`Only whoever asked for task "${task.id}" (${task.parent}), the main bot or the operator may cancel it.`, 'forbidden');
-    }
+    checkMayCancelTask(caller, task, this.isAncestor(caller.bot, task));
     if (!isLive(task)) throw new UserError(`Task "${task.id}" already ended (${task.status}); nothing was changed.`, 'conflict');
     // Ended first, so the run's own end (e.g. the killed process exiting) is not taken for the outcome.
     const ended = await this.finish(task.id, { status: 'cancelled', error: `cancelled by ${caller.bot}` }, caller.bot);
@@ -375,7 +322,7 @@ export class Tasks {
     }
     if (!task.reported) {
       try {
-        const sent = await this.mail.send(task.bot, {
+        const sent = await this.mail.send(callerOf({ id: task.bot, kind: 'task' }), {
           to: [task.parent],
           subject: `Task ${task.id} ${task.status}: ${firstLine(task.text)}`,
           body: reportOf(task),
@@ -396,7 +343,7 @@ export class Tasks {
    * note stays in the agent's memory, listed in `left` for the report.
    */
   private async cleanUp(task: Task): Promise<void> {
-    const self: Caller = { bot: task.bot, kind: 'task', operator: false };
+    const self = callerOf({ id: task.bot, kind: 'task' });
     const notes = (await this.memory.list(self, task.bot, '', true)).notes.map((n) => n.path);
     const copied = task.cleanup === 'archive' ? notes : (task.kept ?? []).filter((p) => notes.includes(p));
     const left: string[] = [];
@@ -410,7 +357,7 @@ export class Tasks {
     }
     if (left.length) task.left = left;
     if (task.cleanup === 'delete') {
-      for (const path of notes.filter((p) => !copied.includes(p))) await this.memory.remove(task.bot, path, undefined, 'roost').catch(logError);
+      for (const path of notes.filter((p) => !copied.includes(p))) await this.memory.remove(self, path, undefined, 'roost').catch(logError);
     }
     if (this.registry.get(task.bot)?.status === 'active') {
       await this.registry.update(task.bot, { status: 'retired' }, task.parent, `retire task agent ${task.bot}`, 'roost');
@@ -508,7 +455,7 @@ export class Tasks {
       ...this.activityOf(task),
       children: task.kind === 'spawn' ? all.filter((c) => c.parent === task.bot).sort(byCreated).map(node) : [],
     });
-    const roots = readsEverything(caller) ? all.filter((t) => !this.tasks.has(t.parent)) : all.filter((t) => t.parent === caller.bot);
+    const roots = seesAllTasks(caller) ? all.filter((t) => !this.tasks.has(t.parent)) : all.filter((t) => t.parent === caller.bot);
     return roots.sort(byCreated).map(node);
   }
 
@@ -523,7 +470,7 @@ export class Tasks {
   }
 
   private mayView(caller: Caller, task: Task): boolean {
-    return readsEverything(caller) || task.parent === caller.bot || task.bot === caller.bot || this.isAncestor(caller.bot, task);
+    return mayViewTask(caller, task, this.isAncestor(caller.bot, task));
   }
 
   /** True when `bot` asked, directly or through its task agents, for `task`. */
@@ -621,10 +568,8 @@ export class Tasks {
     if (task.kind === 'spawn' && task.run?.session) this.sessions.track(task.bot, task.run.session, isLive(task), task.status);
   }
 
-  private async save(task: Task, by: string, summary: string): Promise<void> {
-    const file = `tasks/${task.id}.md`;
-    await this.history.settle(file);
-    await this.vault.write(file, taskToText(task), { author: by, summary });
+  private save(task: Task, by: string, summary: string): Promise<void> {
+    return this.files.save(task, by, summary);
   }
 
   /** Removes what a refused spawn made: the agent's note, token, registry entry and task file. */
@@ -632,13 +577,11 @@ export class Tasks {
     this.tasks.delete(task.id);
     this.sessions.forget(task.bot);
     const steps = [
-      () => this.memory.remove(task.bot, 'TASK.md', undefined, 'roost'),
+      () => this.memory.remove(callerOf({ id: task.bot, kind: 'task' }), 'TASK.md', undefined, 'roost'),
       () => this.memory.forgetEmptyBot(task.bot),
       () => this.tokens.revoke(task.bot),
       () => this.registry.remove(task.bot, by),
-      async () => {
-        await this.vault.remove(`tasks/${task.id}.md`, 'tasks', { author: by, summary: `undo spawn ${task.id}` });
-      },
+      () => this.files.remove(task, by, `undo spawn ${task.id}`),
     ];
     for (const step of steps) await step().catch((error: Error) => (error instanceof UserError ? undefined : logError(error.message)));
   }
@@ -686,68 +629,6 @@ function firstLine(text: string): string {
 
 function byCreated(a: Task, b: Task): number {
   return a.created.localeCompare(b.created);
-}
-
-const FIELDS = ['id', 'kind', 'bot', 'parent', 'status', 'runtime', 'topic', 'deadline', 'cleanup', 'depth', 'created', 'started', 'ended', 'result', 'error', 'kept', 'left', 'reported', 'cleaned'] as const;
-
-function taskToText(task: Task): string {
-  const frontmatter: Record<string, unknown> = {};
-  for (const key of FIELDS) frontmatter[key] = task[key];
-  if (task.run) {
-    frontmatter.run_id = task.run.runId;
-    frontmatter.session = task.run.session;
-    frontmatter.pid = task.run.pid;
-  }
-  return serializeNote(frontmatter, `${task.text.trim()}\n`);
-}
-
-function taskFromText(text: string): Task | null {
-  const { frontmatter: fm, body, problem } = parseNote(text);
-  // The ids name files (the task's, the agent's memory and mail): a task file written by hand with other ids is not a task.
-  if (problem || !isId(fm.id) || !isId(fm.bot) || !isId(fm.parent)) return null;
-  const runId = stringOf(fm.run_id);
-  const optional = (key: string) => (stringOf(fm[key]) ? { [key]: stringOf(fm[key]) } : {});
-  return {
-    id: stringOf(fm.id),
-    kind: fm.kind === 'assign' ? 'assign' : 'spawn',
-    bot: stringOf(fm.bot),
-    parent: stringOf(fm.parent),
-    text: body.trim(),
-    status: stringOf(fm.status) as TaskStatus,
-    runtime: stringOf(fm.runtime) as RuntimeName,
-    ...(runId
-      ? {
-          run: {
-            runtime: stringOf(fm.runtime) as RuntimeName,
-            runId,
-            ...optional('session'),
-            ...(typeof fm.pid === 'number' ? { pid: fm.pid } : {}),
-          },
-        }
-      : {}),
-    ...optional('topic'),
-    deadline: stringOf(fm.deadline),
-    cleanup: (stringOf(fm.cleanup) || 'archive') as Cleanup,
-    depth: typeof fm.depth === 'number' ? fm.depth : 1,
-    created: stringOf(fm.created),
-    ...optional('started'),
-    ...optional('ended'),
-    ...optional('result'),
-    ...optional('error'),
-    ...(Array.isArray(fm.kept) ? { kept: fm.kept.map(String) } : {}),
-    ...(Array.isArray(fm.left) ? { left: fm.left.map(String) } : {}),
-    ...optional('reported'),
-    ...(fm.cleaned === true ? { cleaned: true } : {}),
-  } as Task;
-}
-
-async function listTaskFiles(dir: string): Promise<string[]> {
-  try {
-    return (await fs.readdir(dir)).filter((f) => f.endsWith('.md') && !f.startsWith('.')).sort();
-  } catch (error) {
-    if (isMissing(error)) return [];
-    throw error;
-  }
 }
 
 /** A task that ended meanwhile (another path finished it first) is no error for the one that came second. */
