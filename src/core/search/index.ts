@@ -179,7 +179,7 @@ export class SearchIndex {
         }
         continue;
       }
-      const { ids, scores, matched } = scoreShard(shard, shelf, expansions, ranking.boosts, keep);
+      const { ids, scores, matched } = scoreShard(shard, shelf, expansions, ranking, keep);
       total += ids.length;
       for (const id of ids) offer(top, wanted, { key: scores[id], note: shelf.notes[id]!, id, words: matched[id] });
     }
@@ -365,9 +365,11 @@ function scoreShard(
   shard: Shard,
   shelf: Shelf,
   expansions: Array<Map<number, Expansion>>,
-  boosts: readonly number[],
+  ranking: Ranking,
   keep: (id: number) => boolean,
 ): { ids: number[]; scores: Float64Array; matched: Int32Array } {
+  const { boosts } = ranking;
+  const best = ranking.expansions === 'best';
   const n = shelf.notes.length;
   const scores = new Float64Array(n);
   /** Per note: bits of the query terms it matched; -1 when filtered out. */
@@ -376,7 +378,14 @@ function scoreShard(
   const count = shelf.count;
   const averages = shard.totals.map((t) => t / count || 1);
   const df = [0, 0, 0, 0];
+  /** By note: the score of the term being read, and of the query word being read. */
+  const termScores = new Float64Array(n);
+  const wordScores = new Float64Array(n);
+  /** The notes with a term score, and with a word score, to fold and clear. */
+  const inTerm: number[] = [];
+  const inWord: number[] = [];
   expansions.forEach((terms, q) => {
+    const bit = 1 << q;
     for (const { id: termId, weight } of terms.values()) {
       const slot = shard.terms.get(termId);
       if (slot === undefined) continue;
@@ -395,11 +404,25 @@ function scoreShard(
           }
           ids.push(id);
         }
+        if ((bits & bit) === 0) {
+          matched[id] = bits | bit;
+          inWord.push(id);
+        }
+        if (termScores[id] === 0) inTerm.push(id);
         const f = fieldOf(p);
-        scores[id] += weight * boosts[f] * bm25(tfOf(p), df[f], count, shard.lengths[id * 4 + f], averages[f]);
-        matched[id] = bits | (1 << q);
+        termScores[id] += weight * boosts[f] * bm25(tfOf(p), df[f], count, shard.lengths[id * 4 + f], averages[f]);
       }
+      for (const id of inTerm) {
+        wordScores[id] = best ? Math.max(wordScores[id], termScores[id]) : wordScores[id] + termScores[id];
+        termScores[id] = 0;
+      }
+      inTerm.length = 0;
     }
+    for (const id of inWord) {
+      scores[id] += wordScores[id];
+      wordScores[id] = 0;
+    }
+    inWord.length = 0;
   });
   // MiniSearch's "quality": a note matching more of the query's words ranks higher.
   for (const id of ids) scores[id] *= bitCount(matched[id]);
