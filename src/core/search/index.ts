@@ -378,12 +378,8 @@ function scoreShard(
   const count = shelf.count;
   const averages = shard.totals.map((t) => t / count || 1);
   const df = [0, 0, 0, 0];
-  /** By note: the score of the term being read, and of the query word being read. */
-  const termScores = new Float64Array(n);
+  /** By note: the score of the query word being read, when it has matched the note ('best' only). */
   const wordScores = new Float64Array(n);
-  /** The notes with a term score, and with a word score, to fold and clear. */
-  const inTerm: number[] = [];
-  const inWord: number[] = [];
   expansions.forEach((terms, q) => {
     const bit = 1 << q;
     for (const { id: termId, weight } of terms.values()) {
@@ -392,9 +388,10 @@ function scoreShard(
       const list = shard.postings.values(slot);
       df.fill(0);
       for (let i = 0; i < list.length; i++) df[fieldOf(list[i])]++;
-      for (let i = 0; i < list.length; i++) {
-        const p = list[i];
-        const id = noteOf(p);
+      // A note's postings under a term lie next to each other (one per field, pushed by one upsert).
+      for (let i = 0, end = 0; i < list.length; i = end) {
+        const id = noteOf(list[i]);
+        for (end = i + 1; end < list.length && noteOf(list[end]) === id; ) end++;
         const bits = matched[id];
         if (bits === -1) continue;
         if (bits === 0) {
@@ -404,25 +401,23 @@ function scoreShard(
           }
           ids.push(id);
         }
+        let termScore = 0;
+        for (let j = i; j < end; j++) {
+          const f = fieldOf(list[j]);
+          termScore += weight * boosts[f] * bm25(tfOf(list[j]), df[f], count, shard.lengths[id * 4 + f], averages[f]);
+        }
         if ((bits & bit) === 0) {
           matched[id] = bits | bit;
-          inWord.push(id);
+          wordScores[id] = termScore;
+          scores[id] += termScore;
+        } else if (!best) {
+          scores[id] += termScore;
+        } else if (termScore > wordScores[id]) {
+          scores[id] += termScore - wordScores[id];
+          wordScores[id] = termScore;
         }
-        if (termScores[id] === 0) inTerm.push(id);
-        const f = fieldOf(p);
-        termScores[id] += weight * boosts[f] * bm25(tfOf(p), df[f], count, shard.lengths[id * 4 + f], averages[f]);
       }
-      for (const id of inTerm) {
-        wordScores[id] = best ? Math.max(wordScores[id], termScores[id]) : wordScores[id] + termScores[id];
-        termScores[id] = 0;
-      }
-      inTerm.length = 0;
     }
-    for (const id of inWord) {
-      scores[id] += wordScores[id];
-      wordScores[id] = 0;
-    }
-    inWord.length = 0;
   });
   // MiniSearch's "quality": a note matching more of the query's words ranks higher.
   for (const id of ids) scores[id] *= bitCount(matched[id]);
