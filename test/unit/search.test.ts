@@ -90,6 +90,18 @@ describe('SearchIndex', () => {
     expect(index.search('journal', { scopes: own('dev') }).total).toBe(0);
   });
 
+  it('counts a query word once per note, by its best term, so a note full of near terms does not pass the note its title names', () => {
+    index.upsert(note('dev', 'storage-state.md', { title: 'Storage state', body: 'Where the browser keeps its cookies between runs.' }));
+    index.upsert(
+      note('dev', 'contents.md', {
+        title: 'Contents',
+        body: 'Save the storage state: the `storageState` option, a `storage-state.json` file, stateful and stateless pages, statements, storages; `storage.stateDir`, `stateFile`.',
+      }),
+    );
+    for (let i = 0; i < 5; i++) index.upsert(note('dev', `other-${i}.md`, { body: 'Nothing about it here, only storage.' }));
+    expect(paths('storage state', { scopes: own('dev'), limit: 2 })).toEqual(['dev:storage-state.md', 'dev:contents.md']);
+  });
+
   it('finds technical words in backticks, identifiers whole and by their parts, flags, and words without their diacritics', () => {
     index.upsert(note('dev', 'ts.md', { body: 'Set `compilerOptions.strict` in `tsconfig.json`.' }));
     index.upsert(note('dev', 'cache.md', { body: 'The `cacheDir` option and the cache_size limit.' }));

@@ -179,7 +179,7 @@ export class SearchIndex {
         }
         continue;
       }
-      const { ids, scores, matched } = scoreShard(shard, shelf, expansions, ranking.boosts, keep);
+      const { ids, scores, matched } = scoreShard(shard, shelf, expansions, ranking, keep);
       total += ids.length;
       for (const id of ids) offer(top, wanted, { key: scores[id], note: shelf.notes[id]!, id, words: matched[id] });
     }
@@ -365,9 +365,11 @@ function scoreShard(
   shard: Shard,
   shelf: Shelf,
   expansions: Array<Map<number, Expansion>>,
-  boosts: readonly number[],
+  ranking: Ranking,
   keep: (id: number) => boolean,
 ): { ids: number[]; scores: Float64Array; matched: Int32Array } {
+  const { boosts } = ranking;
+  const best = ranking.expansions === 'best';
   const n = shelf.notes.length;
   const scores = new Float64Array(n);
   /** Per note: bits of the query terms it matched; -1 when filtered out. */
@@ -376,16 +378,20 @@ function scoreShard(
   const count = shelf.count;
   const averages = shard.totals.map((t) => t / count || 1);
   const df = [0, 0, 0, 0];
+  /** By note: the score of the query word being read, when it has matched the note ('best' only). */
+  const wordScores = new Float64Array(n);
   expansions.forEach((terms, q) => {
+    const bit = 1 << q;
     for (const { id: termId, weight } of terms.values()) {
       const slot = shard.terms.get(termId);
       if (slot === undefined) continue;
       const list = shard.postings.values(slot);
       df.fill(0);
       for (let i = 0; i < list.length; i++) df[fieldOf(list[i])]++;
-      for (let i = 0; i < list.length; i++) {
-        const p = list[i];
-        const id = noteOf(p);
+      // A note's postings under a term lie next to each other (one per field, pushed by one upsert).
+      for (let i = 0, end = 0; i < list.length; i = end) {
+        const id = noteOf(list[i]);
+        for (end = i + 1; end < list.length && noteOf(list[end]) === id; ) end++;
         const bits = matched[id];
         if (bits === -1) continue;
         if (bits === 0) {
@@ -395,9 +401,21 @@ function scoreShard(
           }
           ids.push(id);
         }
-        const f = fieldOf(p);
-        scores[id] += weight * boosts[f] * bm25(tfOf(p), df[f], count, shard.lengths[id * 4 + f], averages[f]);
-        matched[id] = bits | (1 << q);
+        let termScore = 0;
+        for (let j = i; j < end; j++) {
+          const f = fieldOf(list[j]);
+          termScore += weight * boosts[f] * bm25(tfOf(list[j]), df[f], count, shard.lengths[id * 4 + f], averages[f]);
+        }
+        if ((bits & bit) === 0) {
+          matched[id] = bits | bit;
+          wordScores[id] = termScore;
+          scores[id] += termScore;
+        } else if (!best) {
+          scores[id] += termScore;
+        } else if (termScore > wordScores[id]) {
+          scores[id] += termScore - wordScores[id];
+          wordScores[id] = termScore;
+        }
       }
     }
   });

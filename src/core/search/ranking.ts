@@ -12,6 +12,11 @@ export interface Ranking {
   termCounts(text: string): Map<string, number>;
   /** A query's distinct terms, at most 31. */
   queryTerms(query: string): string[];
+  /**
+   * How a query word's terms add up in a note: 'sum' adds every term it matched (MiniSearch's
+   * way), 'best' counts only the term that scores most.
+   */
+  expansions: 'sum' | 'best';
   /** By field: how much a match in it counts; a field with 0 is not indexed. */
   boosts: readonly number[];
   /** Query words at least this long also match the terms they begin (shorter prefixes match so many terms that they cost much and mean little). */
@@ -25,7 +30,9 @@ export interface Ranking {
 
 /**
  * Roost's ranking, chosen on the tuning half of the quality benchmark (`npm run bench:quality`):
- * the title counts twice the body and tags as much; the path is not indexed (a word in a path
+ * a query word counts once per note, by its best term (summed, a word that also matched as a prefix
+ * or with a typo put notes full of near terms, like a table of contents, above the note whose title
+ * it named); the title counts 1.75 times the body and tags as much; the path is not indexed (a word in a path
  * pulled notes above the ones about it, and the title holds the file's name when nothing else
  * does); one edit in words of 3 letters or more (MiniSearch's fuzzy 0.2, capped: two edits in long
  * words found no more on the tuning half and made searches slower).
@@ -33,7 +40,8 @@ export interface Ranking {
 export const RANKING: Ranking = {
   termCounts,
   queryTerms,
-  boosts: [2, 1, 0, 1],
+  expansions: 'best',
+  boosts: [1.75, 1, 0, 1],
   minPrefix: 3,
   maxEdits: (word) => Math.min(1, Math.round(word.length * 0.2)),
   prefixWeight: 0.375,
