@@ -1,20 +1,20 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { readDaemonInfo } from '../../src/core/lock-file.js';
 import { parseNote } from '../../src/core/notes.js';
 import { CLI_PATH } from '../../src/package.js';
-import { BOTS_DIR, httpClient, OPERATOR_TOKEN, random, tempDir } from '../helpers.js';
+import { BOTS_DIR, httpClient, OPERATOR_TOKEN, random } from '../helpers.js';
+import { cutPower, imagesUnavailable, makeImage, remount, sh } from './disk.js';
 
 /**
  * Power cuts, for real: the data root on a loop-mounted ext4 image, a storm of every kind of change
  * from several bots through the MCP client, then the file system shut down at a random instant
- * without flushing its journal (EXT4_IOC_SHUTDOWN with NOLOGFLUSH: what the disk holds is what a
- * power cut leaves), the daemon killed, the image unmounted and mounted again, the daemon started,
+ * (see disk.ts), the daemon killed, the image unmounted and mounted again, the daemon started,
  * and what it serves checked against the log of acknowledgments. POWERCUT_SEED=<n> replays a run.
  */
 
@@ -30,62 +30,7 @@ const TOOLS = [
   'send_message', 'set_fact', 'subscribe_topic', 'unsubscribe_topic', 'update_bot', 'update_topic', 'write_note',
 ];
 
-const work = tempDir('roost-powercut-');
-const mounted: string[] = [];
-
-function sh(command: string, ...args: string[]): string {
-  return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-/** Why loop-mounted images cannot be used here, or null when they can. */
-function unavailable(): string | null {
-  if (process.platform !== 'linux') return 'not Linux';
-  if (process.getuid?.() !== 0) return 'not root (mounting an image needs root)';
-  try {
-    sh('mkfs.ext4', '-V');
-    sh('losetup', '-f');
-    return null;
-  } catch (error) {
-    return `no mkfs.ext4 or free loop device (${(error as Error).message.split('\n')[0]})`;
-  }
-}
-
-const reason = unavailable();
-if (reason && process.env.CI === 'true') throw new Error(`the power-cut suite needs loop devices under CI: ${reason}`);
-if (reason) console.warn(`power-cut suite skipped: ${reason}`);
-
-afterAll(() => {
-  for (const point of mounted) {
-    try {
-      sh('umount', point);
-    } catch {
-      // already unmounted
-    }
-  }
-  rmSync(work, { recursive: true, force: true });
-});
-
-/** A new ext4 image of `megabytes`, mounted; returns the mount point. */
-function makeImage(name: string, megabytes: number): string {
-  const image = path.join(work, `${name}.img`);
-  const point = path.join(work, name);
-  mkdirSync(point);
-  sh('truncate', '-s', `${megabytes}M`, image);
-  sh('mkfs.ext4', '-q', '-F', image);
-  sh('mount', '-o', 'loop', image, point);
-  mounted.push(point);
-  return point;
-}
-
-/** The power cut: nothing more reaches the disk, not even the journal's last transactions. */
-function cutPower(point: string): void {
-  sh('python3', '-c', `import fcntl,os,struct; fd=os.open(${JSON.stringify(point)},os.O_RDONLY); fcntl.ioctl(fd,0x8004587D,struct.pack('I',2))`);
-}
-
-function remount(point: string): void {
-  sh('umount', point);
-  sh('mount', '-o', 'loop', path.join(work, `${path.basename(point)}.img`), point);
-}
+const reason = imagesUnavailable();
 
 interface Daemon {
   child: ChildProcess;
