@@ -62,7 +62,7 @@ export type ExternalChangeHandler = (file: string, stat: FileStat | null) => Pro
 const SNAPSHOT_EVERY_MS = 30_000;
 /**
  * inotify drops events when its queue overflows (16,384 by default) and Node does not say so: a
- * sweep this often finds the hand edits missed. At 100,000 notes it costs git a second of stats.
+ * sweep this often finds the hand edits missed (git compares the files' stats with its index).
  */
 const SWEEP_EVERY_MS = 60_000;
 
