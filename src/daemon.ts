@@ -31,6 +31,7 @@ export interface DaemonOptions {
   delivery?: SessionDelivery;
   runtimes?: RuntimeOptions;
   embeddings?: EmbeddingProvider;
+  sweepEveryMs?: number;
 }
 
 export interface Daemon {
@@ -56,6 +57,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     delivery: options.delivery,
     runtimes,
     embeddings: options.embeddings,
+    sweepEveryMs: options.sweepEveryMs,
   }).catch(async (error: unknown) => {
     // Until Roost opens, the runtimes are the daemon's to close; after, Roost closes them.
     await runtimes.close();

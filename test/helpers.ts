@@ -54,6 +54,7 @@ export async function startTestDaemon(
     delivery?: SessionDelivery;
     runtimes?: RuntimeOptions;
     embeddings?: EmbeddingProvider;
+    sweepEveryMs?: number;
   } = {},
 ): Promise<TestDaemon> {
   const home = options.home ?? tempDir();
@@ -72,6 +73,7 @@ export async function startTestDaemon(
     delivery: options.delivery,
     runtimes: options.runtimes,
     embeddings: options.embeddings,
+    sweepEveryMs: options.sweepEveryMs,
   });
   const tokens: Record<string, string> = {};
   for (const bot of daemon.roost.registry.list()) tokens[bot.id] = await daemon.roost.tokens.issue(bot.id);

@@ -33,6 +33,12 @@ export interface Change {
   committed?: () => void;
 }
 
+/** A file Roost writes into the data root (its README), and its content. */
+export interface OwnFile {
+  path: string;
+  content: string;
+}
+
 /** A change as a write-ahead log recorded it: what it made of each path (null: gone), and who made it. */
 export interface RecordedChange {
   author: string;
@@ -115,11 +121,15 @@ export class History {
    * (an empty HEAD, a branch that names no commit). With `commitLeftovers` (the default), commits
    * what is on disk and not in git as `external`; a daemon does that itself once it watches the files.
    */
-  static async open(root: string, options: { windowMs?: number; remote?: string; pushEveryMs?: number; commitLeftovers?: boolean } = {}): Promise<History> {
+  static async open(
+    root: string,
+    options: { windowMs?: number; remote?: string; pushEveryMs?: number; commitLeftovers?: boolean; ownFiles?: OwnFile[] } = {},
+  ): Promise<History> {
     const history = new History(root, options.windowMs ?? 50);
     await makeDurableDir(root);
     await history.repair();
-    await ensureIgnored(path.join(root, '.gitignore'));
+    const ignore = await ensureIgnored(path.join(root, '.gitignore'));
+    await history.commitOwn([...(options.ownFiles ?? []), { path: '.gitignore', content: ignore }]);
     // Only this process uses the repository (the daemon lock), so lock files and crash reports are a killed git's leftovers.
     const gitDir = path.join(root, '.git');
     const leftovers = (await fs.readdir(gitDir)).filter((name) => name.startsWith('fast_import_crash_'));
@@ -130,6 +140,18 @@ export class History {
       history.schedulePush();
     }
     return history;
+  }
+
+  /**
+   * Commits under Roost's own name the files Roost put in the data root that are still as it wrote
+   * them (the branch may have them already, or lack them after a power cut): they are no one's hand edit.
+   */
+  private async commitOwn(files: OwnFile[]): Promise<void> {
+    const own: string[] = [];
+    for (const file of files) if ((await fs.readFile(path.join(this.root, file.path), 'utf8').catch(() => null)) === file.content) own.push(file.path);
+    if (!own.length) return;
+    this.enqueue({ author: 'roost', paths: own, summary: `set up ${own.join(', ')}` });
+    await this.flush();
   }
 
   /** Commits as `external` what is on disk and not in git: changes made by hand while no daemon watched. */
@@ -247,6 +269,16 @@ export class History {
     this.pending.push({ change, seq: ++this.seq, retried: false });
     for (const file of change.paths) this.queuedPaths.set(file, (this.queuedPaths.get(file) ?? 0) + 1);
     this.timer ??= setTimeout(() => this.run(), this.busy ? this.windowMs * BUSY_WINDOW_FACTOR : this.windowMs);
+  }
+
+  /** The files on disk that differ from the branch: changed or gone, and new ones not ignored. */
+  async uncommitted(): Promise<string[]> {
+    const [changed, added] = await Promise.all([
+      // Against the branch, not git's index, which lags behind the commits.
+      (await this.readTip()) ? this.git(['diff', 'HEAD', '--no-renames', '--name-only', '-z']) : '',
+      this.git(['ls-files', '--others', '--exclude-standard', '-z']),
+    ]);
+    return `${changed}${added}`.split('\0').filter(Boolean);
   }
 
   /** True while a change to `file` is queued or being committed. */
@@ -635,12 +667,18 @@ async function filesUnder(root: string, folder: string): Promise<string[]> {
 /** Machine state, and temp files of writes cut short by a crash, never go into git. */
 const IGNORED = ['.roost/', '.*.tmp'];
 
-async function ensureIgnored(file: string): Promise<void> {
+/**
+ * Adds to `file` the patterns of IGNORED that it lacks. Returns the file as Roost leaves it when it
+ * changes it, or else as Roost makes it in a new data root (a power cut may have kept it from git).
+ */
+async function ensureIgnored(file: string): Promise<string> {
   const text = await fs.readFile(file, 'utf8').catch(() => '');
   const present = new Set(text.split('\n').map((line) => line.trim()));
   const missing = IGNORED.filter((pattern) => !present.has(pattern));
-  if (missing.length === 0) return;
-  await writeDurably(file, `${text}${text && !text.endsWith('\n') ? '\n' : ''}${missing.join('\n')}\n`);
+  if (missing.length === 0) return `${IGNORED.join('\n')}\n`;
+  const content = `${text}${text && !text.endsWith('\n') ? '\n' : ''}${missing.join('\n')}\n`;
+  await writeDurably(file, content);
+  return content;
 }
 
 /** fsyncs every file and folder below `dir`, and `dir`'s own entry (a new repository: a few dozen small files). */

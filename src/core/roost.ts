@@ -49,6 +49,8 @@ export interface RoostOptions {
   spawnLimits?: Partial<SpawnLimits>;
   /** Computes note vectors for semantic and hybrid search; none by default (lexical search only). */
   embeddings?: EmbeddingProvider;
+  /** How often, while watching, the data root is compared with git for hand edits the watcher missed (ms). */
+  sweepEveryMs?: number;
 }
 
 /** Reacts to a file under `prefix` changed on disk by someone other than this process. */
@@ -59,6 +61,11 @@ export type ExternalChangeHandler = (file: string, stat: FileStat | null) => Pro
  * a tenth of the daemon's time at 5 s; after a crash, start reads again the notes changed since.
  */
 const SNAPSHOT_EVERY_MS = 30_000;
+/**
+ * inotify drops events when its queue overflows (16,384 by default) and Node does not say so: a
+ * sweep this often finds the hand edits missed (git compares the files' stats with its index).
+ */
+const SWEEP_EVERY_MS = 60_000;
 
 /** The engine: everything a daemon serves, over one data root. Knows nothing of MCP or HTTP. */
 export class Roost {
@@ -84,6 +91,8 @@ export class Roost {
   private data?: TreeWatcher;
   private watchers: FSWatcher[] = [];
   private snapshotTimer?: NodeJS.Timeout;
+  private sweepTimer?: NodeJS.Timeout;
+  private sweeping?: Promise<void>;
   private indexing: Promise<void> = Promise.resolve();
   private readonly handlers: Array<{ prefix: string; handle: ExternalChangeHandler }> = [];
   /** Files with a watcher event waiting for the file's lock. */
@@ -109,13 +118,14 @@ export class Roost {
     await makeDurableDir(this.stateDir);
     this.lock = await DaemonLock.acquire(path.join(this.stateDir, 'daemon.lock'));
     try {
-      await writeDataReadme(home);
+      const readme = await writeDataReadme(home);
       await this.vault.removeStaleTemps();
       this.history = await History.open(home, {
         windowMs: this.options.commitWindowMs,
         remote: this.options.backupRemote,
         pushEveryMs: this.options.backupEveryMs,
         commitLeftovers: false,
+        ownFiles: [{ path: 'README.md', content: readme }],
       });
       // Finishes the changes a crash interrupted, and commits those git lacks under their authors.
       await this.vault.open(path.join(this.stateDir, 'writes'), this.history);
@@ -199,20 +209,36 @@ export class Roost {
     return look;
   }
 
+  /**
+   * Handles as a watcher event every file that differs from git and has no change of Roost's
+   * queued: a hand edit the watcher missed is indexed and committed as `external` all the same.
+   */
+  sweep(): Promise<void> {
+    this.sweeping ??= this.history
+      .uncommitted()
+      .then((files) => Promise.all(files.filter((file) => !isHidden(file) && !this.history.isPending(file)).map((file) => this.fileEvent(file))))
+      .then(() => undefined)
+      .finally(() => (this.sweeping = undefined));
+    return this.sweeping;
+  }
+
   private async watch(): Promise<void> {
-    const hidden = (rel: string) => rel.split('/').some((s) => s.startsWith('.'));
-    this.data = new TreeWatcher(this.options.home, hidden, (file) => void this.fileEvent(file).catch(logError));
+    this.data = new TreeWatcher(this.options.home, isHidden, (file) => void this.fileEvent(file).catch(logError));
     const definitions = watch(this.options.botsDir, { ignoreInitial: true, depth: 0 });
     const reload = () => void this.registry.load().catch(logError);
     definitions.on('add', reload).on('change', reload).on('unlink', reload).on('error', logError);
     this.watchers = [definitions];
     await Promise.all([this.data.start(), new Promise<void>((resolve) => definitions.once('ready', () => resolve()))]);
+    this.sweepTimer = setInterval(() => void this.sweep().catch(logError), this.options.sweepEveryMs ?? SWEEP_EVERY_MS);
+    this.sweepTimer.unref();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.snapshotTimer);
+    clearInterval(this.sweepTimer);
+    await this.sweeping?.catch(() => undefined);
     await this.tasks.close();
     await this.runtimes.close();
     this.data?.close();
@@ -238,14 +264,20 @@ async function listFolders(dir: string): Promise<string[]> {
   }
 }
 
+/** Hidden files and folders (`.git`, `.roost`, temp files) are machine state, never a note or a hand edit. */
+function isHidden(relative: string): boolean {
+  return relative.split('/').some((s) => s.startsWith('.'));
+}
+
 function logError(error: unknown): void {
   console.error('roost:', error instanceof Error ? error.message : error);
 }
 
-/** A new data root gets the README that explains its layout (the one in this package's memory/). */
-async function writeDataReadme(home: string): Promise<void> {
+/** A new data root gets the README that explains its layout (the one in this package's memory/); returns that README. */
+async function writeDataReadme(home: string): Promise<string> {
   const file = path.join(home, 'README.md');
+  const readme = await fs.readFile(path.join(PACKAGE_ROOT, 'memory', 'README.md'), 'utf8');
   // Also when a power cut left it empty: it was written at the first start, and never by anyone but Roost then.
-  if ((await fs.stat(file).catch(() => null))?.size) return;
-  await writeDurably(file, await fs.readFile(path.join(PACKAGE_ROOT, 'memory', 'README.md'), 'utf8'));
+  if (!(await fs.stat(file).catch(() => null))?.size) await writeDurably(file, readme);
+  return readme;
 }

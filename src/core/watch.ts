@@ -56,7 +56,7 @@ export class TreeWatcher {
       if ((code === 'ENOSPC' || code === 'EMFILE') && !this.warned) {
         this.warned = true;
         console.error(
-          `roost: cannot watch ${abs} and maybe more folders: the system's limit of inotify watches is reached (${code}). Edits by hand there are noticed only at the next start; raise the limit, e.g. sysctl fs.inotify.max_user_watches=524288.`,
+          `roost: cannot watch ${abs} and maybe more folders: the system's limit of inotify watches is reached (${code}). Edits by hand there are noticed only by the sweep that compares the data root with git every minute; raise the limit, e.g. sysctl fs.inotify.max_user_watches=524288.`,
         );
       }
       return; // gone already, or not watchable

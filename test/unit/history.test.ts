@@ -58,14 +58,17 @@ function write(root: string, file: string, text: string): void {
 }
 
 describe('History.open', () => {
-  it('creates a repository on main with .roost/ ignored, and commits what is there as external', async () => {
+  it('creates a repository on main with .roost/ ignored, commits its .gitignore as its own and what is there as external', async () => {
     const root = tempDir();
     write(root, 'README.md', 'data\n');
     write(root, '.roost/index.json', '{}');
     await openHistory(root);
     expect(git(root, 'branch', '--show-current').trim()).toBe('main');
     expect(readFileSync(path.join(root, '.gitignore'), 'utf8')).toBe('.roost/\n.*.tmp\n');
-    expect(recent(root, 5)).toEqual(['external <external@roost.local>|roost <roost@roost.local>|external: recover 2 uncommitted changes']);
+    expect(recent(root, 5)).toEqual([
+      'external <external@roost.local>|roost <roost@roost.local>|external: recover 1 uncommitted change',
+      'roost <roost@roost.local>|roost <roost@roost.local>|roost: set up .gitignore',
+    ]);
     expect(git(root, 'ls-files').trim().split('\n').sort()).toEqual(['.gitignore', 'README.md']);
   });
 
@@ -95,7 +98,10 @@ describe('History.open', () => {
 
     expect(existsSync(path.join(root, '.git/index.lock'))).toBe(false);
     expect(readFileSync(path.join(root, '.gitignore'), 'utf8')).toBe('node_modules/\n.roost/\n.*.tmp\n');
-    expect(recent(root, 1)).toEqual(['external <external@roost.local>|roost <roost@roost.local>|external: recover 4 uncommitted changes']);
+    expect(recent(root, 2)).toEqual([
+      'external <external@roost.local>|roost <roost@roost.local>|external: recover 3 uncommitted changes',
+      'roost <roost@roost.local>|roost <roost@roost.local>|roost: set up .gitignore',
+    ]);
     expect(git(root, 'status', '--porcelain')).toBe('');
   });
 
