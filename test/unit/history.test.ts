@@ -503,7 +503,7 @@ describe('pack files', () => {
     expect((await history.log('bots/dev/note.md')).length).toBe(cycles);
     expect(await history.show('bots/dev/note.md', 'HEAD~100')).toBe('version 19\n');
     expect(git(root, 'fsck', '--no-progress').trim()).toBe('');
-  });
+  }, 240_000); // 120 commit cycles of real git: slow on a loaded machine
 });
 
 describe('after a power cut', () => {
