@@ -38,7 +38,7 @@ function summary(roost: Roost, bot: Bot) {
   };
 }
 
-function detail(roost: Roost, bot: Bot) {
+export function detail(roost: Roost, bot: Bot) {
   return { ...summary(roost, bot), role: bot.role, tools: bot.tools ?? ['all'], visibility: bot.visibility };
 }
 
@@ -52,7 +52,7 @@ const profile = {
 };
 const role = z.string().max(CAP.role);
 
-const botDetail = botOut.extend({ role: z.string(), tools: z.array(z.string()), visibility: z.enum(['private', 'shared']) });
+export const botDetail = botOut.extend({ role: z.string(), tools: z.array(z.string()), visibility: z.enum(['private', 'shared']) });
 
 export const whoami = defineTool({
   name: 'whoami',

@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { type Caller, readsEverything } from './access.js';
+import { type Caller, OPERATOR_ID, readsEverything } from './access.js';
 import { UserError } from './errors.js';
 import type { RoostEvents } from './events.js';
 import type { History } from './history.js';
@@ -114,7 +114,8 @@ export class Topics {
   /** Why `bot` may not post to the topic, or null when it may. */
   postRefusal(topic: Topic, bot: string): string | null {
     if (topic.archived) return `"#${topic.name}" is archived: it takes no new messages (update_topic with archived: false reopens it)`;
-    if (topic.post_policy === 'members' && !this.isMember(topic, bot)) {
+    // The operator runs the team: it posts to every open topic, members-only ones too.
+    if (topic.post_policy === 'members' && bot !== OPERATOR_ID && !this.isMember(topic, bot)) {
       return `only members post to "#${topic.name}": call subscribe_topic first, or ask its owner to add you`;
     }
     return null;

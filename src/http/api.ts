@@ -36,6 +36,8 @@ interface ApiRequest {
   tool: (name: string, args: Record<string, unknown>) => Promise<Record<string, unknown>>;
   /** Runs an MCP tool as the bot named in the path, as the operator token with `X-Roost-Bot` does. */
   toolAsBot: (name: string, args: Record<string, unknown>) => Promise<Record<string, unknown>>;
+  /** Runs an MCP tool as any bot, as the operator token with `X-Roost-Bot` does. */
+  toolAs: (bot: string, name: string, args: Record<string, unknown>) => Promise<Record<string, unknown>>;
 }
 
 interface Route {
@@ -105,6 +107,7 @@ export class ConsoleApi {
         body,
         tool: run(OPERATOR),
         toolAsBot: (name, args) => run(this.actingAs(params.bot))(name, args),
+        toolAs: (bot, name, args) => run(this.actingAs(bot))(name, args),
       });
       sendJson(res, 200, result ?? { ok: true });
     } catch (error) {
@@ -142,6 +145,7 @@ export class ConsoleApi {
         };
       }),
       route('GET', '/api/activity', () => ({ activity: [...this.recent].reverse() })),
+      route('GET', '/api/activity/chart', (r) => r.tool('team_activity', { window: text(r.query, 'window') })),
       route('GET', '/api/problems', async (r) => {
         const { agents } = (await r.tool('list_agents', {})) as { agents: Array<{ status: string }> };
         return {
@@ -164,6 +168,11 @@ export class ConsoleApi {
           offset: int(r.query, 'offset'),
         }),
       ),
+      route('POST', '/api/bots', (r) => r.tool('register_bot', r.body)),
+      route('PUT', '/api/bots/:bot', (r) => r.tool('update_bot', { ...r.body, id: r.params.bot })),
+      route('PUT', '/api/bots/:bot/config', (r) => r.tool('configure_bot', { ...r.body, id: r.params.bot })),
+      route('POST', '/api/bots/:bot/retire', (r) => r.tool('retire_bot', { id: r.params.bot })),
+      route('POST', '/api/bots/:bot/token', (r) => r.tool('rotate_token', { id: r.params.bot })),
       route('GET', '/api/bots/:bot', async (r) => {
         const bot = await r.tool('get_bot', { id: r.params.bot });
         return { ...bot, ...this.statsOf(r.params.bot, bot.last_seen as string | undefined) };
@@ -192,6 +201,7 @@ export class ConsoleApi {
       }),
       route('GET', '/api/bots/:bot/threads/:thread', (r) => r.toolAsBot('get_thread', { thread: r.params.thread })),
       route('POST', '/api/messages', (r) => r.tool('send_message', r.body)),
+      route('GET', '/api/messages/search', (r) => this.searchMail(r)),
       route('GET', '/api/topics', (r) => r.tool('list_topics', { include_archived: true })),
       route('POST', '/api/topics', (r) => r.tool('create_topic', r.body)),
       route('PUT', '/api/topics/:topic', (r) => r.tool('update_topic', { ...r.body, topic: r.params.topic })),
@@ -201,12 +211,36 @@ export class ConsoleApi {
       ),
       route('GET', '/api/agents', (r) => r.tool('list_agents', { live: r.query.get('live') === 'true' })),
       route('POST', '/api/agents/:id/cancel', (r) => r.tool('cancel_agent', { id: r.params.id })),
+      route('GET', '/api/agents/:id', (r) => r.tool('task_details', { id: r.params.id })),
+      // A task is asked for by a bot, which gets the result in its inbox: the operator picks which.
+      route('POST', '/api/bots/:bot/spawn', (r) => r.toolAsBot('spawn_agent', r.body)),
+      route('POST', '/api/bots/:bot/assign', (r) => r.toolAsBot('assign_task', r.body)),
       route('GET', '/api/sessions', (r) => r.tool('list_sessions', { limit: 100 })),
       route('GET', '/api/sessions/:session/history', (r) => r.tool('session_history', { session: r.params.session, limit: int(r.query, 'limit') ?? 30 })),
       // A member joins or leaves as itself, like the bot calling subscribe_topic / unsubscribe_topic.
       route('PUT', '/api/topics/:topic/members/:bot', (r) => r.toolAsBot('subscribe_topic', { topic: r.params.topic })),
       route('DELETE', '/api/topics/:topic/members/:bot', (r) => r.toolAsBot('unsubscribe_topic', { topic: r.params.topic })),
     ];
+  }
+
+  /**
+   * Searches one mailbox (`bot`), or every bot's and the operator's, each as its owner would
+   * with search_messages; a message found in several mailboxes is listed once.
+   */
+  private async searchMail(r: ApiRequest): Promise<{ total: number; results: Array<Record<string, unknown>> }> {
+    const query = r.query.get('query') ?? '';
+    const chosen = text(r.query, 'bot');
+    const mailboxes = chosen ? [chosen] : [OPERATOR_ID, ...this.roost.registry.list().map((b) => b.id)];
+    const found = new Map<string, Record<string, unknown> & { score: number }>();
+    for (const mailbox of mailboxes) {
+      const { results } = (await r.toolAs(mailbox, 'search_messages', { query, limit: 50 })) as { results: Array<Record<string, unknown> & { id: string; score: number }> };
+      for (const hit of results) {
+        const seen = found.get(hit.id);
+        if (!seen || seen.score < hit.score) found.set(hit.id, { ...hit, mailbox });
+      }
+    }
+    const results = [...found.values()].sort((a, b) => b.score - a.score);
+    return { total: results.length, results: results.slice(0, 50) };
   }
 
   private async login(r: ApiRequest): Promise<{ ok: true }> {
@@ -260,7 +294,7 @@ export class ConsoleApi {
   private statsOf(
     bot: string,
     lastSeen: string | undefined,
-  ): { memory: { notes: number; bytes: number }; mail: { unread: number; total: number }; last_activity?: string } {
+  ): { memory: { notes: number; bytes: number; tree_bytes: number; quota: number }; mail: { unread: number; total: number }; last_activity?: string } {
     let bytes = 0;
     let newest = lastSeen ? Date.parse(lastSeen) : 0;
     const notes = this.roost.index.catalogue.list(bot);
@@ -269,7 +303,11 @@ export class ConsoleApi {
       newest = Math.max(newest, note.mtimeMs);
     }
     const { unread, total } = this.roost.mail.summary(bot, 0);
-    return { memory: { notes: notes.length, bytes }, mail: { unread, total }, ...(newest > 0 ? { last_activity: new Date(newest).toISOString() } : {}) };
+    // The quota covers a standing bot and its task agents together: the bar shows what the whole tree holds.
+    const root = this.roost.registry.rootOf(bot);
+    const treeBytes = this.roost.registry.treeOf(root).reduce((sum, b) => sum + this.roost.index.catalogue.bytes(b), 0);
+    const memory = { notes: notes.length, bytes, tree_bytes: treeBytes, quota: this.roost.memory.quotaOf(root) };
+    return { memory, mail: { unread, total }, ...(newest > 0 ? { last_activity: new Date(newest).toISOString() } : {}) };
   }
 
   private readonly onActivity = (activity: Activity): void => {
