@@ -175,7 +175,8 @@ export class ConsoleApi {
       route('POST', '/api/bots/:bot/token', (r) => r.tool('rotate_token', { id: r.params.bot })),
       route('GET', '/api/bots/:bot', async (r) => {
         const bot = await r.tool('get_bot', { id: r.params.bot });
-        return { ...bot, ...this.statsOf(r.params.bot, bot.last_seen as string | undefined) };
+        const quota = this.roost.registry.get(r.params.bot)?.memoryQuota;
+        return { ...bot, ...this.statsOf(r.params.bot, bot.last_seen as string | undefined), ...(quota ? { memory_quota_bytes: quota } : {}) };
       }),
       route('GET', '/api/bots/:bot/notes', (r) =>
         r.tool('list_notes', { bot: r.params.bot, folder: text(r.query, 'folder'), limit: 500, offset: int(r.query, 'offset') }),
@@ -286,7 +287,7 @@ export class ConsoleApi {
     const tool = toolsFor(caller, this.roost.registry.get(caller.bot), this.options.readOnly).find((t) => t.name === name);
     if (!tool) throw new ApiError(403, `${name} is not available: the daemon runs read-only.`);
     const outcome = await invokeTool(tool, definedOnly(args), { roost: this.roost, caller, signal, progress: async () => undefined });
-    if (!outcome.ok) throw new ApiError(outcome.code === 'internal' ? 500 : STATUS[outcome.code], outcome.message);
+    if (!outcome.ok) throw new ApiError(outcome.code === 'internal' ? 500 : STATUS[outcome.code], forPeople(outcome.message));
     return outcome.output;
   }
 
@@ -324,6 +325,25 @@ export class ConsoleApi {
     this.streams.add(res);
     res.once('close', () => this.streams.delete(res));
   }
+}
+
+/** Tool errors tell a bot which tool to call next; the console tells a person where to look instead. */
+const FOR_PEOPLE: Array<[RegExp, string]> = [
+  [/: call list_bots to see who exists/g, ': the overview lists every bot'],
+  [/ \(call list_bots; write topics as "#name"\)/g, ' (the overview lists every bot; write topics as "#name")'],
+  [/ \(call list_topics\)/g, ' (Topics lists them)'],
+  [/: call list_topics to see the topics, or create_topic to start one/g, ': Topics lists them and starts new ones'],
+  [/: call list_agents to see yours/g, ': Agents lists every task'],
+  [/call list_notes or search_memory to find it/g, "look for it in the bot's notes or with Search"],
+  [/call note_history to see its versions/g, "the note's History tab shows its versions"],
+  [/, or call update_bot to change it/g, ', or edit that bot'],
+  [/call update_topic to change it/g, "change it in the topic's settings"],
+  [/^Invalid arguments for [a-z_]+: /, 'Invalid input: '],
+  [/ Fix them and call again;/, ' Fix them and try again;'],
+];
+
+function forPeople(message: string): string {
+  return FOR_PEOPLE.reduce((text, [pattern, replacement]) => text.replace(pattern, replacement), message);
 }
 
 const STATUS: Record<UserError['code'], number> = {
