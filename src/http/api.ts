@@ -285,7 +285,7 @@ export class ConsoleApi {
 
   private async runTool(caller: Caller, name: string, args: Record<string, unknown>, signal: AbortSignal): Promise<Record<string, unknown>> {
     const tool = toolsFor(caller, this.roost.registry.get(caller.bot), this.options.readOnly).find((t) => t.name === name);
-    if (!tool) throw new ApiError(403, `${name} is not available: the daemon runs read-only.`);
+    if (!tool) throw new ApiError(403, 'This is not possible while the daemon runs read-only (it was started with --read-only).');
     const outcome = await invokeTool(tool, definedOnly(args), { roost: this.roost, caller, signal, progress: async () => undefined });
     if (!outcome.ok) throw new ApiError(outcome.code === 'internal' ? 500 : STATUS[outcome.code], forPeople(outcome.message));
     return outcome.output;

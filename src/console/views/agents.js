@@ -45,7 +45,7 @@ export function Agents({ query }) {
       <${ErrorBox} error=${error} />
       <${Loaded} state=${agents}>${({ agents: list }) =>
         list.length === 0
-          ? html`<p class="muted">${liveOnly ? 'No task is under way.' : 'No tasks yet: bots start them with spawn_agent or assign_task.'}</p>`
+          ? html`<p class="muted">${liveOnly ? 'No task is under way.' : 'No tasks yet: spawn a task agent above, or assign a bot a task from its Manage tab.'}</p>`
           : html`<div class="table-wrap"><table class="list tasks">
               <thead><tr><th>Agent</th><th>Status</th><th>Asked by</th><th>Runtime</th><th>Deadline</th><th>Last activity</th><th>Result</th><th></th></tr></thead>
               <tbody>${list.map((t) => html`<${TaskRow} key=${t.task} task=${t} onCancel=${cancel} />`)}</tbody>
