@@ -53,8 +53,12 @@ export const configureBot = defineTool({
     const known = new Set<string>([...TOOLSETS, ...[...memoryTools, ...registryTools, ...messageTools, ...topicTools, ...spawnTools].map((t) => t.name)]);
     const unknown = (a.tools ?? []).filter((t) => !known.has(t));
     if (unknown.length) throw new UserError(`Unknown tools or toolsets: ${unknown.join(', ')}. Use tool names or ${TOOLSETS.join(', ')}.`);
+    const root = roost.registry.rootOf(a.id);
+    if (a.memory_quota_bytes !== undefined && root !== a.id) {
+      throw new UserError(`"${a.id}" is a task agent: its notes count in the quota of ${root}; set that one instead.`);
+    }
     const bot = await roost.registry.update(a.id, { tools: a.tools, memoryQuota: a.memory_quota_bytes }, OPERATOR_ID, `configure bot ${a.id}`);
-    return { ...detail(roost, bot), memory_quota_bytes: roost.memory.quotaOf(bot.id) };
+    return { ...detail(roost, bot), memory_quota_bytes: roost.memory.quotaOf(root) };
   },
 });
 
@@ -84,7 +88,7 @@ export const teamActivity = defineTool({
   name: 'team_activity',
   title: 'Team activity over time',
   description:
-    'How busy each bot and topic was over the last day (24 hourly buckets) or week (7 daily buckets): messages each bot sent and notes it changed, messages posted to each topic. Operator only.',
+    'How busy each bot and topic was over the last day (24 hourly buckets) or week (7 daily buckets): messages each bot sent and its notes by when they last changed, messages posted to each topic. Operator only.',
   toolset: 'admin',
   type: 'readOnly',
   allow: operatorOnly,

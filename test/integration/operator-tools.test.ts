@@ -70,6 +70,8 @@ describe('operator tools', () => {
     expect(cleared.memory_quota_bytes).toBeGreaterThan(2000);
     expect(await callError(operator, 'configure_bot', { id: 'dev', tools: ['memory'] })).toContain('bots/dev.md');
     expect(await callError(operator, 'configure_bot', { id: 'reader', tools: ['rm_rf'] })).toContain('rm_rf');
+    await call(main, 'register_bot', { id: 'helper', kind: 'task' });
+    expect(await callError(operator, 'configure_bot', { id: 'helper', memory_quota_bytes: 10 })).toContain('quota of main');
   });
 
   it('task_details: the brief and the file of an assigned task', async () => {
