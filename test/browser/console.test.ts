@@ -267,7 +267,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the console in a brow
 
   it('assigns a bot a task with a brief, and shows the brief, the task file and the result', async () => {
     await page.goto(`${daemon.url}/#/bots/research?tab=manage`);
-    await page.fill('form.assign-task textarea[name=brief]', 'Compare the two queue designs and recommend one.');
+    await page.fill('form.assign-task textarea[name=brief]', 'Compare the two queue designs and recommend one. <img src="x" onerror="window.pwned = \'brief\'">');
     await page.click('form.assign-task button[type=submit]');
     const link = page.locator('.notice a');
     await link.waitFor();
@@ -276,6 +276,9 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the console in a brow
     await link.click();
     await page.locator('.task-details .brief', { hasText: 'Compare the two queue designs' }).waitFor();
     expect(await page.locator('.task-details .task-file').textContent()).toBe(`tasks/${id}.md`);
+    // A brief is shown as the text it is, never as HTML.
+    expect(await page.locator('.task-details img').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { pwned?: string }).pwned)).toBeUndefined();
     const research = await httpClient(daemon.url, daemon.tokens.research);
     await call(research, 'complete_task', { task: id, result: 'Take the log-based queue.' });
     await research.close();
