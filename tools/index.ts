@@ -3,12 +3,13 @@ import type { Bot } from '../src/core/registry.js';
 import type { Tool } from './define.js';
 import { memoryTools } from './memory.js';
 import { messageTools } from './messages.js';
+import { operatorTools } from './operator.js';
 import { registryTools } from './registry.js';
 import { spawnTools } from './spawn.js';
 import { topicTools } from './topics.js';
 
 /** Every tool Roost serves, in the order clients list them. */
-export const allTools: Tool[] = [...memoryTools, ...registryTools, ...messageTools, ...topicTools, ...spawnTools] as unknown as Tool[];
+export const allTools: Tool[] = [...memoryTools, ...registryTools, ...messageTools, ...topicTools, ...spawnTools, ...operatorTools] as unknown as Tool[];
 
 /**
  * The tools one connection gets: those its bot definition lists (by name or toolset; all when it

@@ -37,7 +37,7 @@ function summary(roost: Services, bot: Bot) {
   };
 }
 
-function detail(roost: Services, bot: Bot) {
+export function detail(roost: Services, bot: Bot) {
   return { ...summary(roost, bot), role: bot.role, tools: bot.tools ?? ['all'], visibility: bot.visibility };
 }
 
@@ -51,7 +51,7 @@ const profile = {
 };
 const role = z.string().max(CAP.role);
 
-const botDetail = botOut.extend({ role: z.string(), tools: z.array(z.string()), visibility: z.enum(['private', 'shared']) });
+export const botDetail = botOut.extend({ role: z.string(), tools: z.array(z.string()), visibility: z.enum(['private', 'shared']) });
 
 export const whoami = defineTool({
   name: 'whoami',
@@ -155,9 +155,15 @@ export const retireBot = defineTool({
 
 const statsOut = z.object({
   id: z.string(),
-  memory: z.object({ notes: z.number(), bytes: z.number() }),
+  memory: z.object({
+    notes: z.number(),
+    bytes: z.number(),
+    tree_bytes: z.number().describe('What the bot and its task agents hold together: what its memory quota covers.'),
+    quota: z.number().describe('The memory quota of its tree, in bytes.'),
+  }),
   mail: z.object({ unread: z.number(), total: z.number() }),
   last_activity: z.string().optional().describe('Its last request, or the last change to its notes.'),
+  memory_quota_bytes: z.number().optional().describe("Its own memory quota, when one is set; without one the daemon's applies."),
 });
 
 export const botStats = defineTool({
@@ -190,7 +196,17 @@ function statsOf(roost: Services, caller: Caller, bot: string): z.infer<typeof s
     newest = Math.max(newest, note.mtimeMs);
   }
   const { unread, total } = roost.mail.summary(caller, bot, 0);
-  return { id: bot, memory: { notes: notes.length, bytes }, mail: { unread, total }, ...(newest > 0 ? { last_activity: new Date(newest).toISOString() } : {}) };
+  const root = roost.registry.rootOf(bot);
+  const treeBytes = roost.registry.treeOf(root).reduce((sum, b) => sum + roost.index.catalogue.bytes(b), 0);
+  const memory = { notes: notes.length, bytes, tree_bytes: treeBytes, quota: roost.memory.quotaOf(root) };
+  const ownQuota = roost.registry.get(bot)?.memoryQuota;
+  return {
+    id: bot,
+    memory,
+    mail: { unread, total },
+    ...(newest > 0 ? { last_activity: new Date(newest).toISOString() } : {}),
+    ...(ownQuota ? { memory_quota_bytes: ownQuota } : {}),
+  };
 }
 
 const problem = z.object({ file: z.string(), problem: z.string() });

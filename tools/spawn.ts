@@ -16,7 +16,7 @@ const wait = z
   .describe('Block until the task ends and return its result. Progress notifications every 5 s keep the call alive for clients that reset their timeout on progress.');
 const status = z.enum(['starting', 'running', 'done', 'failed', 'expired', 'cancelled']);
 
-const taskOut = z.object({
+export const taskOut = z.object({
   task: z.string().describe('The task id.'),
   kind: z.enum(['spawn', 'assign']),
   agent: z.string().describe('The bot doing the work.'),
@@ -40,7 +40,7 @@ const taskOut = z.object({
   reported: z.string().optional().describe('The message in the parent\'s inbox that reported the end.'),
 });
 
-function taskView(roost: Services, task: Task): z.infer<typeof taskOut> {
+export function taskView(roost: Services, task: Task): z.infer<typeof taskOut> {
   const last = roost.tasks.lastActivity(task);
   return {
     task: task.id,

@@ -440,6 +440,16 @@ export class Mail {
     return { topic, messages, ...(next_cursor ? { next_cursor } : {}) };
   }
 
+  /** When each message `bot` sent since `since` (an ISO time) was created, newest first. */
+  sentSince(bot: string, since: string): string[] {
+    return createdSince(this.box(bot).sent.descending(), since);
+  }
+
+  /** When each message posted to `topic` since `since` (an ISO time) was created, newest first. */
+  postedSince(topic: string, since: string): string[] {
+    return createdSince(this.topicMessages.get(topic)?.descending() ?? [], since);
+  }
+
   topicStats(topic: string): { messages: number; last_message?: string } {
     const list = this.topicMessages.get(topic);
     const last = list?.descending().next().value;
@@ -640,4 +650,13 @@ function shown(m: Message & { size: number }): ShownMessage {
 /** `send "Deploy plan" to research, #ops (3 recipients)` */
 function liveOf(m: Message): LiveMessage {
   return { id: m.id, from: m.from, to: m.to.join(', '), subject: m.subject, body: m.body, created: m.created, thread: m.thread, topic: m.topic, priority: m.priority };
+}
+
+function createdSince(newestFirst: Iterable<MessageMeta>, since: string): string[] {
+  const times: string[] = [];
+  for (const meta of newestFirst) {
+    if (meta.created < since) break;
+    times.push(meta.created);
+  }
+  return times;
 }

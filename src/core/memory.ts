@@ -622,6 +622,11 @@ export class Memory {
     return Promise.all(this.registry.treeOf(this.registry.rootOf(bot)).map((b) => this.indexed(b)));
   }
 
+  /** The bytes a standing bot's tree may hold: its own quota, set by the operator, or the daemon's limit. */
+  quotaOf(root: string): number {
+    return this.registry.get(root)?.memoryQuota ?? this.limits.maxBotBytes;
+  }
+
   /**
    * Refuses a write that would grow a tree's memory past its quota: a standing bot's quota covers its
    * own notes and those of every task agent below it. A write that shrinks a note always passes.
@@ -632,11 +637,12 @@ export class Memory {
     const root = this.registry.rootOf(bot);
     const tree = this.registry.treeOf(root);
     const total = tree.reduce((sum, b) => sum + this.catalogue.bytes(b), 0) - old + size;
-    if (total > this.limits.maxBotBytes) {
+    const quota = this.quotaOf(root);
+    if (total > quota) {
       const whose =
         tree.length === 1 ? 'your memory' : root === bot ? "your memory and your task agents'" : `the memory of ${root} and its task agents, which yours counts in,`;
       throw new UserError(
-        `This would bring ${whose} to ${total} bytes; the limit is ${this.limits.maxBotBytes}: delete notes you no longer need (deleting is always allowed) or write less, then retry. Nothing was written.`,
+        `This would bring ${whose} to ${total} bytes; the limit is ${quota}: delete notes you no longer need (deleting is always allowed) or write less, then retry. Nothing was written.`,
         'too_large',
       );
     }

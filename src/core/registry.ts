@@ -37,6 +37,8 @@ export interface Bot {
   /** The runtime its tasks run on, and the `command` runtime's template for it. */
   runtime?: RuntimeName;
   command?: string[];
+  /** Bytes its memory and its task agents' may hold together, set by the operator (default: the daemon's limit). */
+  memoryQuota?: number;
   /** The fewest days its copies of topic messages are kept, whatever a topic's retention says (default: the daemon's). */
   minTopicRetentionDays?: number;
 }
@@ -54,6 +56,8 @@ export interface BotProblem {
 const KINDS: BotKind[] = ['main', 'specialist', 'task'];
 const PROFILE_FIELDS = ['name', 'description', 'topics', 'capabilities', 'status'] as const;
 export type ProfilePatch = Partial<Pick<Bot, (typeof PROFILE_FIELDS)[number] | 'role'>>;
+/** What only the operator changes: the tools of a registered bot, and any bot's memory quota (null: the daemon's limit). */
+export type OperatorPatch = ProfilePatch & { tools?: string[] | null; memoryQuota?: number | null };
 
 /**
  * Who exists. Definitions come from the bots folder (`bots/*.md`); bots registered at run time,
@@ -217,12 +221,18 @@ export class Registry {
     return bot;
   }
 
-  /** Changes a bot's record as Roost does it (a task agent retired at its end); callers go through `changeProfile` and `retire`. */
-  async update(id: string, patch: ProfilePatch, by: string, action = `update bot ${id}`, changeBy: ChangeBy = 'bot'): Promise<Bot> {
+  /** Changes a bot's record: Roost's own changes (a task agent retired at its end) and the operator's (its tools, its memory quota); a bot changes its own through `changeProfile`. */
+  async update(id: string, patch: OperatorPatch, by: string, action = `update bot ${id}`, changeBy: ChangeBy = 'bot'): Promise<Bot> {
     const current = this.require(id);
     for (const topic of patch.topics ?? []) checkId(topic, 'topic name');
+    if (patch.tools !== undefined && current.source === 'definition') {
+      throw new UserError(`Bot "${id}" is defined in bots/${id}.md: change its tools there.`, 'forbidden');
+    }
     if (changeBy === 'bot') this.changes.take(by);
-    const bot: Bot = { ...current, ...definedOnly(patch), updated: new Date().toISOString() };
+    const { memoryQuota, ...profile } = patch;
+    const bot: Bot = { ...current, ...definedOnly(profile), updated: new Date().toISOString() };
+    if (memoryQuota === null) delete bot.memoryQuota;
+    else if (memoryQuota !== undefined) bot.memoryQuota = memoryQuota;
     await this.save(bot, by, action);
     this.bots.set(id, bot);
     return bot;
@@ -249,6 +259,7 @@ export class Registry {
       tools: bot.tools ?? undefined,
       visibility: bot.visibility,
       min_topic_retention_days: bot.minTopicRetentionDays,
+      memory_quota_bytes: bot.memoryQuota,
       status: bot.status,
       parent: bot.parent,
       created: bot.created,
@@ -284,6 +295,8 @@ function botFromText(text: string, file: string, source: Bot['source']): Bot | {
   if (runtime && !RUNTIMES.includes(runtime as RuntimeName)) return { problem: `runtime "${runtime}" is not one of ${RUNTIMES.join(', ')}` };
   const openclaw = bindingOf(id, fm.openclaw);
   if (typeof openclaw === 'string') return { problem: openclaw };
+  const quota = quotaOf(fm.memory_quota_bytes);
+  if (quota === null) return { problem: 'memory_quota_bytes must be a whole number of bytes, 1 or more' };
   const retention = fm.min_topic_retention_days;
   if (retention !== undefined && !(Number.isInteger(retention) && (retention as number) >= 1)) {
     return { problem: 'min_topic_retention_days must be a whole number of days, 1 or more' };
@@ -307,7 +320,14 @@ function botFromText(text: string, file: string, source: Bot['source']): Bot | {
     ...(runtime ? { runtime: runtime as RuntimeName } : {}),
     ...(fm.command !== undefined ? { command: commandOf(fm.command) } : {}),
     ...(retention !== undefined ? { minTopicRetentionDays: retention as number } : {}),
+    ...(quota !== undefined ? { memoryQuota: quota } : {}),
   };
+}
+
+/** A quota from the frontmatter: undefined when absent, null when not a positive whole number. */
+function quotaOf(value: unknown): number | undefined | null {
+  if (value === undefined) return undefined;
+  return Number.isSafeInteger(value) && (value as number) >= 1 ? (value as number) : null;
 }
 
 /** `openclaw: { agent, session? }`: the session defaults to `agent:<agent>:roost:<bot>`. Returns a problem as a string. */
@@ -337,6 +357,8 @@ function overlay(defined: Bot, fm: Record<string, unknown>, role: string): Bot {
   if (fm.topics !== undefined) bot.topics = list(fm.topics);
   if (fm.capabilities !== undefined) bot.capabilities = list(fm.capabilities);
   if (fm.status === 'retired' || fm.status === 'active') bot.status = fm.status;
+  const quota = quotaOf(fm.memory_quota_bytes);
+  if (quota) bot.memoryQuota = quota;
   if (role) bot.role = role;
   bot.updated = stringOf(fm.updated) || bot.updated;
   return bot;

@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { type Caller, checkMayChangeTopic, checkMayCreateTopic, postRefusal } from './access.js';
+import { type Caller, checkMayChangeTopic, checkMayCreateTopic, OPERATOR_ID, postRefusal } from './access.js';
 import { UserError } from './errors.js';
 import type { RoostEvents } from './events.js';
 import type { History } from './history.js';
@@ -113,7 +113,8 @@ export class Topics {
 
   /** Why `bot` may not post to the topic (and the refusal's code), or null when it may. */
   postRefusal(topic: Topic, bot: string): { reason: string; code: UserError['code'] } | null {
-    return postRefusal(topic, this.isMember(topic, bot));
+    // The operator runs the team: it posts to every open topic, members-only ones too.
+    return postRefusal(topic, bot === OPERATOR_ID || this.isMember(topic, bot));
   }
 
   async create(caller: Caller, name: string, settings: TopicSettings): Promise<Topic> {

@@ -37,6 +37,8 @@ interface ApiRequest {
   tool: (name: string, args: Record<string, unknown>) => Promise<Record<string, unknown>>;
   /** Runs an MCP tool as the bot named in the path, as the operator token with `X-Roost-Bot` does. */
   toolAsBot: (name: string, args: Record<string, unknown>) => Promise<Record<string, unknown>>;
+  /** Runs an MCP tool as any bot, as the operator token with `X-Roost-Bot` does. */
+  toolAs: (bot: string, name: string, args: Record<string, unknown>) => Promise<Record<string, unknown>>;
 }
 
 interface Route {
@@ -106,6 +108,7 @@ export class ConsoleApi {
         body,
         tool: run(OPERATOR),
         toolAsBot: (name, args) => run(this.actingAs(params.bot))(name, args),
+        toolAs: (bot, name, args) => run(this.actingAs(bot))(name, args),
       });
       sendJson(res, 200, result ?? { ok: true });
     } catch (error) {
@@ -144,6 +147,7 @@ export class ConsoleApi {
         };
       }),
       route('GET', '/api/activity', () => ({ activity: [...this.recent].reverse() })),
+      route('GET', '/api/activity/chart', (r) => r.tool('team_activity', { window: text(r.query, 'window') })),
       route('GET', '/api/problems', async (r) => {
         const { agents } = (await r.tool('list_agents', {})) as { agents: Array<{ status: string }> };
         return { ...(await r.tool('list_problems', {})), agents: agents.filter((a) => a.status === 'expired' || a.status === 'failed') };
@@ -161,6 +165,11 @@ export class ConsoleApi {
           offset: int(r.query, 'offset'),
         }),
       ),
+      route('POST', '/api/bots', (r) => r.tool('register_bot', r.body)),
+      route('PUT', '/api/bots/:bot', (r) => r.tool('update_bot', { ...r.body, id: r.params.bot })),
+      route('PUT', '/api/bots/:bot/config', (r) => r.tool('configure_bot', { ...r.body, id: r.params.bot })),
+      route('POST', '/api/bots/:bot/retire', (r) => r.tool('retire_bot', { id: r.params.bot })),
+      route('POST', '/api/bots/:bot/token', (r) => r.tool('rotate_token', { id: r.params.bot })),
       route('GET', '/api/bots/:bot', async (r) => {
         const bot = await r.tool('get_bot', { id: r.params.bot });
         const { bots } = (await r.tool('bot_stats', { bot: r.params.bot })) as { bots: BotStats[] };
@@ -189,6 +198,7 @@ export class ConsoleApi {
       ),
       route('GET', '/api/bots/:bot/threads/:thread', (r) => r.toolAsBot('get_thread', { thread: r.params.thread })),
       route('POST', '/api/messages', (r) => r.tool('send_message', r.body)),
+      route('GET', '/api/messages/search', (r) => this.searchMail(r)),
       route('GET', '/api/topics', (r) => r.tool('list_topics', { include_archived: true })),
       route('POST', '/api/topics', (r) => r.tool('create_topic', r.body)),
       route('PUT', '/api/topics/:topic', (r) => r.tool('update_topic', { ...r.body, topic: r.params.topic })),
@@ -198,12 +208,36 @@ export class ConsoleApi {
       ),
       route('GET', '/api/agents', (r) => r.tool('list_agents', { live: r.query.get('live') === 'true' })),
       route('POST', '/api/agents/:id/cancel', (r) => r.tool('cancel_agent', { id: r.params.id })),
+      route('GET', '/api/agents/:id', (r) => r.tool('task_details', { id: r.params.id })),
+      // A task is asked for by a bot, which gets the result in its inbox: the operator picks which.
+      route('POST', '/api/bots/:bot/spawn', (r) => r.toolAsBot('spawn_agent', r.body)),
+      route('POST', '/api/bots/:bot/assign', (r) => r.toolAsBot('assign_task', r.body)),
       route('GET', '/api/sessions', (r) => r.tool('list_sessions', { limit: 100 })),
       route('GET', '/api/sessions/:session/history', (r) => r.tool('session_history', { session: r.params.session, limit: int(r.query, 'limit') ?? 30 })),
       // A member joins or leaves as itself, like the bot calling subscribe_topic / unsubscribe_topic.
       route('PUT', '/api/topics/:topic/members/:bot', (r) => r.toolAsBot('subscribe_topic', { topic: r.params.topic })),
       route('DELETE', '/api/topics/:topic/members/:bot', (r) => r.toolAsBot('unsubscribe_topic', { topic: r.params.topic })),
     ];
+  }
+
+  /**
+   * Searches one mailbox (`bot`), or every bot's and the operator's, each as its owner would
+   * with search_messages; a message found in several mailboxes is listed once.
+   */
+  private async searchMail(r: ApiRequest): Promise<{ total: number; results: Array<Record<string, unknown>> }> {
+    const query = r.query.get('query') ?? '';
+    const chosen = text(r.query, 'bot');
+    const mailboxes = chosen ? [chosen] : [OPERATOR_ID, ...this.roost.registry.list().map((b) => b.id)];
+    const found = new Map<string, Record<string, unknown> & { score: number }>();
+    for (const mailbox of mailboxes) {
+      const { results } = (await r.toolAs(mailbox, 'search_messages', { query, limit: 50 })) as { results: Array<Record<string, unknown> & { id: string; score: number }> };
+      for (const hit of results) {
+        const seen = found.get(hit.id);
+        if (!seen || seen.score < hit.score) found.set(hit.id, { ...hit, mailbox });
+      }
+    }
+    const results = [...found.values()].sort((a, b) => b.score - a.score);
+    return { total: results.length, results: results.slice(0, 50) };
   }
 
   private async login(r: ApiRequest): Promise<{ ok: true }> {
@@ -247,9 +281,9 @@ export class ConsoleApi {
 
   private async runTool(caller: Caller, name: string, args: Record<string, unknown>, signal: AbortSignal): Promise<Record<string, unknown>> {
     const tool = toolsFor(caller, this.roost.registry.get(caller.bot), this.options.readOnly).find((t) => t.name === name);
-    if (!tool) throw new ApiError(403, `${name} is not available: the daemon runs read-only.`);
+    if (!tool) throw new ApiError(403, 'This is not possible while the daemon runs read-only (it was started with --read-only).');
     const outcome = await invokeTool(tool, definedOnly(args), { roost: this.roost, caller, signal, progress: async () => undefined });
-    if (!outcome.ok) throw new ApiError(outcome.code === 'internal' ? 500 : STATUS[outcome.code], outcome.message);
+    if (!outcome.ok) throw new ApiError(outcome.code === 'internal' ? 500 : STATUS[outcome.code], forPeople(outcome.message));
     return outcome.output;
   }
 
@@ -267,6 +301,25 @@ export class ConsoleApi {
     this.streams.add(res);
     res.once('close', () => this.streams.delete(res));
   }
+}
+
+/** Tool errors tell a bot which tool to call next; the console tells a person where to look instead. */
+const FOR_PEOPLE: Array<[RegExp, string]> = [
+  [/: call list_bots to see who exists/g, ': the overview lists every bot'],
+  [/ \(call list_bots; write topics as "#name"\)/g, ' (the overview lists every bot; write topics as "#name")'],
+  [/ \(call list_topics\)/g, ' (Topics lists them)'],
+  [/: call list_topics to see the topics, or create_topic to start one/g, ': Topics lists them and starts new ones'],
+  [/: call list_agents to see yours/g, ': Agents lists every task'],
+  [/call list_notes or search_memory to find it/g, "look for it in the bot's notes or with Search"],
+  [/call note_history to see its versions/g, "the note's History tab shows its versions"],
+  [/, or call update_bot to change it/g, ', or edit that bot'],
+  [/call update_topic to change it/g, "change it in the topic's settings"],
+  [/^Invalid arguments for [a-z_]+: /, 'Invalid input: '],
+  [/ Fix them and call again;/, ' Fix them and try again;'],
+];
+
+function forPeople(message: string): string {
+  return FOR_PEOPLE.reduce((text, [pattern, replacement]) => text.replace(pattern, replacement), message);
 }
 
 const STATUS: Record<UserError['code'], number> = {

@@ -218,12 +218,205 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the console in a brow
     expect(await row.getByRole('button', { name: 'Cancel' }).count()).toBe(0);
   });
 
+  it('registers a bot, whose token is shown once and works over MCP', async () => {
+    await page.goto(`${daemon.url}/#/`);
+    await page.click('.register-bot summary');
+    await page.fill('.register-bot input[name=id]', 'reviewer');
+    await page.fill('.register-bot input[name=description]', 'Reviews pull requests.');
+    await page.click('.register-bot button[type=submit]');
+    const token = await page.locator('.token-once input').inputValue();
+    expect(token).toMatch(/^roost_reviewer_[0-9a-f]{48}$/);
+    await page.locator('table.bots a.bot-name', { hasText: 'reviewer' }).waitFor();
+    await shot('register-bot');
+    const reviewer = await httpClient(daemon.url, token);
+    expect((await call(reviewer, 'whoami')).bot).toBe('reviewer');
+    await reviewer.close();
+    await page.click('.token-once button:text-is("Done")');
+    expect(await page.content()).not.toContain(token);
+    expect(existsSync(path.join(daemon.home, 'registry/reviewer.md'))).toBe(true);
+  });
+
+  it('edits a bot, sets its tools and quota, rotates its token and retires it', async () => {
+    await page.goto(`${daemon.url}/#/bots/reviewer?tab=manage`);
+    await page.fill('form[aria-label=Profile] input[name=name]', 'Code reviewer');
+    await page.fill('form[aria-label=Profile] input[name=description]', 'Reviews every pull request.');
+    await page.click('form[aria-label=Profile] button[type=submit]');
+    await page.locator('.bot-header h1', { hasText: 'Code reviewer' }).waitFor();
+    expect(readFileSync(path.join(daemon.home, 'registry/reviewer.md'), 'utf8')).toContain('name: Code reviewer');
+
+    await page.fill('form[aria-label="Tools and quota"] input[name=tools]', 'memory, whoami');
+    await page.fill('form[aria-label="Tools and quota"] input[name=quota]', '1');
+    await page.click('form[aria-label="Tools and quota"] button[type=submit]');
+    await page.locator('.notice', { hasText: 'Tools and quota saved' }).waitFor();
+    const entry = readFileSync(path.join(daemon.home, 'registry/reviewer.md'), 'utf8');
+    expect(entry).toContain('memory_quota_bytes: 1048576');
+    expect(entry).toMatch(/tools:\n\s+- memory\n\s+- whoami/);
+    await page.locator('.bot-header [role=meter][aria-valuemax="1048576"]').waitFor();
+
+    await page.click('button:text-is("Rotate token")');
+    const token = await page.locator('.token-once input').inputValue();
+    await shot('manage-bot');
+    const reviewer = await httpClient(daemon.url, token);
+    expect((await reviewer.listTools()).tools.map((t) => t.name)).not.toContain('send_message');
+    await reviewer.close();
+
+    await page.click('button:text-is("Retire reviewer")');
+    await page.locator('.bot-header .badge.retired').waitFor();
+    await expect(httpClient(daemon.url, token)).rejects.toThrow();
+  });
+
+  it('assigns a bot a task with a brief, and shows the brief, the task file and the result', async () => {
+    await page.goto(`${daemon.url}/#/bots/research?tab=manage`);
+    await page.fill('form.assign-task textarea[name=brief]', 'Compare the two queue designs and recommend one. <img src="x" onerror="window.pwned = \'brief\'">');
+    await page.click('form.assign-task button[type=submit]');
+    const link = page.locator('.notice a');
+    await link.waitFor();
+    const id = (await link.textContent())!;
+    expect(existsSync(path.join(daemon.home, `tasks/${id}.md`))).toBe(true);
+    await link.click();
+    await page.locator('.task-details .brief', { hasText: 'Compare the two queue designs' }).waitFor();
+    expect(await page.locator('.task-details .task-file').textContent()).toBe(`tasks/${id}.md`);
+    // A brief is shown as the text it is, never as HTML.
+    expect(await page.locator('.task-details img').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { pwned?: string }).pwned)).toBeUndefined();
+    const research = await httpClient(daemon.url, daemon.tokens.research);
+    await call(research, 'complete_task', { task: id, result: 'Take the log-based queue.' });
+    await research.close();
+    await page.locator('.task-details .task-result', { hasText: 'Take the log-based queue.' }).waitFor();
+    await shot('task-details');
+  });
+
+  it('spawns a task agent whose token is shown once', async () => {
+    await page.goto(`${daemon.url}/#/agents`);
+    await page.click('.spawn-task summary');
+    await page.fill('.spawn-task textarea[name=brief]', 'Count the open incidents.');
+    await page.selectOption('.spawn-task select[name=runtime]', 'none');
+    await page.click('.spawn-task button[type=submit]');
+    const token = await page.locator('.token-once input').inputValue();
+    const agent = await httpClient(daemon.url, token);
+    const { bot } = await call(agent, 'whoami');
+    expect(bot).toMatch(/^task-/);
+    await page.click('.token-once button:text-is("Done")');
+    await page.locator('.task-details .brief', { hasText: 'Count the open incidents.' }).waitFor();
+    const id = await call(agent, 'agent_status', { id: bot });
+    expect(existsSync(path.join(daemon.home, `tasks/${id.task}.md`))).toBe(true);
+    await agent.close();
+  });
+
+  it('posts to a members-only topic the operator is no member of', async () => {
+    await page.goto(`${daemon.url}/#/topics`);
+    await page.fill('.new-topic input[name=name]', 'incidents');
+    await page.selectOption('.new-topic select[name=post_policy]', 'members');
+    await page.check('.new-topic input[name=member-dev]');
+    await page.click('.new-topic button[type=submit]');
+    await page.locator('.topic-page h1', { hasText: '#incidents' }).waitFor();
+    await page.fill('.send-box textarea[name=body]', 'Disk full on db-1.');
+    await page.click('.send-box button[type=submit]');
+    await page.locator('.send-box .notice', { hasText: 'dev: in its inbox' }).waitFor();
+    await page.locator('.messages .message', { hasText: 'Disk full on db-1.' }).waitFor();
+    const history = await call(dev, 'topic_history', { topic: 'incidents' });
+    expect(history.messages.map((m: any) => [m.from, m.body])).toEqual([['operator', 'Disk full on db-1.']]);
+    await shot('topic-post');
+  });
+
+  it('searches messages in every mailbox and opens the thread', async () => {
+    await page.click('nav a:text-is("Search")');
+    await page.click('a[role=tab]:text-is("Messages")');
+    await page.fill('input[name=q]', 'deploy');
+    await page.click('button:text-is("Search")');
+    await page.locator('.results h2', { hasText: 'for “deploy”' }).waitFor();
+    // Each message once, though it sits in the sender's and every recipient's mailbox.
+    expect(await page.locator('a.hit-title').allTextContents()).toEqual(expect.arrayContaining(['Check the deploy', 'Deploying 0.2 now']));
+    expect(await page.locator('a.hit-title').count()).toBe(2);
+    await shot('search-messages');
+    await page.click('a.hit-title:text-is("Check the deploy")');
+    await page.locator('.thread .message', { hasText: 'Check the deploy' }).waitFor();
+  });
+
+  it('keeps the search box in step with the URL', async () => {
+    await page.goto(`${daemon.url}/#/search?q=kubernetes`);
+    await page.locator('.results h2', { hasText: 'for “kubernetes”' }).waitFor();
+    await page.evaluate(() => (location.hash = '#/search?q=plan'));
+    await page.locator('.results h2', { hasText: 'for “plan”' }).waitFor();
+    expect(await page.locator('input[name=q]').inputValue()).toBe('plan');
+    await page.goBack();
+    await page.locator('.results h2', { hasText: 'for “kubernetes”' }).waitFor();
+    expect(await page.locator('input[name=q]').inputValue()).toBe('kubernetes');
+  });
+
+  it('expands the folder of a note opened while the tree is shown', async () => {
+    await page.goto(`${daemon.url}/#/bots/dev`);
+    await page.locator('button.folder-name', { hasText: 'notes/' }).waitFor();
+    expect(await page.locator('button.folder-name', { hasText: 'ops/' }).count()).toBe(0);
+    await page.evaluate(() => (location.hash = '#/bots/dev?path=notes/ops/kube.md'));
+    await page.locator('a.note-link.selected', { hasText: 'kube.md' }).waitFor();
+  });
+
+  it('charts activity per bot and per topic over the day and the week, and memory against the quota', async () => {
+    await page.goto(`${daemon.url}/#/`);
+    const operator = await httpClient(daemon.url, OPERATOR_TOKEN);
+    const day = await call(operator, 'team_activity', { window: 'day' });
+    await operator.close();
+    const devTotal = day.bots.find((b: any) => b.bot === 'dev').messages.concat(day.bots.find((b: any) => b.bot === 'dev').notes).reduce((a: number, b: number) => a + b, 0);
+    expect(devTotal).toBeGreaterThan(0);
+    await page.locator(`.activity-chart .chart-row[data-name="dev"][data-total="${devTotal}"]`).waitFor();
+    await page.locator('.activity-chart .chart-row[data-name="#incidents"][data-total="1"]').waitFor();
+    expect(await page.locator('.activity-chart .chart-row[data-name="dev"] rect').count()).toBe(24);
+    await page.click('.activity-chart button:text-is("week")');
+    await page.locator('.activity-chart .count', { hasText: 'last 7 days' }).waitFor();
+    expect(await page.locator('.activity-chart .chart-row[data-name="dev"] rect').count()).toBe(7);
+    const meter = page.locator('tr', { has: page.locator('a.bot-name:text-is("Dev")') }).locator('[role=meter]');
+    expect(Number(await meter.getAttribute('aria-valuenow'))).toBe(daemon.roost.index.catalogue.bytes('dev'));
+    expect(Number(await meter.getAttribute('aria-valuemax'))).toBe(daemon.roost.memory.quotaOf('dev'));
+    await page.locator('.activity-chart').screenshot({ path: path.join(ARTIFACTS, 'activity-chart.png') });
+  });
+
+  it('speaks to a person on an error page, not in tool calls', async () => {
+    await page.goto(`${daemon.url}/#/bots/nobody`);
+    const error = page.locator('.bot-page .error');
+    await error.waitFor();
+    expect(await error.textContent()).toContain('There is no bot "nobody"');
+    expect(await error.textContent()).not.toMatch(/call |list_bots/);
+  });
+
+  it('fits a 360 px screen: navigation reachable, no sideways scrolling', async () => {
+    const narrow = await browser.newContext({ viewport: { width: 360, height: 740 }, storageState: await page.context().storageState() });
+    const phone = await narrow.newPage();
+    phone.on('pageerror', (error) => pageErrors.push(error.message));
+    for (const [hash, name] of [['#/', 'overview-360'], ['#/bots/dev?tab=manage', 'manage-360'], ['#/agents', 'agents-360'], ['#/search?q=plan', 'search-360'], ['#/topics/ops', 'topic-360']]) {
+      await phone.goto(`${daemon.url}/${hash}`);
+      await phone.locator('.content .card').first().waitFor();
+      await phone.waitForLoadState('networkidle');
+      for (const label of ['Overview', 'Search', 'Problems']) {
+        const box = (await phone.locator('.topbar nav a', { hasText: label }).boundingBox())!;
+        expect(box.x + box.width, `${label} on ${hash}`).toBeLessThanOrEqual(360);
+      }
+      const logout = (await phone.locator('button:text-is("Log out")').boundingBox())!;
+      expect(logout.x + logout.width, `Log out on ${hash}`).toBeLessThanOrEqual(360);
+      if (hash === '#/') {
+        // Whatever sticks out past the right edge, named, so a failure says what to fix.
+        const wide = await phone.evaluate(() =>
+          [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > 360.5).map((e) => `${e.tagName}.${e.className}`),
+        );
+        expect(wide).toEqual([]);
+        expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+      }
+      await phone.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+    }
+    await phone.click('nav a:text-is("Problems")');
+    await phone.locator('.problems').waitFor();
+    await narrow.close();
+  });
+
   it('lists notes whose frontmatter is broken', async () => {
     writeFileSync(path.join(daemon.home, 'bots/dev/notes/broken.md'), '---\ntitle: [unclosed\n---\nbody\n');
     await daemon.roost.fileEvent('bots/dev/notes/broken.md');
     await page.click('nav a[href="#/problems"]');
     await page.locator('.problems a', { hasText: 'bots/dev/notes/broken.md' }).click();
     await page.locator('.warning', { hasText: 'frontmatter is broken' }).waitFor();
+    await page.click('nav a[href="#/problems"]');
+    const problem = (await page.locator('.problems tr', { hasText: 'bots/dev/notes/broken.md' }).locator('td').nth(1).textContent())!;
+    expect(problem).toMatch(/^broken frontmatter: line \d+ is not valid YAML \(.+\); correct it, or remove the block\.$/);
     await shot('problems');
     expect(pageErrors).toEqual([]);
   });

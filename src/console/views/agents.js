@@ -4,6 +4,7 @@ import { Time } from '../format.js';
 import { html } from '../html.js';
 import { href } from '../router.js';
 import { ErrorBox, Loaded, useDebounced, useLoad } from './common.js';
+import { SpawnTask } from './team.js';
 
 const LIVE = new Set(['starting', 'running']);
 
@@ -18,6 +19,7 @@ export function TaskStatus({ status }) {
 /** Every task and task agent (spawned or assigned), as a tree under whoever asked, with cancel; and the OpenClaw sessions. */
 export function Agents({ query }) {
   const liveOnly = query.get('live') === 'true';
+  const opened = query.get('task');
   const [agents, reload] = useLoad(() => get('/api/agents', { live: liveOnly }), [liveOnly]);
   const refresh = useDebounced(reload, 300);
   useActivity((a) => a.kind.startsWith('task.') && refresh());
@@ -33,6 +35,8 @@ export function Agents({ query }) {
     }
   };
   return html`<div class="agents">
+    ${daemon.readOnly ? null : html`<${SpawnTask} />`}
+    ${opened ? html`<${TaskDetails} key=${opened} id=${opened} />` : null}
     <section class="card">
       <div class="card-head">
         <h2>Tasks and task agents ${agents.data ? html`<span class="count">${agents.data.agents.length}</span>` : null}</h2>
@@ -41,13 +45,13 @@ export function Agents({ query }) {
       <${ErrorBox} error=${error} />
       <${Loaded} state=${agents}>${({ agents: list }) =>
         list.length === 0
-          ? html`<p class="muted">${liveOnly ? 'No task is under way.' : 'No tasks yet: bots start them with spawn_agent or assign_task.'}</p>`
-          : html`<table class="list tasks">
+          ? html`<p class="muted">${liveOnly ? 'No task is under way.' : 'No tasks yet: spawn a task agent above, or assign a bot a task from its Manage tab.'}</p>`
+          : html`<div class="table-wrap"><table class="list tasks">
               <thead><tr><th>Agent</th><th>Status</th><th>Asked by</th><th>Runtime</th><th>Deadline</th><th>Last activity</th><th>Result</th><th></th></tr></thead>
               <tbody>${list.map((t) => html`<${TaskRow} key=${t.task} task=${t} onCancel=${cancel} />`)}</tbody>
-            </table>`}<//>
+            </table></div>`}<//>
     </section>
-    <${Sessions} />
+    <${Sessions} key=${query.get('session') ?? ''} open=${query.get('session')} />
   </div>`;
 }
 
@@ -57,7 +61,8 @@ function TaskRow({ task: t, onCancel }) {
     <td style=${{ paddingLeft: `${0.75 + t.level * 1.5}rem` }}>
       ${t.level > 0 ? html`<span class="branch">└</span>` : null}
       <a class="bot-name" href=${href('bots', t.agent)}>${t.agent}</a>
-      <div class="muted small">${t.kind === 'assign' ? 'assigned' : 'spawned'}${t.task === t.agent ? null : html` · <span class="mono">${t.task}</span>`}</div>
+      <div class="muted small">${t.kind === 'assign' ? 'assigned' : 'spawned'}${t.task === t.agent ? null : html` · <span class="mono">${t.task}</span>`}
+        · <a class="task-link" href=${href('agents', { task: t.task })}>brief and result</a></div>
     </td>
     <td><${TaskStatus} status=${t.status} /></td>
     <td><a href=${href('bots', t.parent)}>${t.parent}</a></td>
@@ -70,9 +75,9 @@ function TaskRow({ task: t, onCancel }) {
 }
 
 /** The gateway's sessions of Roost's bots and their recent turns; without a gateway, why there are none. */
-function Sessions() {
+function Sessions({ open: linked }) {
   const [sessions] = useLoad(() => get('/api/sessions'), []);
-  const [open, setOpen] = useState(null);
+  const [open, setOpen] = useState(linked);
   return html`<section class="card">
     <h2>OpenClaw sessions</h2>
     ${sessions.error
@@ -90,6 +95,37 @@ function Sessions() {
                 </tr>`)}</tbody>
               </table>`}<//>`}
     ${open ? html`<${SessionHistory} session=${open} />` : null}
+  </section>`;
+}
+
+/** One task: who asked whom for what (the brief), how it went, its result, and where to read more. */
+function TaskDetails({ id }) {
+  const [task, reload] = useLoad(() => get(`/api/agents/${encodeURIComponent(id)}`), [id]);
+  useActivity((a) => a.kind.startsWith('task.') && reload());
+  return html`<section class="card task-details" aria-label="Task">
+    <div class="card-head">
+      <h2>Task <span class="mono">${id}</span></h2>
+      <a class="button small" href=${href('agents')}>Close</a>
+    </div>
+    <${Loaded} state=${task}>${(t) => html`
+      <dl class="stats">
+        <div><dt>Status</dt><dd><${TaskStatus} status=${t.status} /></dd></div>
+        <div><dt>Agent</dt><dd><a href=${href('bots', t.agent)}>${t.agent}</a></dd></div>
+        <div><dt>Asked by</dt><dd><a href=${href('bots', t.parent)}>${t.parent}</a></dd></div>
+        <div><dt>Runtime</dt><dd>${t.runtime}</dd></div>
+        <div><dt>Deadline</dt><dd><${Time} at=${t.deadline} /></dd></div>
+        <div><dt>Recorded in</dt><dd class="mono task-file">${t.file}</dd></div>
+      </dl>
+      <h3>Brief</h3>
+      <div class="brief">${t.brief}</div>
+      <h3>Result</h3>
+      ${t.error ? html`<p class="danger">${t.error}</p>` : null}
+      ${t.result ? html`<div class="task-result">${t.result}</div>` : isLiveTask(t.status) ? html`<p class="muted">Not done yet.</p>` : t.error ? null : html`<p class="muted">None reported.</p>`}
+      <h3>Transcript</h3>
+      <p class="transcript">${t.session
+        ? html`<a href=${href('agents', { task: t.task, session: t.session })}>Read the session ${t.session}</a>`
+        : html`<span class="muted">The ${t.runtime} runtime keeps no transcript; </span><a href=${href('bots', t.agent, { tab: 'mail' })}>${t.agent}'s mail</a><span class="muted"> holds the brief and what it sent.</span>`}</p>
+    `}<//>
   </section>`;
 }
 

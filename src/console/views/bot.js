@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { daemon, get, useActivity } from '../api.js';
 import { bytes, plural, Time } from '../format.js';
 import { html } from '../html.js';
@@ -6,6 +6,7 @@ import { renderMarkdown } from '../markdown.js';
 import { href } from '../router.js';
 import { Chips, KindBadge, Loaded, Online, useDebounced, useLoad } from './common.js';
 import { MailView } from './mail.js';
+import { ActivityChart, ManageBot, QuotaBar } from './team.js';
 import { NotePane } from './note.js';
 
 /** One bot: its header, then its memory (folder tree + note), its mail, or its profile. */
@@ -31,8 +32,11 @@ export function BotPage({ id, query }) {
           Mail${b.mail.unread ? html` <span class="unread-count">${b.mail.unread}</span>` : null}
         </a>
         <a role="tab" aria-selected=${tab === 'profile'} class=${tab === 'profile' ? 'active' : ''} href=${href('bots', id, { tab: 'profile' })}>Profile</a>
+        ${daemon.readOnly ? null : html`<a role="tab" aria-selected=${tab === 'manage'} class=${tab === 'manage' ? 'active' : ''} href=${href('bots', id, { tab: 'manage' })}>Manage</a>`}
       </div>
+      ${tab === 'manage' && !daemon.readOnly ? html`<${ManageBot} bot=${b} onChanged=${reloadBot} />` : null}
       ${tab === 'profile' ? html`<${Profile} bot=${b} />` : null}
+      ${tab === 'profile' ? html`<${ActivityChart} only=${{ bot: id }} />` : null}
       ${tab === 'mail' ? html`<${MailView} bot=${id} query=${query} link=${(q) => href('bots', id, { tab: 'mail', ...q })} />` : null}
       ${tab === 'memory' ? html`<${Memory} bot=${b} query=${query} changes=${changes} />` : null}
     `}<//>
@@ -50,7 +54,7 @@ function BotHeader({ bot }) {
     </div>
     ${bot.description ? html`<p class="description">${bot.description}</p>` : null}
     <dl class="stats">
-      <div><dt>Memory</dt><dd>${plural(bot.memory.notes, 'note')} · ${bytes(bot.memory.bytes)}</dd></div>
+      <div><dt>Memory</dt><dd>${plural(bot.memory.notes, 'note')} · ${bytes(bot.memory.bytes)}<${QuotaBar} memory=${bot.memory} /></dd></div>
       <div><dt>Last activity</dt><dd><${Time} at=${bot.last_activity} /></dd></div>
       <div><dt>Inbox</dt><dd>${plural(bot.mail.total, 'message')}${bot.mail.unread ? `, ${bot.mail.unread} unread` : ''}</dd></div>
       <div><dt>Sessions</dt><dd>${bot.sessions}</dd></div>
@@ -102,7 +106,12 @@ function Memory({ bot, query, changes }) {
 
 /** A folder of the memory; its content loads when it is opened. */
 function Folder({ bot, folder, selected, changes, open: initiallyOpen }) {
-  const [open, setOpen] = useState(initiallyOpen || (selected ?? '').startsWith(`${folder}/`));
+  const holdsSelected = (selected ?? '').startsWith(`${folder}/`);
+  const [open, setOpen] = useState(initiallyOpen || holdsSelected);
+  // A note opened from elsewhere (a search hit, a link) shows where it lives.
+  useEffect(() => {
+    if (holdsSelected) setOpen(true);
+  }, [selected]);
   return html`<div class=${folder ? 'folder' : 'folder root'}>
     ${folder
       ? html`<button class="folder-name" aria-expanded=${open} onClick=${() => setOpen(!open)}>

@@ -135,6 +135,7 @@ function describeSend(result) {
 }
 
 /** Where a message-related activity can be opened. */
-export function mailLink(bot, folder) {
-  return bot === 'operator' ? href('mail', { folder }) : href('bots', bot, { tab: 'mail', folder });
+export function mailLink(bot, folder, thread) {
+  const where = { folder: folder === 'sent' ? 'sent' : undefined, thread };
+  return bot === 'operator' ? href('mail', where) : href('bots', bot, { tab: 'mail', ...where });
 }

@@ -1,16 +1,36 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { get } from '../api.js';
 import { Time } from '../format.js';
 import { html } from '../html.js';
 import { go, href } from '../router.js';
 import { Chips, Loaded, useLoad } from './common.js';
+import { mailLink } from './mail.js';
 
 const PAGE = 20;
 
-/** Search across every bot's memory; the form's state lives in the URL, so results can be linked and reloaded. */
+/** Search every bot's memory, or the messages; the form's state lives in the URL, so results can be linked and reloaded. */
 export function Search({ query }) {
-  const params = Object.fromEntries(['q', 'bot', 'tags', 'type', 'after', 'before', 'offset'].map((k) => [k, query.get(k) ?? '']));
-  const [form, setForm] = useState(params);
+  const messages = query.get('in') === 'messages';
+  return html`<div class="search">
+    <div class="tabs" role="tablist">
+      <a role="tab" aria-selected=${!messages} class=${messages ? '' : 'active'} href=${href('search')}>Notes</a>
+      <a role="tab" aria-selected=${messages} class=${messages ? 'active' : ''} href=${href('search', { in: 'messages' })}>Messages</a>
+    </div>
+    ${messages ? html`<${MessageSearch} query=${query} />` : html`<${NoteSearch} query=${query} />`}
+  </div>`;
+}
+
+/** The form shows what the URL says, also when the URL changes under it (back, forward, a link). */
+function useForm(query, names) {
+  const fromUrl = () => Object.fromEntries(names.map((k) => [k, query.get(k) ?? '']));
+  const [form, setForm] = useState(fromUrl);
+  useEffect(() => setForm(fromUrl()), [query.toString()]);
+  const set = (name) => (event) => setForm((f) => ({ ...f, [name]: event.currentTarget.value }));
+  return [form, set, fromUrl()];
+}
+
+function NoteSearch({ query }) {
+  const [form, set, params] = useForm(query, ['q', 'bot', 'tags', 'type', 'after', 'before', 'offset']);
   const searched = query.toString() !== '';
   const [bots] = useLoad(() => get('/api/overview'), []);
   const [results] = useLoad(
@@ -29,13 +49,12 @@ export function Search({ query }) {
         : Promise.resolve(null),
     [query.toString()],
   );
-  const set = (name) => (event) => setForm((f) => ({ ...f, [name]: event.currentTarget.value }));
   const submit = (event) => {
     event.preventDefault();
     go('search', { ...form, offset: '' });
   };
   const offset = Number(params.offset || 0);
-  return html`<div class="search">
+  return html`<div>
     <form class="card search-form" onSubmit=${submit} role="search">
       <div class="search-line">
         <input type="search" name="q" value=${form.q} onInput=${set('q')} placeholder="Search every bot's memory…" aria-label="Search" autofocus />
@@ -65,6 +84,45 @@ export function Search({ query }) {
             ${offset > 0 ? html`<a class="button" href=${href('search', { ...params, offset: Math.max(0, offset - PAGE) || '' })}>Previous</a>` : null}
             ${r.next_offset !== undefined ? html`<a class="button" href=${href('search', { ...params, offset: r.next_offset })}>Next</a>` : null}
           </div>
+        `}<//></section>`
+      : null}
+  </div>`;
+}
+
+/** Messages in every mailbox (or one), as each bot finds them in its own mail. */
+function MessageSearch({ query }) {
+  const [form, set, params] = useForm(query, ['q', 'mailbox']);
+  const [bots] = useLoad(() => get('/api/overview'), []);
+  const [results] = useLoad(
+    () => (params.q ? get('/api/messages/search', { query: params.q, bot: params.mailbox }) : Promise.resolve(null)),
+    [query.toString()],
+  );
+  const submit = (event) => {
+    event.preventDefault();
+    go('search', { in: 'messages', ...form });
+  };
+  return html`<div>
+    <form class="card search-form" onSubmit=${submit} role="search">
+      <div class="search-line">
+        <input type="search" name="q" value=${form.q} onInput=${set('q')} placeholder="Search the messages…" aria-label="Search messages" required autofocus />
+        <button class="button primary" type="submit">Search</button>
+      </div>
+      <div class="filters">
+        <label>Mailbox<select name="mailbox" value=${form.mailbox} onChange=${set('mailbox')}>
+          <option value="">every mailbox</option>
+          <option value="operator">operator</option>
+          ${(bots.data?.bots ?? []).map((b) => html`<option value=${b.id}>${b.id}</option>`)}
+        </select></label>
+      </div>
+    </form>
+    ${params.q
+      ? html`<section class="card results"><${Loaded} state=${results}>${(r) => html`
+          <h2>${r.total} ${r.total === 1 ? 'message' : 'messages'} for “${params.q}”</h2>
+          <ol class="hits">${r.results.map((hit) => html`<li key=${hit.id}>
+            <a class="hit-title" href=${mailLink(hit.mailbox, hit.folder, hit.thread)}>${hit.subject}</a>
+            <div class="muted small"><b>${hit.from}</b> → ${hit.to.join(', ')} · <${Time} at=${hit.created} /></div>
+            ${hit.snippet ? html`<p class="snippet">${hit.snippet}</p>` : null}
+          </li>`)}</ol>
         `}<//></section>`
       : null}
   </div>`;

@@ -5,6 +5,7 @@ import { html } from '../html.js';
 import { go, href } from '../router.js';
 import { ErrorBox, Loaded, useDebounced, useLoad } from './common.js';
 import { MessageList, SendBox } from './mail.js';
+import { ActivityChart } from './team.js';
 
 function useTopics() {
   const [topics, reload] = useLoad(() => get('/api/topics'), []);
@@ -22,7 +23,7 @@ export function Topics() {
       <${Loaded} state=${topics}>${({ topics: list }) =>
         list.length === 0
           ? html`<p class="muted">No topics yet.</p>`
-          : html`<table class="list">
+          : html`<div class="table-wrap"><table class="list">
               <thead><tr><th>Topic</th><th>Members</th><th>Who posts</th><th class="num">Messages</th><th>Last message</th></tr></thead>
               <tbody>${list.map((t) => html`<tr key=${t.name} class=${t.archived ? 'retired' : ''}>
                 <td><a class="bot-name" href=${href('topics', t.name)}>#${t.name}</a>${t.archived ? html` <span class="badge">archived</span>` : null}
@@ -32,7 +33,7 @@ export function Topics() {
                 <td class="num">${t.messages}</td>
                 <td><${Time} at=${t.last_message} /></td>
               </tr>`)}</tbody>
-            </table>`}<//>
+            </table></div>`}<//>
     </section>
     ${daemon.readOnly ? null : html`<${NewTopic} />`}
   </div>`;
@@ -118,7 +119,8 @@ export function TopicPage({ name }) {
               <${Loaded} state=${stream}>${(s) =>
                 s.messages.length === 0 ? html`<p class="muted">No messages yet.</p>` : html`<${MessageList} messages=${s.messages} />`}<//>
             </section>
-            ${daemon.readOnly || topic.archived ? null : html`<${SendBox} to=${[`#${name}`]} title=${`Post to #${name}`} />`}
+            ${daemon.readOnly || topic.archived ? null : html`<${SendBox} to=${[`#${name}`]} title=${`Post to #${name} as the operator`} />`}
+            <${ActivityChart} only=${{ topic: name }} />
           </div>
           <aside>
             <section class="card members">
