@@ -128,14 +128,14 @@ export class HttpServer {
     sendJson(res, 404, { error: 'not found' });
   }
 
-  /** Who the request acts as, or an HTTP error already sent. */
+  /** Who the request acts as, or an HTTP error already sent. Refusals name the token's bot, never the token. */
   private async authenticate(req: IncomingMessage, res: ServerResponse): Promise<Caller | null> {
     const header = req.headers.authorization ?? '';
     const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
     const identity = token ? await this.roost.tokens.verify(token) : null;
     if (!identity) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="roost"');
-      sendJson(res, 401, { error: 'A valid bearer token is required: create one with `roost token <bot>`.' });
+      sendJson(res, 401, { error: unknownToken(token) });
       return null;
     }
     const wanted = headerValue(req.headers[BOT_HEADER]);
@@ -148,14 +148,21 @@ export class HttpServer {
       if (!wanted || wanted === OPERATOR_ID) return { bot: OPERATOR_ID, kind: 'operator', operator: true };
       const bot = this.roost.registry.get(wanted);
       if (!bot) {
-        sendJson(res, 404, { error: `There is no bot "${wanted}".` });
+        sendJson(res, 404, { error: `The operator token was presented with ${BOT_HEADER}: ${wanted}, and there is no bot "${wanted}": name a bot that \`roost bots\` lists.` });
         return null;
       }
       return { bot: bot.id, kind: bot.kind, operator: true };
     }
+    const presented = `The token presented is bot "${identity.bot}"'s`;
     const bot = this.roost.registry.get(identity.bot);
-    if (!bot || bot.status === 'retired' || (wanted && wanted !== identity.bot)) {
-      sendJson(res, 403, { error: !bot || bot.status === 'retired' ? `Bot "${identity.bot}" is not active.` : 'A bot token acts only as its own bot.' });
+    if (!bot || bot.status === 'retired') {
+      sendJson(res, 403, { error: `${presented}, and that bot is ${bot ? 'retired' : 'not registered on this daemon'}: use the token of an active bot (\`roost bots\` lists them).` });
+      return null;
+    }
+    if (wanted && wanted !== identity.bot) {
+      sendJson(res, 403, {
+        error: `${presented}, but the request asks to act as "${wanted}" (${BOT_HEADER}): a bot token acts only as its own bot. Use "${wanted}"'s own token (\`roost token ${wanted}\` makes one), or send ${BOT_HEADER}: ${identity.bot}.`,
+      });
       return null;
     }
     if (!session) return { bot: bot.id, kind: bot.kind, operator: false };
@@ -267,6 +274,19 @@ const SERVER_ERROR = -32000;
 
 function jsonRpcError(message: string, code = SERVER_ERROR, id: string | number | null = null) {
   return { jsonrpc: '2.0', error: { code, message }, id };
+}
+
+/** Why a token is refused, saying whose it claims to be (its bot, from its form) and never the token itself. */
+function unknownToken(token: string | undefined): string {
+  if (!token) return 'No bearer token was presented: send Authorization: Bearer <token> (`roost token <bot>` makes a bot\'s token).';
+  const bot = /^roost_([a-z0-9][a-z0-9_-]{0,63})_[0-9a-f]{48}$/.exec(token)?.[1];
+  if (bot) {
+    return `The token presented is bot "${bot}"'s, but not its current one: it was replaced (\`roost token ${bot}\` makes a new one and the old stops working) or made for another data root. Use the newest token, or make one with \`roost token ${bot}\`.`;
+  }
+  if (token.startsWith('roost_operator_')) {
+    return 'The token presented is an operator token, but not this daemon\'s: the current one is in .roost/operator.token under the data root (or ROOST_OPERATOR_TOKEN where the daemon runs).';
+  }
+  return 'The token presented is not a Roost token (they read roost_<bot>_… or roost_operator_…): `roost token <bot>` makes one.';
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {
