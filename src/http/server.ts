@@ -16,7 +16,10 @@ export interface HttpOptions {
   host: string;
   port: number;
   readOnly?: boolean;
-  /** An MCP session with no open request for this long is closed (its client is gone). Default 30 min. */
+  /**
+   * An MCP session counts as live while its client is attached (an event stream open) or has been
+   * active within this long; past it, it is closed (its client is gone). Default one minute.
+   */
   sessionIdleMs?: number;
   limits?: Partial<HttpLimits>;
 }
@@ -35,6 +38,8 @@ export interface HttpLimits {
  * keeps one identity's sessions under 2 MB.
  */
 export const DEFAULT_HTTP_LIMITS: HttpLimits = { maxSessions: 32 };
+/** A session with neither an open stream nor a request for this long has lost its client (by default). */
+const SESSION_IDLE_MS = 60_000;
 /** The log says at most this often that an identity is at its bound of sessions. */
 const BOUND_LOG_MS = 60_000;
 
@@ -66,6 +71,7 @@ export class HttpServer {
   private readonly limits: HttpLimits;
   /** When the log last said that an identity is at its bound of sessions. */
   private readonly boundLogged = new Map<string, number>();
+  private readonly idleMs: number;
 
   constructor(
     private readonly roost: Roost,
@@ -80,19 +86,23 @@ export class HttpServer {
       });
     });
     this.server.maxConnections = MAX_CONNECTIONS;
-    const idleMs = options.sessionIdleMs ?? 30 * 60_000;
-    this.sweeper = setInterval(() => this.closeIdleSessions(idleMs), Math.min(60_000, idleMs));
+    this.idleMs = options.sessionIdleMs ?? SESSION_IDLE_MS;
+    this.sweeper = setInterval(() => this.closeIdleSessions(), Math.min(15_000, this.idleMs));
     this.sweeper.unref();
+    roost.registry.liveSessions = (bot) => [...this.sessions.values()].filter((s) => s.caller.bot === bot && this.isLive(s, Date.now())).length;
     this.api = new ConsoleApi(roost, { readOnly: options.readOnly ?? false });
     this.limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
   }
 
-  /** Clients that vanish without ending their session (killed processes) leave it idle: close it. */
-  private closeIdleSessions(idleMs: number): void {
+  /** A session's client is there while it listens on the session's stream, has a call under way, or called lately. */
+  private isLive(session: Session, now: number): boolean {
+    return session.calls + session.streams > 0 || now - session.lastActive <= this.idleMs;
+  }
+
+  /** Clients that go without ending their session (one-shot calls, killed processes) leave it idle: close it. */
+  private closeIdleSessions(): void {
     const now = Date.now();
-    for (const session of this.sessions.values()) {
-      if (session.calls + session.streams === 0 && now - session.lastActive > idleMs) void session.transport.close();
-    }
+    for (const session of this.sessions.values()) if (!this.isLive(session, now)) void session.transport.close();
   }
 
   async listen(): Promise<string> {
@@ -217,12 +227,10 @@ export class HttpServer {
     const transport = new McpSession();
     const session: Session = { transport, caller, calls: 0, streams: 0, lastActive: Date.now() };
     this.sessions.set(transport.sessionId, session);
-    this.roost.registry.touch(caller.bot, 1);
+    this.roost.registry.touch(caller.bot);
     track(session, 'calls', res);
     // Set before the server connects, which chains its own handler after this one.
-    transport.onclose = () => {
-      if (this.sessions.delete(transport.sessionId)) this.roost.registry.touch(caller.bot, -1);
-    };
+    transport.onclose = () => void this.sessions.delete(transport.sessionId);
     try {
       await createServer(this.roost, caller, { readOnly: this.options.readOnly }).connect(transport);
     } catch (error) {
