@@ -145,7 +145,7 @@ export class HttpServer {
     const identity = token ? await this.roost.tokens.verify(token) : null;
     if (!identity) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="roost"');
-      sendJson(res, 401, { error: unknownToken(token) });
+      sendJson(res, 401, { error: this.unknownToken(token) });
       return null;
     }
     const wanted = headerValue(req.headers[BOT_HEADER]);
@@ -184,6 +184,23 @@ export class HttpServer {
       sendJson(res, 403, { error: error.message });
       return null;
     }
+  }
+
+  /** Why a token is refused, saying whose it claims to be (its bot, from its form) and never the token itself. */
+  private unknownToken(token: string | undefined): string {
+    if (!token) return 'No bearer token was presented: send Authorization: Bearer <token> (`roost token <bot>` makes a bot\'s token).';
+    const id = /^roost_([a-z0-9][a-z0-9_-]{0,63})_[0-9a-f]{48}$/.exec(token)?.[1];
+    if (id) {
+      const bot = this.roost.registry.get(id);
+      const presented = `The token presented is bot "${id}"'s`;
+      if (!bot) return `${presented}, and there is no bot "${id}" on this daemon: use a token of this daemon's bots (\`roost bots\` lists them).`;
+      if (bot.status === 'retired') return `${presented}, and that bot is retired, so its token no longer works${bot.kind === 'task' ? ' (its task has ended)' : ''}.`;
+      return `${presented}, but not its current one: it was replaced (\`roost token ${id}\` makes a new one and the old stops working) or made for another data root. Use the newest token, or make one with \`roost token ${id}\`.`;
+    }
+    if (token.startsWith('roost_operator_')) {
+      return 'The token presented is an operator token, but not this daemon\'s: the current one is in .roost/operator.token under the data root (or ROOST_OPERATOR_TOKEN where the daemon runs).';
+    }
+    return 'The token presented is not a Roost token (they read roost_<bot>_… or roost_operator_…): `roost token <bot>` makes one.';
   }
 
   private async handleMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -282,19 +299,6 @@ const SERVER_ERROR = -32000;
 
 function jsonRpcError(message: string, code = SERVER_ERROR, id: string | number | null = null) {
   return { jsonrpc: '2.0', error: { code, message }, id };
-}
-
-/** Why a token is refused, saying whose it claims to be (its bot, from its form) and never the token itself. */
-function unknownToken(token: string | undefined): string {
-  if (!token) return 'No bearer token was presented: send Authorization: Bearer <token> (`roost token <bot>` makes a bot\'s token).';
-  const bot = /^roost_([a-z0-9][a-z0-9_-]{0,63})_[0-9a-f]{48}$/.exec(token)?.[1];
-  if (bot) {
-    return `The token presented is bot "${bot}"'s, but not its current one: it was replaced (\`roost token ${bot}\` makes a new one and the old stops working) or made for another data root. Use the newest token, or make one with \`roost token ${bot}\`.`;
-  }
-  if (token.startsWith('roost_operator_')) {
-    return 'The token presented is an operator token, but not this daemon\'s: the current one is in .roost/operator.token under the data root (or ROOST_OPERATOR_TOKEN where the daemon runs).';
-  }
-  return 'The token presented is not a Roost token (they read roost_<bot>_… or roost_operator_…): `roost token <bot>` makes one.';
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -34,7 +34,8 @@ describe('the package as a user installs it', () => {
     expect(files).toContain('src/console/index.html');
     expect(files).toContain('openclaw-plugin/index.js');
     expect(files).toContain('deploy/roost.service');
-    expect(files.filter((f) => f.startsWith('test/') || f.startsWith('memory/') || f.startsWith('dist/test/'))).toEqual([]);
+    // The data root's README is the one thing of memory/ it ships: a new data root gets a copy.
+    expect(files.filter((f) => f.startsWith('test/') || (f.startsWith('memory/') && f !== 'memory/README.md') || f.startsWith('dist/test/'))).toEqual([]);
 
     await run('npm', ['install', '--global', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', path.join(scratch, packed.filename)], { env, timeout: 480_000 });
     expect((await run(roostBin, ['--version'], { env })).stdout.trim()).toBe(VERSION);
@@ -46,13 +47,16 @@ describe('the package as a user installs it', () => {
     const info = await eventually(async () => {
       const lock = await readDaemonInfo(path.join(home, '.roost', 'daemon.lock'));
       return lock?.url ? lock : null;
-    }, 60_000);
+    }, 60_000).catch((error: Error) => {
+      throw new Error(`${error.message}; roost serve said: ${said}`);
+    });
     expect(said).toContain(`serving ${home} at`);
+    expect(readFileSync(path.join(home, 'README.md'), 'utf8')).toContain('Roost data root');
     const health = (await (await fetch(new URL('/health', info.url))).json()) as { ok: boolean; version: string };
     expect(health).toMatchObject({ ok: true, version: VERSION });
     expect((await fetch(new URL('/', info.url))).status).toBe(200);
     // Nothing of the data root inside the installed package.
-    expect(existsSync(path.join(installed, 'memory'))).toBe(false);
+    expect(readdirSync(path.join(installed, 'memory'))).toEqual(['README.md']);
     expect(readdirSync(installed)).not.toContain('.roost');
 
     // With XDG_DATA_HOME set, the data root is there.
