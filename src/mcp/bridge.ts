@@ -139,7 +139,10 @@ export async function ensureDaemon(home: string, serveArgs: string[]): Promise<s
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 100));
     const url = await healthyUrl(lockFile);
-    if (url) return url;
+    if (url) {
+      console.error(`roost mcp: no daemon ran for ${home}; one now serves ${url} and keeps running after this bridge ends (\`roost status\` shows its pid)`);
+      return url;
+    }
   }
   throw new Error(`no Roost daemon answered within ${START_TIMEOUT_MS / 1000}s; see ${path.join(home, '.roost', 'daemon.log')}`);
 }
