@@ -1,215 +1,90 @@
 #!/usr/bin/env node
-import { execFile } from 'node:child_process';
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
-import { promisify } from 'node:util';
-import { savedProgress } from './core/embeddings.js';
-import { runningDaemon } from './core/lock-file.js';
-import { DEFAULT_LIMITS } from './core/memory.js';
-import { changeAllowance } from './core/rate-limit.js';
-import { Registry } from './core/registry.js';
-import { Roost } from './core/roost.js';
-import { Tokens } from './core/tokens.js';
-import { Vault } from './core/vault.js';
-import { daemonOptions, homeOf, startDaemon } from './daemon.js';
-import { runBridge } from './mcp/bridge.js';
+import { parseArgs } from 'node:util';
+import { type Command, closest, type Flags, UsageError } from './cli/command.js';
+import { COMMANDS } from './cli/commands.js';
 import { VERSION } from './package.js';
 
-const USAGE = `roost ${VERSION} — a persistent home for a team of AI bots
-
-Usage:
-  roost serve [--home DIR] [--port N] [--host ADDR] [--bots DIR] [--read-only] [--backup REMOTE] [LIMITS]
-        Run the daemon: MCP over Streamable HTTP at http://127.0.0.1:7777/mcp.
-        With --backup, the data root is pushed to that git remote after its commits.
-        LIMITS, per bot: --send-burst N --send-rate N (messages at once, then per second),
-        --write-burst N --write-rate N (changes to its memory), --spawn-burst N --spawn-rate N
-        (tasks started), --memory-quota-mb N (size of its notes), --max-sessions N (live MCP sessions).
-        With --embeddings-url URL --embeddings-model NAME (any OpenAI-compatible /v1/embeddings
-        endpoint; its key in ROOST_EMBEDDINGS_KEY), notes get vectors in the background and
-        search_memory is hybrid (words and meaning) by default.
-  roost mcp --bot ID [--url URL] [--token-file FILE] [--home DIR]
-        A stdio MCP server acting as bot ID (token from ROOST_TOKEN or --token-file),
-        bridged to the daemon; starts the daemon if none runs.
-  roost init [--home DIR] [--bots DIR]
-        Create the data root and a token for every defined bot that has none; prints them once.
-  roost token BOT [--home DIR] [--bots DIR]
-        Make a new token for BOT (the old one stops working) and print it.
-  roost bots [--home DIR] [--bots DIR]
-        List the bots: definitions and registered ones.
-  roost status [--home DIR]
-        Is a daemon running on this data root, and where; how far note embedding has come.
-  roost restore REMOTE [--home DIR]
-        Rebuild a data root from its backup remote (every bot's memory, mail and registry),
-        then make new tokens as init does (tokens are secrets and never leave the machine).
-
-Environment: ROOST_HOME, ROOST_PORT, ROOST_HOST, ROOST_BOTS, ROOST_BACKUP, ROOST_OPERATOR_TOKEN, ROOST_TOKEN, ROOST_URL.
+const ENVIRONMENT = `Environment: ROOST_HOME, ROOST_PORT, ROOST_HOST, ROOST_BOTS, ROOST_BACKUP, ROOST_OPERATOR_TOKEN, ROOST_TOKEN, ROOST_URL.
 Limits: ROOST_SEND_BURST, ROOST_SEND_RATE, ROOST_WRITE_BURST, ROOST_WRITE_RATE, ROOST_SPAWN_BURST, ROOST_SPAWN_RATE,
 ROOST_MEMORY_QUOTA_MB, ROOST_MAX_SESSIONS (as the flags; a flag wins).
 Semantic search: ROOST_EMBEDDINGS_URL, ROOST_EMBEDDINGS_MODEL, ROOST_EMBEDDINGS_KEY.
 Task agents: ROOST_OPENCLAW_URL, ROOST_OPENCLAW_TOKEN, ROOST_OPENCLAW_AGENT, ROOST_RUNTIME, ROOST_COMMAND.
-Defaults: data root ./memory and bot definitions ./bots of this package.`;
+Data root: ./memory of a checkout; installed, $XDG_DATA_HOME/roost (~/.local/share/roost). Bot definitions: ./bots of the package.`;
 
-type Flags = Record<string, string | boolean>;
+function usage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return `roost ${VERSION} — a persistent home for a team of AI bots
 
-function parse(argv: string[]): { command: string; args: string[]; flags: Flags } {
-  const args: string[] = [];
-  const flags: Flags = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (!arg.startsWith('--')) {
-      args.push(arg);
-      continue;
-    }
-    const [name, inline] = arg.slice(2).split(/=(.*)/s, 2);
-    if (inline !== undefined) flags[name] = inline;
-    else if (name === 'read-only' || name === 'help') flags[name] = true;
-    else if (i + 1 < argv.length) flags[name] = argv[++i];
-    else throw new Error(`--${name} needs a value`);
+Usage: roost COMMAND [OPTIONS]
+
+${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
+
+  roost COMMAND --help   what a command takes
+  roost --version        the version
+
+${ENVIRONMENT}`;
+}
+
+function commandHelp(command: Command): string {
+  return `${command.usage}\n\n${command.summary}${command.details ? `\n${command.details}` : ''}`;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [name = 'help', ...rest] = argv;
+  if (name === 'help' || name === '--help' || name === '-h') {
+    const about = rest[0] === undefined ? undefined : find(rest[0]);
+    return void console.log(about ? commandHelp(about) : usage());
   }
-  return { command: args.shift() ?? 'help', args, flags };
+  if (name === 'version' || name === '--version' || name === '-v') return void console.log(VERSION);
+  const command = find(name);
+  const { args, flags } = parse(command, rest);
+  if (flags.help) return void console.log(commandHelp(command));
+  await command.run(args, flags);
 }
 
-async function main(): Promise<void> {
-  const { command, args, flags } = parse(process.argv.slice(2));
-  if (flags.help || command === 'help') return void console.log(USAGE);
-  switch (command) {
-    case 'serve':
-      return serve(flags);
-    case 'mcp':
-      return mcp(flags);
-    case 'init':
-      return init(flags);
-    case 'token':
-      return token(args[0], flags);
-    case 'bots':
-      return bots(flags);
-    case 'status':
-      return status(flags);
-    case 'restore':
-      return restore(args[0], flags);
-    case 'version':
-      return void console.log(VERSION);
-    default:
-      throw new Error(`unknown command "${command}"; run \`roost help\``);
+function find(name: string): Command {
+  const command = COMMANDS.find((c) => c.name === name);
+  if (command) return command;
+  const names = COMMANDS.map((c) => c.name);
+  const guess = name.startsWith('-') ? undefined : closest(name, names);
+  throw new UsageError(`unknown command "${name}"${guess ? `; did you mean "${guess}"?` : ''} (\`roost help\` lists them: ${names.join(', ')})`);
+}
+
+/** A command's arguments and flags: every flag must be one it knows, every value given, every argument there. */
+function parse(command: Command, argv: string[]): { args: string[]; flags: Flags } {
+  const options = { ...command.options, help: { type: 'boolean', short: 'h' } } as const;
+  let parsed: { values: Flags; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: true }) as { values: Flags; positionals: string[] };
+  } catch (error) {
+    throw new UsageError(parseProblem(command, error as Error & { code?: string }));
   }
-}
-
-async function serve(flags: Flags): Promise<void> {
-  const options = daemonOptions(flags);
-  const daemon = await startDaemon(options);
-  console.error(`roost: serving ${options.home} at ${daemon.url}/mcp${options.readOnly ? ' (read-only)' : ''}`);
-  console.error(`roost: console at ${daemon.url}/`);
-  if (daemon.roost.newOperatorToken) {
-    // Where it is, never the token itself: this output often ends up in a log (journald, a terminal's scrollback).
-    const file = path.join(options.home, '.roost', 'operator.token');
-    console.error(`roost: made a new operator token and wrote it to ${file} (mode 0600, readable only by this user)`);
-    console.error(`roost: read it with \`cat ${file}\` to log in to the console`);
+  const args = parsed.positionals;
+  const wanted = command.args ?? [];
+  if (!parsed.values.help && args.length !== wanted.length) {
+    const problem = args.length < wanted.length ? `needs ${wanted.slice(args.length).join(' ')}` : `takes no argument "${args[wanted.length]}"`;
+    throw new UsageError(`${command.name} ${problem}; usage: ${command.usage}`);
   }
-  for (const problem of daemon.roost.registry.problems) console.error(`roost: ${problem.file}: ${problem.problem}`);
-  const stop = () => {
-    console.error('roost: stopping');
-    daemon.close().then(
-      () => process.exit(0),
-      (error) => {
-        console.error(error);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  return { args, flags: parsed.values };
 }
 
-async function mcp(flags: Flags): Promise<void> {
-  const bot = flags.bot;
-  if (typeof bot !== 'string') throw new Error('roost mcp needs --bot ID');
-  const token = typeof flags['token-file'] === 'string' ? (await fs.readFile(flags['token-file'], 'utf8')).trim() : process.env.ROOST_TOKEN;
-  if (!token) throw new Error('roost mcp needs the bot token in ROOST_TOKEN or --token-file');
-  const serveArgs = ['port', 'host', 'bots']
-    .filter((k) => typeof flags[k] === 'string')
-    .flatMap((k) => [`--${k}`, String(flags[k])]);
-  await runBridge({
-    bot,
-    token,
-    url: typeof flags.url === 'string' ? flags.url : process.env.ROOST_URL,
-    home: homeOf(flags),
-    serveArgs,
-  });
-}
-
-/** The registry as the files say, without taking the daemon lock (nothing is written). */
-async function readRegistry(flags: Flags): Promise<Registry> {
-  const options = daemonOptions(flags);
-  const registry = new Registry(
-    new Vault(options.home),
-    { settle: async () => undefined },
-    options.botsDir,
-    changeAllowance(DEFAULT_LIMITS.writeBurst, DEFAULT_LIMITS.writesPerSecond),
-  );
-  await registry.load();
-  return registry;
-}
-
-async function init(flags: Flags): Promise<void> {
-  const options = daemonOptions(flags);
-  if (!(await runningDaemon(path.join(options.home, '.roost', 'daemon.lock')))) {
-    const roost = await Roost.open({ home: options.home, botsDir: options.botsDir, operatorToken: options.operatorToken, watch: false });
-    if (roost.newOperatorToken) console.log(`${'operator'.padEnd(10)} ${roost.newOperatorToken}`);
-    await roost.close();
+function parseProblem(command: Command, error: Error & { code?: string }): string {
+  const flag = /'(-{1,2}[^'\s]+)/.exec(error.message)?.[1];
+  const help = `\`roost ${command.name} --help\` lists what it takes`;
+  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && flag) {
+    const name = flag.replace(/^-+/, '').split('=')[0];
+    const guess = closest(name, Object.keys(command.options));
+    return `${command.name} has no option ${flag}${guess ? `; did you mean --${guess}?` : ''} (${help})`;
   }
-  console.log(`data root: ${options.home}`);
-  const tokens = new Tokens(path.join(options.home, '.roost'));
-  for (const bot of (await readRegistry(flags)).list({ status: 'active' })) {
-    if (await tokens.has(bot.id)) console.log(`${bot.id.padEnd(10)} (has a token; \`roost token ${bot.id}\` makes a new one)`);
-    else console.log(`${bot.id.padEnd(10)} ${await tokens.issue(bot.id)}`);
+  if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && flag) {
+    const name = flag.replace(/^-+/, '').split(/[ =]/)[0];
+    const takesValue = command.options[name]?.type === 'string';
+    return takesValue ? `${command.name}: ${flag} needs a value (${help})` : `${command.name}: ${flag} is a switch and takes no value (${help})`;
   }
+  return `${command.name}: ${error.message} (${help})`;
 }
 
-async function token(bot: string | undefined, flags: Flags): Promise<void> {
-  if (!bot) throw new Error('usage: roost token BOT');
-  const registry = await readRegistry(flags);
-  const known = registry.get(bot);
-  if (!known) throw new Error(`there is no bot "${bot}"; \`roost bots\` lists them`);
-  if (known.status === 'retired') throw new Error(`bot "${bot}" is retired`);
-  console.log(await new Tokens(path.join(homeOf(flags), '.roost')).issue(bot));
-}
-
-async function bots(flags: Flags): Promise<void> {
-  const registry = await readRegistry(flags);
-  for (const b of registry.list()) {
-    console.log(`${b.id.padEnd(12)} ${b.kind.padEnd(10)} ${b.status.padEnd(8)} ${b.topics.join(',').padEnd(20)} ${b.name}`);
-  }
-  for (const p of registry.problems) console.error(`problem: ${p.file}: ${p.problem}`);
-}
-
-async function restore(remote: string | undefined, flags: Flags): Promise<void> {
-  if (!remote) throw new Error('usage: roost restore REMOTE [--home DIR]');
-  const home = homeOf(flags);
-  const existing = await fs.readdir(home).catch(() => [] as string[]);
-  if (existing.some((name) => name !== 'README.md')) {
-    throw new Error(`${home} is not empty: restore into a new folder with --home`);
-  }
-  await fs.rm(home, { recursive: true, force: true });
-  await promisify(execFile)('git', ['clone', '--quiet', '--branch', 'main', remote, home]);
-  console.log(`restored ${home} from ${remote}`);
-  await init(flags);
-}
-
-async function status(flags: Flags): Promise<void> {
-  const home = homeOf(flags);
-  const running = await runningDaemon(path.join(home, '.roost', 'daemon.lock'));
-  if (running) console.log(`running: pid ${running.pid}, ${running.url ?? 'starting'}, data root ${home}`);
-  else {
-    console.log(`not running (data root ${home})`);
-    process.exitCode = 3;
-  }
-  const embedding = await savedProgress(path.join(home, '.roost'));
-  if (running && embedding) {
-    console.log(`embeddings (${embedding.model}): ${embedding.embedded} notes embedded, ${embedding.pending} pending${embedding.error ? `; last error: ${embedding.error}` : ''}`);
-  }
-}
-
-main().catch((error: Error) => {
+main(process.argv.slice(2)).catch((error: Error) => {
   console.error(`roost: ${error.message}`);
-  process.exit(1);
+  process.exit(error instanceof UsageError ? 2 : 1);
 });

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { type AgentRuntime, type AgentRuntimes, noneOnly, noOpenClaw, RUNTIMES, type RuntimeName } from './core/agent-runtime.js';
 import type { SessionDelivery } from './core/delivery.js';
@@ -157,7 +159,18 @@ function limitsOf(
 }
 
 export function homeOf(flags: Record<string, string | boolean>, env: NodeJS.ProcessEnv = process.env): string {
-  return path.resolve(String(flags.home ?? env.ROOST_HOME ?? path.join(PACKAGE_ROOT, 'memory')));
+  return path.resolve(String(flags.home ?? env.ROOST_HOME ?? defaultHome(env)));
+}
+
+/**
+ * The data root when none is given: `memory/` of a checkout (a git work tree); installed, the
+ * user's data folder (`$XDG_DATA_HOME/roost`, else `~/.local/share/roost`), never inside the
+ * package, which an upgrade replaces.
+ */
+export function defaultHome(env: NodeJS.ProcessEnv): string {
+  if (existsSync(path.join(PACKAGE_ROOT, '.git'))) return path.join(PACKAGE_ROOT, 'memory');
+  const data = env.XDG_DATA_HOME && path.isAbsolute(env.XDG_DATA_HOME) ? env.XDG_DATA_HOME : path.join(os.homedir(), '.local', 'share');
+  return path.join(data, 'roost');
 }
 
 export interface RuntimeOptions {

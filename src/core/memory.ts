@@ -1,5 +1,6 @@
 import { existsSync, promises as fs } from 'node:fs';
-import { type Caller, checkMaySearchAll, mayRead, readsAllOf, readsEverything } from './access.js';
+import { BOT_HEADER } from '../protocol.js';
+import { type Caller, checkMaySearchAll, mayRead, OPERATOR_ID, readsAllOf, readsEverything } from './access.js';
 import { UserError } from './errors.js';
 import type { RoostEvents } from './events.js';
 import type { History, HistoryEntry } from './history.js';
@@ -567,8 +568,10 @@ export class Memory {
 
   // ---- internals -----------------------------------------------------------------------
 
+  /** Every change to a note goes through here: it is the note's owner's, a bot that exists. */
   private async locked<T>(bot: string, path: string, work: (current: Loaded | null) => Promise<T>): Promise<T> {
     checkId(bot);
+    if (!this.registry.get(bot)) throw noNotebook(bot);
     await this.treeIndexed(bot);
     return this.vault.locked(rootPath(bot, path), async () => work(await this.load(bot, path)));
   }
@@ -698,6 +701,16 @@ const HEAD_BYTES = MAX_FRONTMATTER_BYTES + 1024;
 /** Whether a change's summary (`write notes/a.md`, `move a.md to b.md`, `edit bots/dev/a.md`) names the note. */
 function namesNote(change: string, owner: string, path: string): boolean {
   return [path, rootPath(owner, path)].some((name) => change.endsWith(` ${name}`) || change.includes(` ${name} `));
+}
+
+function noNotebook(bot: string): UserError {
+  if (bot === OPERATOR_ID) {
+    return new UserError(
+      `The operator has no notes of its own: the operator token without ${BOT_HEADER} acts as no bot. To write a bot's notes, connect with the operator token and ${BOT_HEADER}: <bot> (the operator may act as any bot; list_bots lists them).`,
+      'forbidden',
+    );
+  }
+  return new UserError(`There is no bot "${bot}" to keep these notes: notes belong to a registered bot (list_bots lists them).`, 'not_found');
 }
 
 export function rootPath(bot: string, path: string): string {

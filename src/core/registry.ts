@@ -65,7 +65,7 @@ export type OperatorPatch = ProfilePatch & { tools?: string[] | null; memoryQuot
  */
 export class Registry {
   private bots = new Map<string, Bot>();
-  private presence = new Map<string, BotPresence>();
+  private readonly lastSeen = new Map<string, string>();
   /** Topics the bot definitions list: they are the operator's. */
   private declared = new Set<string>();
   /** Each standing bot's tree, by its id; made again when a bot comes or goes. */
@@ -153,17 +153,19 @@ export class Registry {
     return this.trees.get(root) ?? [root];
   }
 
+  /**
+   * How many live MCP sessions a bot has: set by whoever serves the sessions (the HTTP server),
+   * which alone knows whether their clients are still there.
+   */
+  liveSessions: (id: string) => number = () => 0;
+
   presenceOf(id: string): BotPresence {
-    return this.presence.get(id) ?? { sessions: 0 };
+    return { sessions: this.liveSessions(id), lastSeen: this.lastSeen.get(id) };
   }
 
-  /** Records a live MCP session opening (+1) or closing (-1), and activity (0). */
-  touch(id: string, sessionDelta: -1 | 0 | 1 = 0): void {
-    const current = this.presenceOf(id);
-    this.presence.set(id, {
-      sessions: Math.max(0, current.sessions + sessionDelta),
-      lastSeen: new Date().toISOString(),
-    });
+  /** Records activity of the bot (a request on one of its sessions). */
+  touch(id: string): void {
+    this.lastSeen.set(id, new Date().toISOString());
   }
 
   /** The caller registers a bot; a bot's registrations are its own (it is their parent). */

@@ -16,7 +16,10 @@ export interface HttpOptions {
   host: string;
   port: number;
   readOnly?: boolean;
-  /** An MCP session with no open request for this long is closed (its client is gone). Default 30 min. */
+  /**
+   * An MCP session counts as live while its client is attached (an event stream open) or has been
+   * active within this long; past it, it is closed (its client is gone). Default one minute.
+   */
   sessionIdleMs?: number;
   limits?: Partial<HttpLimits>;
 }
@@ -35,6 +38,8 @@ export interface HttpLimits {
  * keeps one identity's sessions under 2 MB.
  */
 export const DEFAULT_HTTP_LIMITS: HttpLimits = { maxSessions: 32 };
+/** A session with neither an open stream nor a request for this long has lost its client (by default). */
+const SESSION_IDLE_MS = 60_000;
 /** The log says at most this often that an identity is at its bound of sessions. */
 const BOUND_LOG_MS = 60_000;
 
@@ -66,6 +71,7 @@ export class HttpServer {
   private readonly limits: HttpLimits;
   /** When the log last said that an identity is at its bound of sessions. */
   private readonly boundLogged = new Map<string, number>();
+  private readonly idleMs: number;
 
   constructor(
     private readonly roost: Roost,
@@ -80,19 +86,23 @@ export class HttpServer {
       });
     });
     this.server.maxConnections = MAX_CONNECTIONS;
-    const idleMs = options.sessionIdleMs ?? 30 * 60_000;
-    this.sweeper = setInterval(() => this.closeIdleSessions(idleMs), Math.min(60_000, idleMs));
+    this.idleMs = options.sessionIdleMs ?? SESSION_IDLE_MS;
+    this.sweeper = setInterval(() => this.closeIdleSessions(), Math.min(15_000, this.idleMs));
     this.sweeper.unref();
+    roost.registry.liveSessions = (bot) => [...this.sessions.values()].filter((s) => s.caller.bot === bot && this.isLive(s, Date.now())).length;
     this.api = new ConsoleApi(roost, { readOnly: options.readOnly ?? false });
     this.limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
   }
 
-  /** Clients that vanish without ending their session (killed processes) leave it idle: close it. */
-  private closeIdleSessions(idleMs: number): void {
+  /** A session's client is there while it listens on the session's stream, has a call under way, or called lately. */
+  private isLive(session: Session, now: number): boolean {
+    return session.calls + session.streams > 0 || now - session.lastActive <= this.idleMs;
+  }
+
+  /** Clients that go without ending their session (one-shot calls, killed processes) leave it idle: close it. */
+  private closeIdleSessions(): void {
     const now = Date.now();
-    for (const session of this.sessions.values()) {
-      if (session.calls + session.streams === 0 && now - session.lastActive > idleMs) void session.transport.close();
-    }
+    for (const session of this.sessions.values()) if (!this.isLive(session, now)) void session.transport.close();
   }
 
   async listen(): Promise<string> {
@@ -128,14 +138,14 @@ export class HttpServer {
     sendJson(res, 404, { error: 'not found' });
   }
 
-  /** Who the request acts as, or an HTTP error already sent. */
+  /** Who the request acts as, or an HTTP error already sent. Refusals name the token's bot, never the token. */
   private async authenticate(req: IncomingMessage, res: ServerResponse): Promise<Caller | null> {
     const header = req.headers.authorization ?? '';
     const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
     const identity = token ? await this.roost.tokens.verify(token) : null;
     if (!identity) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="roost"');
-      sendJson(res, 401, { error: 'A valid bearer token is required: create one with `roost token <bot>`.' });
+      sendJson(res, 401, { error: this.unknownToken(token) });
       return null;
     }
     const wanted = headerValue(req.headers[BOT_HEADER]);
@@ -148,14 +158,21 @@ export class HttpServer {
       if (!wanted || wanted === OPERATOR_ID) return { bot: OPERATOR_ID, kind: 'operator', operator: true };
       const bot = this.roost.registry.get(wanted);
       if (!bot) {
-        sendJson(res, 404, { error: `There is no bot "${wanted}".` });
+        sendJson(res, 404, { error: `The operator token was presented with ${BOT_HEADER}: ${wanted}, and there is no bot "${wanted}": name a bot that \`roost bots\` lists.` });
         return null;
       }
       return { bot: bot.id, kind: bot.kind, operator: true };
     }
+    const presented = `The token presented is bot "${identity.bot}"'s`;
     const bot = this.roost.registry.get(identity.bot);
-    if (!bot || bot.status === 'retired' || (wanted && wanted !== identity.bot)) {
-      sendJson(res, 403, { error: !bot || bot.status === 'retired' ? `Bot "${identity.bot}" is not active.` : 'A bot token acts only as its own bot.' });
+    if (!bot || bot.status === 'retired') {
+      sendJson(res, 403, { error: `${presented}, and that bot is ${bot ? 'retired' : 'not registered on this daemon'}: use the token of an active bot (\`roost bots\` lists them).` });
+      return null;
+    }
+    if (wanted && wanted !== identity.bot) {
+      sendJson(res, 403, {
+        error: `${presented}, but the request asks to act as "${wanted}" (${BOT_HEADER}): a bot token acts only as its own bot. Use "${wanted}"'s own token (\`roost token ${wanted}\` makes one), or send ${BOT_HEADER}: ${identity.bot}.`,
+      });
       return null;
     }
     if (!session) return { bot: bot.id, kind: bot.kind, operator: false };
@@ -167,6 +184,23 @@ export class HttpServer {
       sendJson(res, 403, { error: error.message });
       return null;
     }
+  }
+
+  /** Why a token is refused, saying whose it claims to be (its bot, from its form) and never the token itself. */
+  private unknownToken(token: string | undefined): string {
+    if (!token) return 'No bearer token was presented: send Authorization: Bearer <token> (`roost token <bot>` makes a bot\'s token).';
+    const id = /^roost_([a-z0-9][a-z0-9_-]{0,63})_[0-9a-f]{48}$/.exec(token)?.[1];
+    if (id) {
+      const bot = this.roost.registry.get(id);
+      const presented = `The token presented is bot "${id}"'s`;
+      if (!bot) return `${presented}, and there is no bot "${id}" on this daemon: use a token of this daemon's bots (\`roost bots\` lists them).`;
+      if (bot.status === 'retired') return `${presented}, and that bot is retired, so its token no longer works${bot.kind === 'task' ? ' (its task has ended)' : ''}.`;
+      return `${presented}, but not its current one: it was replaced (\`roost token ${id}\` makes a new one and the old stops working) or made for another data root. Use the newest token, or make one with \`roost token ${id}\`.`;
+    }
+    if (token.startsWith('roost_operator_')) {
+      return 'The token presented is an operator token, but not this daemon\'s: the current one is in .roost/operator.token under the data root (or ROOST_OPERATOR_TOKEN where the daemon runs).';
+    }
+    return 'The token presented is not a Roost token (they read roost_<bot>_… or roost_operator_…): `roost token <bot>` makes one.';
   }
 
   private async handleMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -210,12 +244,10 @@ export class HttpServer {
     const transport = new McpSession();
     const session: Session = { transport, caller, calls: 0, streams: 0, lastActive: Date.now() };
     this.sessions.set(transport.sessionId, session);
-    this.roost.registry.touch(caller.bot, 1);
+    this.roost.registry.touch(caller.bot);
     track(session, 'calls', res);
     // Set before the server connects, which chains its own handler after this one.
-    transport.onclose = () => {
-      if (this.sessions.delete(transport.sessionId)) this.roost.registry.touch(caller.bot, -1);
-    };
+    transport.onclose = () => void this.sessions.delete(transport.sessionId);
     try {
       await createServer(this.roost, caller, { readOnly: this.options.readOnly }).connect(transport);
     } catch (error) {

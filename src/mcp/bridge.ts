@@ -77,13 +77,10 @@ export async function runBridge(options: BridgeOptions): Promise<void> {
 
   stdio.onmessage = (message) => {
     forward(message).catch((error: Error) => {
-      console.error(`roost mcp: ${error.message}`);
+      const problem = failure(error, options.bot);
+      console.error(`roost mcp: ${problem}`);
       if ('id' in message && 'method' in message) {
-        void stdio.send({
-          jsonrpc: '2.0',
-          id: message.id,
-          error: { code: -32603, message: `Roost daemon unreachable: ${error.message}` },
-        });
+        void stdio.send({ jsonrpc: '2.0', id: message.id, error: { code: -32603, message: problem } });
       }
     });
   };
@@ -95,6 +92,29 @@ export async function runBridge(options: BridgeOptions): Promise<void> {
     await upstream.terminateSession().catch(() => undefined);
     await upstream.close().catch(() => undefined);
   }
+}
+
+/** What went wrong, in words: the daemon refused the token (and why, as it said) apart from not answering at all. */
+function failure(error: Error, bot: string): string {
+  if (error instanceof StreamableHTTPError && (error.code === 401 || error.code === 403 || error.code === 404)) {
+    const said = refusalText(error.message);
+    if (error.code === 401) return `Roost refused the token given for bot "${bot}" (HTTP 401, wrong or replaced token): ${said}`;
+    return `Roost refused to let this token act as bot "${bot}" (HTTP ${error.code}): ${said}`;
+  }
+  return `Roost daemon unreachable: ${error.message}`;
+}
+
+/** The daemon's own sentence from an HTTP error the SDK reports with the response body in its message. */
+function refusalText(message: string): string {
+  const body = message.slice(message.indexOf('{'));
+  try {
+    const parsed = JSON.parse(body) as { error?: string | { message?: string } };
+    const said = typeof parsed.error === 'string' ? parsed.error : parsed.error?.message;
+    if (said) return said;
+  } catch {
+    // Not the daemon's JSON: report the message as it is.
+  }
+  return message;
 }
 
 function sessionLost(error: unknown): boolean {
@@ -119,7 +139,10 @@ export async function ensureDaemon(home: string, serveArgs: string[]): Promise<s
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 100));
     const url = await healthyUrl(lockFile);
-    if (url) return url;
+    if (url) {
+      console.error(`roost mcp: no daemon ran for ${home}; one now serves ${url} and keeps running after this bridge ends (\`roost status\` shows its pid)`);
+      return url;
+    }
   }
   throw new Error(`no Roost daemon answered within ${START_TIMEOUT_MS / 1000}s; see ${path.join(home, '.roost', 'daemon.log')}`);
 }

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, callError, eventually, httpClient, OPERATOR_TOKEN, startTestDaemon, type TestDaemon } from '../helpers.js';
 
@@ -73,6 +75,24 @@ describe('HTTP identity and origin checks', () => {
     const operator = await httpClient(daemon.url, OPERATOR_TOKEN);
     expect(await call(operator, 'whoami')).toMatchObject({ bot: 'operator', operator: true, reads_everything: true });
     await operator.close();
+  });
+
+  it('keeps the operator acting as itself from writing notes of a bot that does not exist, and says how to act as a bot', async () => {
+    const operator = await httpClient(daemon.url, OPERATOR_TOKEN);
+    const refused = await callError(operator, 'write_note', { path: 'notes/mine.md', body: 'The operator\'s own note.' });
+    expect(refused).toContain('The operator has no notes of its own');
+    expect(refused).toContain('x-roost-bot: <bot>');
+    expect(await callError(operator, 'journal_append', { text: 'a day' })).toContain('The operator has no notes of its own');
+    expect(await callError(operator, 'set_fact', { key: 'colour', value: 'blue' })).toContain('The operator has no notes of its own');
+    expect(existsSync(path.join(daemon.home, 'bots', 'operator'))).toBe(false);
+    expect((await call(operator, 'list_notes', { bot: 'dev' })).notes).toBeDefined();
+    await operator.close();
+
+    // As the sentence says: with the header, the operator writes the bot's notes.
+    const asDev = await httpClient(daemon.url, OPERATOR_TOKEN, { 'x-roost-bot': 'dev' });
+    await call(asDev, 'write_note', { path: 'notes/by-operator.md', body: 'Written by the operator as dev.' });
+    expect(existsSync(path.join(daemon.home, 'bots', 'dev', 'notes', 'by-operator.md'))).toBe(true);
+    await asDev.close();
   });
 });
 

@@ -23,6 +23,26 @@ afterAll(() => {
 });
 
 describe('the roost command', () => {
+  it('refuses unknown commands and flags with the closest name, and has --help per command and --version', async () => {
+    await expect(roost('serve', '--prot', '8000')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('serve has no option --prot; did you mean --port?') });
+    await expect(roost('bots', '--hme', '/x')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('did you mean --home?') });
+    await expect(roost('sreve')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('unknown command "sreve"; did you mean "serve"?') });
+    await expect(roost('serve', '--read-only=yes')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--read-only is a switch') });
+    await expect(roost('serve', '--port')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--port needs a value') });
+    await expect(roost('token')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('token needs BOT') });
+    await expect(roost('token', 'dev', 'main')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('takes no argument "main"') });
+
+    const version = JSON.parse(readFileSync(path.join(path.dirname(path.dirname(path.dirname(CLI_PATH))), 'package.json'), 'utf8')).version;
+    for (const flag of ['--version', '-v', 'version']) expect((await roost(flag)).stdout.trim()).toBe(version);
+    for (const flag of ['--help', '-h']) {
+      const help = (await roost('token', flag)).stdout;
+      expect(help).toMatch(/^roost token BOT/);
+      expect(help).not.toContain('roost serve');
+    }
+    expect((await roost('-h')).stdout).toMatch(/serve .*\n.*mcp /s);
+    expect((await roost('help', 'status')).stdout).toMatch(/^roost status/);
+  });
+
   it('init creates the data root, an operator token and one token per bot, printed once', async () => {
     const { stdout } = await roost('init');
     expect(stdout).toMatch(/^operator\s+roost_operator_/m);
@@ -80,6 +100,12 @@ describe('the roost command', () => {
     expect(stdout.split('\n').filter(Boolean).map((l) => l.split(/\s+/)[0])).toEqual(['dev', 'main', 'monitoring', 'research']);
     await expect(roost('token', 'nobody')).rejects.toThrow(/no bot "nobody"/);
     await expect(roost('status')).rejects.toMatchObject({ code: 3 });
+    const listed = JSON.parse((await roost('bots', '--json')).stdout);
+    expect(listed.bots.map((b: { id: string }) => b.id)).toEqual(['dev', 'main', 'monitoring', 'research']);
+    expect(listed.bots[0]).toMatchObject({ id: 'dev', status: 'active' });
+    const stopped = await roost('status', '--json').catch((error) => error);
+    expect(stopped.code).toBe(3);
+    expect(JSON.parse(stopped.stdout)).toMatchObject({ running: false, home, pid: null });
   });
 
   it('serve runs the daemon; a new token works at once; bot definitions reload when edited', async () => {
@@ -89,6 +115,7 @@ describe('the roost command', () => {
       return lock?.url && isAlive(lock.pid) ? lock : null;
     });
     expect((await roost('status')).stdout).toContain(info.url!);
+    expect(JSON.parse((await roost('status', '--json')).stdout)).toMatchObject({ running: true, url: info.url, pid: info.pid });
 
     const token = (await roost('token', 'research')).stdout.trim();
     const research = await httpClient(info.url!, token);

@@ -80,7 +80,7 @@ describe('spawning task agents on the command and none runtimes', () => {
     // cleanup "keep": its memory stays where it was.
     expect(readFileSync(path.join(daemon.home, 'bots', spawned.agent, 'summary.md'), 'utf8')).toContain('All quiet.');
     // Its task over, the agent's token is revoked.
-    await expect(call(agent, 'complete_task', { result: 'again' })).rejects.toThrow(/valid bearer token is required/);
+    await expect(call(agent, 'complete_task', { result: 'again' })).rejects.toThrow(/is retired, so its token no longer works \(its task has ended\)/);
   });
 
   it('leaves nothing behind when the runtime refuses the brief', async () => {
