@@ -29,22 +29,6 @@ describe('every change reaches git', () => {
     expect(git(daemon.home, 'log', '--format=%an|%s', '--', 'README.md', '.gitignore').trim()).toBe('roost|roost: set up README.md, .gitignore');
   });
 
-  it('commits the moves and deletes that empty a folder under the bot that made them, never as external', { timeout: 120_000 }, async () => {
-    const dev = await httpClient(daemon.url, daemon.tokens.dev);
-    for (let i = 0; i < 10; i++) {
-      await call(dev, 'write_note', { path: `emptied/a${i}/n.md`, body: `note ${i}\n` });
-      await call(dev, 'move_note', { from: `emptied/a${i}/n.md`, to: `emptied/b${i}/n.md` });
-      await call(dev, 'delete_note', { path: `emptied/b${i}/n.md` });
-    }
-    // A hand edit after them: once it is committed, the watcher has handled the events of the folders removed before.
-    writeFileSync(path.join(daemon.home, 'bots/dev/after-emptied.md'), 'by hand\n');
-    await eventually(() => git(daemon.home, 'log', '--format=%an', '--', 'bots/dev/after-emptied.md').trim() === 'external');
-    await daemon.roost.history.flush();
-    const commits = git(daemon.home, 'log', '--format=%an|%s', '--', 'bots/dev/emptied').trim().split('\n');
-    expect(commits.filter((line) => !line.startsWith('dev|'))).toEqual([]);
-    await dev.close();
-  });
-
   it('commits a hand edit as external before the bot write that overwrites it at once', async () => {
     const dev = await httpClient(daemon.url, daemon.tokens.dev);
     const notes = Array.from({ length: 10 }, (_, i) => `race/n${i}.md`);
@@ -88,6 +72,22 @@ describe('every change reaches git', () => {
     await call(dev, 'write_note', { path: 'detached.md', body: 'three\n' });
     await daemon.roost.history.flush();
     expect(versionsInGit('bots/dev/detached.md').map((v) => v.author)).toEqual(['dev', 'dev', 'dev']);
+    await dev.close();
+  });
+
+  it('commits the moves and deletes that empty a folder under the bot that made them, never as external', { timeout: 120_000 }, async () => {
+    const dev = await httpClient(daemon.url, daemon.tokens.dev);
+    for (let i = 0; i < 10; i++) {
+      await call(dev, 'write_note', { path: `emptied/a${i}/n.md`, body: `note ${i}\n` });
+      await call(dev, 'move_note', { from: `emptied/a${i}/n.md`, to: `emptied/b${i}/n.md` });
+      await call(dev, 'delete_note', { path: `emptied/b${i}/n.md` });
+    }
+    // A hand edit after them: once it is committed, the watcher has handled the events of the folders removed before.
+    writeFileSync(path.join(daemon.home, 'bots/dev/after-emptied.md'), 'by hand\n');
+    await eventually(() => git(daemon.home, 'log', '--format=%an', '--', 'bots/dev/after-emptied.md').trim() === 'external');
+    await daemon.roost.history.flush();
+    const commits = git(daemon.home, 'log', '--format=%an|%s', '--', 'bots/dev/emptied').trim().split('\n');
+    expect(commits.filter((line) => !line.startsWith('dev|'))).toEqual([]);
     await dev.close();
   });
 });
