@@ -13,6 +13,7 @@ import { Tokens } from './core/tokens.js';
 import { Vault } from './core/vault.js';
 import { daemonOptions, homeOf, startDaemon } from './daemon.js';
 import { runBridge } from './mcp/bridge.js';
+import { setupOpenClaw } from './openclaw/setup.js';
 import { VERSION } from './package.js';
 
 const USAGE = `roost ${VERSION} — a persistent home for a team of AI bots
@@ -38,6 +39,10 @@ Usage:
         List the bots: definitions and registered ones.
   roost status [--home DIR]
         Is a daemon running on this data root, and where; how far note embedding has come.
+  roost setup openclaw [--config FILE] [--dry-run] [--url URL] [--home DIR] [--bots DIR]
+        Give every agent in OpenClaw's config (default $OPENCLAW_CONFIG_PATH or
+        ~/.openclaw/openclaw.json) a Roost bot and a token file, and load Roost's plugin there
+        (after a backup); --dry-run shows what would change. Then restart the gateway.
   roost restore REMOTE [--home DIR]
         Rebuild a data root from its backup remote (every bot's memory, mail and registry),
         then make new tokens as init does (tokens are secrets and never leave the machine).
@@ -62,7 +67,7 @@ function parse(argv: string[]): { command: string; args: string[]; flags: Flags 
     }
     const [name, inline] = arg.slice(2).split(/=(.*)/s, 2);
     if (inline !== undefined) flags[name] = inline;
-    else if (name === 'read-only' || name === 'help') flags[name] = true;
+    else if (name === 'read-only' || name === 'help' || name === 'dry-run') flags[name] = true;
     else if (i + 1 < argv.length) flags[name] = argv[++i];
     else throw new Error(`--${name} needs a value`);
   }
@@ -87,6 +92,9 @@ async function main(): Promise<void> {
       return status(flags);
     case 'restore':
       return restore(args[0], flags);
+    case 'setup':
+      if (args[0] !== 'openclaw') throw new Error('usage: roost setup openclaw [--config FILE] [--dry-run]');
+      return setup(flags);
     case 'version':
       return void console.log(VERSION);
     default:
@@ -180,6 +188,17 @@ async function bots(flags: Flags): Promise<void> {
     console.log(`${b.id.padEnd(12)} ${b.kind.padEnd(10)} ${b.status.padEnd(8)} ${b.topics.join(',').padEnd(20)} ${b.name}`);
   }
   for (const p of registry.problems) console.error(`problem: ${p.file}: ${p.problem}`);
+}
+
+async function setup(flags: Flags): Promise<void> {
+  const options = daemonOptions(flags);
+  const running = await runningDaemon(path.join(options.home, '.roost', 'daemon.lock'));
+  const url = typeof flags.url === 'string' ? flags.url : (running?.url ?? `http://127.0.0.1:${options.port}`);
+  const dryRun = flags['dry-run'] === true;
+  const report = await setupOpenClaw({ home: options.home, botsDir: options.botsDir, configPath: typeof flags.config === 'string' ? flags.config : undefined, url, dryRun });
+  if (dryRun && report.diff) console.log(report.diff);
+  for (const change of report.changes) console.log(`${dryRun ? '(dry run, not done) ' : ''}${change}`);
+  if (!dryRun && report.diff) console.log('restart the OpenClaw gateway to load the plugin (openclaw gateway restart)');
 }
 
 async function restore(remote: string | undefined, flags: Flags): Promise<void> {
