@@ -13,6 +13,7 @@ import { Tokens } from './core/tokens.js';
 import { Vault } from './core/vault.js';
 import { daemonOptions, homeOf, startDaemon } from './daemon.js';
 import { runBridge } from './mcp/bridge.js';
+import { importOpenClaw } from './openclaw/import.js';
 import { setupOpenClaw } from './openclaw/setup.js';
 import { VERSION } from './package.js';
 
@@ -43,6 +44,9 @@ Usage:
         Give every agent in OpenClaw's config (default $OPENCLAW_CONFIG_PATH or
         ~/.openclaw/openclaw.json) a Roost bot and a token file, and load Roost's plugin there
         (after a backup); --dry-run shows what would change. Then restart the gateway.
+  roost import openclaw WORKSPACE --bot ID [--home DIR] [--bots DIR]
+        Bring an OpenClaw agent's memory into bot ID's: MEMORY.md, memory/YYYY-MM-DD.md into
+        journal/ (dates kept), other Markdown; never replaces a note; one commit. Daemon stopped.
   roost restore REMOTE [--home DIR]
         Rebuild a data root from its backup remote (every bot's memory, mail and registry),
         then make new tokens as init does (tokens are secrets and never leave the machine).
@@ -92,6 +96,9 @@ async function main(): Promise<void> {
       return status(flags);
     case 'restore':
       return restore(args[0], flags);
+    case 'import':
+      if (args[0] !== 'openclaw' || !args[1] || typeof flags.bot !== 'string') throw new Error('usage: roost import openclaw WORKSPACE --bot ID');
+      return importWorkspace(args[1], flags.bot, flags);
     case 'setup':
       if (args[0] !== 'openclaw') throw new Error('usage: roost setup openclaw [--config FILE] [--dry-run]');
       return setup(flags);
@@ -199,6 +206,21 @@ async function setup(flags: Flags): Promise<void> {
   if (dryRun && report.diff) console.log(report.diff);
   for (const change of report.changes) console.log(`${dryRun ? '(dry run, not done) ' : ''}${change}`);
   if (!dryRun && report.diff) console.log('restart the OpenClaw gateway to load the plugin (openclaw gateway restart)');
+}
+
+async function importWorkspace(workspace: string, bot: string, flags: Flags): Promise<void> {
+  const options = daemonOptions(flags);
+  if (await runningDaemon(path.join(options.home, '.roost', 'daemon.lock'))) throw new Error('a daemon runs on this data root: stop it, import, and start it again');
+  // A window longer than the import: its notes are committed together when Roost closes.
+  const roost = await Roost.open({ home: options.home, botsDir: options.botsDir, operatorToken: options.operatorToken, watch: false, commitWindowMs: 3_600_000 });
+  try {
+    const report = await importOpenClaw(roost, workspace, bot);
+    for (const { file, note } of report.brought) console.log(`brought ${file} as ${note}`);
+    for (const { file, reason } of report.skipped) console.log(`skipped ${file}: ${reason}`);
+    console.log(`${report.brought.length} brought into bot ${bot}'s memory, ${report.skipped.length} skipped`);
+  } finally {
+    await roost.close();
+  }
 }
 
 async function restore(remote: string | undefined, flags: Flags): Promise<void> {
