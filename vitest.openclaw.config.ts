@@ -5,7 +5,7 @@ export default defineConfig({
   test: {
     include: ['test/openclaw/**/*.e2e.ts'],
     globalSetup: ['test/openclaw/setup.ts'],
-    testTimeout: 180_000,
+    testTimeout: 400_000,
     hookTimeout: 300_000,
     pool: 'forks',
     fileParallelism: false,

@@ -30,8 +30,9 @@ const noteMeta = z.object({
   size: z.number(),
 });
 const tags = z.array(z.string().max(CAP.id)).max(CAP.list);
-const limit = (max: number, fallback: number) => z.number().int().min(1).max(max).default(fallback);
-const offset = z.number().int().min(0).default(0);
+const limit = (max: number, fallback: number) =>
+  z.number().int().min(1).max(max).default(fallback).describe(`How many to return, at most ${max}.`);
+const offset = z.number().int().min(0).default(0).describe('How many to skip: the next_offset of the page before.');
 
 export const writeNote = defineTool({
   name: 'write_note',
@@ -43,8 +44,8 @@ export const writeNote = defineTool({
   input: {
     path,
     body: z.string().max(CAP.note).describe('Markdown body (without frontmatter).'),
-    title: z.string().max(CAP.line).optional(),
-    tags: tags.optional(),
+    title: z.string().max(CAP.line).optional().describe('The note\'s title. Default: its first heading or its file name.'),
+    tags: tags.optional().describe('Tags, e.g. ["plan", "zebra"].'),
     type: z.string().max(CAP.id).optional().describe('What kind of note this is, e.g. "decision", "howto".'),
     visibility: visibility.optional().describe('"shared" lets other bots read it. Default: your bot\'s setting.'),
     source: z.string().max(CAP.paragraph).optional().describe('Where the content came from (URL, message id…).'),
@@ -71,7 +72,7 @@ export const editNote = defineTool({
   type: 'action',
   input: {
     path,
-    operation: z.enum(['append', 'prepend', 'replace_section', 'find_replace']),
+    operation: z.enum(['append', 'prepend', 'replace_section', 'find_replace']).describe('What to change; each needs the fields named after it below.'),
     text: z.string().max(CAP.note).optional().describe('The text to add (append, prepend) or the new section content (replace_section).'),
     heading: z.string().max(CAP.line).optional().describe('replace_section: the heading whose section is replaced, e.g. "Next steps".'),
     find: z.string().max(CAP.note).optional().describe('find_replace: the exact text to find.'),
@@ -198,15 +199,15 @@ export const searchMemory = defineTool({
   toolset: 'memory',
   type: 'readOnly',
   input: {
-    query: z.string().max(CAP.line),
-    scope: z.enum(['own', 'shared', 'all']).default('own'),
+    query: z.string().max(CAP.line).describe('Words to find; empty lists the newest notes.'),
+    scope: z.enum(['own', 'shared', 'all']).default('own').describe('own: your notes; shared: also other bots\' shared notes; all: everything (main bot and operator).'),
     bot: z.string().max(CAP.id).optional().describe('Search only this bot\'s memory (its shared notes unless you read everything).'),
     tags: tags.optional().describe('Only notes with all these tags.'),
-    type: z.string().max(CAP.id).optional(),
-    updated_after: z.string().max(CAP.id).datetime({ offset: true }).optional(),
-    updated_before: z.string().max(CAP.id).datetime({ offset: true }).optional(),
-    prefix: z.boolean().default(true),
-    fuzzy: z.boolean().default(true),
+    type: z.string().max(CAP.id).optional().describe('Only notes of this type.'),
+    updated_after: z.string().max(CAP.id).datetime({ offset: true }).optional().describe('Only notes updated after this ISO time.'),
+    updated_before: z.string().max(CAP.id).datetime({ offset: true }).optional().describe('Only notes updated before this ISO time.'),
+    prefix: z.boolean().default(true).describe('Let the last letters of a word be missing ("migr" finds "migration").'),
+    fuzzy: z.boolean().default(true).describe('Let a word be misspelt by a letter or two.'),
     mode: z
       .enum(['lexical', 'semantic', 'hybrid'])
       .optional()
@@ -317,7 +318,7 @@ type Json = z.infer<typeof json>;
 const jsonIn: z.ZodType<Json> = z.lazy(() =>
   z.union([z.string().max(CAP.note), z.number(), z.boolean(), z.null(), z.array(jsonIn).max(CAP.list * 10), z.record(z.string().max(CAP.id), jsonIn)]),
 );
-const factKey = z.string().max(CAP.path);
+const factKey = z.string().max(CAP.path).describe('The fact\'s key, e.g. "user/timezone".');
 const factOut = { key: z.string(), value: json, updated: z.string(), version: z.string() };
 
 export const setFact = defineTool({
@@ -354,7 +355,7 @@ export const listFacts = defineTool({
   description: 'The facts whose key starts with a prefix (all facts without one), with their values, paged.',
   toolset: 'memory',
   type: 'readOnly',
-  input: { prefix: factKey.default(''), bot: otherBot, limit: limit(500, 100), offset },
+  input: { prefix: z.string().max(CAP.path).default('').describe('Only keys starting with this, e.g. "user/".'), bot: otherBot, limit: limit(500, 100), offset },
   output: { total: z.number(), facts: z.array(z.object(factOut)), next_offset: z.number().optional() },
   handler: async (a, { roost, caller }) => {
     const r = await roost.facts.list(caller, a.bot ?? caller.bot, a.prefix, a.limit, a.offset);
@@ -397,7 +398,11 @@ export const readJournal = defineTool({
   description: 'Journal entries from a date range (YYYY-MM-DD, UTC, inclusive; default: today), oldest first.',
   toolset: 'memory',
   type: 'readOnly',
-  input: { from: z.string().max(CAP.id).optional(), to: z.string().max(CAP.id).optional(), bot: otherBot },
+  input: {
+    from: z.string().max(CAP.id).optional().describe('First day, YYYY-MM-DD. Default: the last day.'),
+    to: z.string().max(CAP.id).optional().describe('Last day, YYYY-MM-DD. Default: today.'),
+    bot: otherBot,
+  },
   output: { bot: z.string(), entries: z.array(z.object({ date: z.string(), time: z.string(), text: z.string() })) },
   handler: async (a, { roost, caller }) => {
     const today = new Date().toISOString().slice(0, 10);

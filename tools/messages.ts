@@ -4,7 +4,9 @@ import { PRIORITIES } from '../src/core/message.js';
 import { CAP, defineTool } from './define.js';
 
 const priority = z.enum(PRIORITIES);
-const limit = (max: number, fallback: number) => z.number().int().min(1).max(max).default(fallback);
+const limit = (max: number, fallback: number) =>
+  z.number().int().min(1).max(max).default(fallback).describe(`How many messages to return, at most ${max}.`);
+const cursor = z.string().max(CAP.id).optional().describe('The next_cursor of the page before.');
 
 /** A message's provenance: who sent it, when, to whom, in which thread and topic. */
 const provenance = {
@@ -55,7 +57,7 @@ export const sendMessage = defineTool({
     body: z.string().max(CAP.message).describe('The message, in Markdown.'),
     thread: id.optional().describe('Thread to continue. Default: the thread of reply_to, or a new thread.'),
     reply_to: id.optional().describe('Id of the message this answers (from your inbox or sent mail).'),
-    priority: priority.default('normal'),
+    priority: priority.default('normal').describe('How urgent it is.'),
     ack_required: z.boolean().default(false).describe('Ask recipients to acknowledge it; get_thread shows who did.'),
     idempotency_key: z.string().max(CAP.line).optional().describe('Any unique string for this message; a retry with the same key returns the first send.'),
   },
@@ -86,7 +88,7 @@ export const readInbox = defineTool({
   input: {
     status: z.enum(['unread', 'unacked', 'all']).default('unread').describe('unread: not read before; unacked: not acknowledged yet; all.'),
     ...filters,
-    cursor: id.optional(),
+    cursor,
     limit: limit(100, 20),
     peek: z.boolean().default(false).describe('Leave the messages unread.'),
   },
@@ -120,7 +122,7 @@ export const getThread = defineTool({
     'The messages of a thread in your mail, received and sent, oldest first. For messages you sent that asked for an acknowledgement, who acknowledged them. Marks nothing read.',
   toolset: 'messaging',
   type: 'readOnly',
-  input: { thread: id.describe('A thread id, or the id of any message in the thread.'), cursor: id.optional(), limit: limit(200, 50) },
+  input: { thread: id.describe('A thread id, or the id of any message in the thread.'), cursor, limit: limit(200, 50) },
   output: {
     thread: z.string(),
     total: z.number(),
@@ -139,7 +141,7 @@ export const listMailbox = defineTool({
   allow: isOperator,
   input: {
     bot: id.describe('The bot whose mail to list, or "operator".'),
-    folder: z.enum(['inbox', 'sent'], { error: (issue) => `folder "${String(issue.input)}" is neither "inbox" nor "sent"` }).default('inbox'),
+    folder: z.enum(['inbox', 'sent'], { error: (issue) => `folder "${String(issue.input)}" is neither "inbox" nor "sent"` }).default('inbox').describe('Received (inbox) or sent mail.'),
     cursor: id.optional().describe('next_cursor of the page before.'),
     limit: limit(200, 30),
   },
@@ -161,11 +163,11 @@ export const searchMessages = defineTool({
   toolset: 'messaging',
   type: 'readOnly',
   input: {
-    query: z.string().max(CAP.line),
-    folder: z.enum(['inbox', 'sent', 'all']).default('all'),
+    query: z.string().max(CAP.line).describe('Words to find.'),
+    folder: z.enum(['inbox', 'sent', 'all']).default('all').describe('Messages you received (inbox), sent, or both.'),
     ...filters,
     limit: limit(50, 10),
-    offset: z.number().int().min(0).default(0),
+    offset: z.number().int().min(0).default(0).describe('How many results to skip, for paging.'),
   },
   output: {
     total: z.number(),
@@ -204,4 +206,40 @@ export const waitForMessages = defineTool({
   },
 });
 
-export const messageTools = [sendMessage, readInbox, ackMessages, getThread, listMailbox, searchMessages, waitForMessages];
+/** How many of each kind whats_new lists: it is read before every turn, so it stays small. */
+const NEWS_ITEMS = 5;
+
+export const whatsNew = defineTool({
+  name: 'whats_new',
+  title: "What's new",
+  description:
+    'A short digest of what waits for you, without message bodies: unread messages (how many, from whom, the newest subjects), topics with unread messages, tasks you are working on, and tasks you asked for that ended and whose report you have not read. Marks nothing read.',
+  toolset: 'messaging',
+  type: 'readOnly',
+  input: {},
+  output: {
+    unread: z.number().describe('Unread messages in your inbox.'),
+    senders: z.array(z.object({ from: z.string(), messages: z.number() })).describe('Who sent the unread messages, most first.'),
+    latest: z.array(z.object({ id: z.string(), from: z.string(), subject: z.string(), topic: z.string().optional(), created: z.string(), priority })).describe('The newest unread messages.'),
+    topics: z.array(z.object({ topic: z.string(), messages: z.number() })).describe('Topics with unread messages.'),
+    working: z.array(z.object({ task: z.string(), kind: z.enum(['spawn', 'assign']), parent: z.string(), status: z.string(), deadline: z.string() })).describe('Live tasks you work on, newest first.'),
+    finished: z.array(z.object({ task: z.string(), agent: z.string(), status: z.string(), ended: z.string().optional(), report: z.string() })).describe('Tasks you asked for that ended, whose report in your inbox is unread.'),
+  },
+  handler: async (_a, { roost, caller }) => {
+    const { working, asked } = roost.tasks.ofBot(caller.bot);
+    const digest = roost.mail.unreadDigest(caller.bot, NEWS_ITEMS, asked.flatMap((t) => (t.reported ? [t.reported] : [])));
+    return {
+      unread: digest.total,
+      senders: digest.senders.slice(0, NEWS_ITEMS),
+      latest: digest.latest.map((m) => ({ id: m.id, from: m.from, subject: m.subject, ...(m.topic ? { topic: m.topic } : {}), created: m.created, priority: m.priority })),
+      topics: digest.topics.slice(0, NEWS_ITEMS),
+      working: working.slice(0, NEWS_ITEMS).map((t) => ({ task: t.id, kind: t.kind, parent: t.parent, status: t.status, deadline: t.deadline })),
+      finished: asked
+        .filter((t) => t.reported && digest.unreadReports.has(t.reported))
+        .slice(0, NEWS_ITEMS)
+        .map((t) => ({ task: t.id, agent: t.bot, status: t.status, ...(t.ended ? { ended: t.ended } : {}), report: t.reported! })),
+    };
+  },
+});
+
+export const messageTools = [sendMessage, readInbox, ackMessages, getThread, listMailbox, searchMessages, waitForMessages, whatsNew];

@@ -20,7 +20,7 @@ export const rotateToken = defineTool({
   toolset: 'admin',
   type: 'destructive',
   allow: operatorOnly,
-  input: { id: botId },
+  input: { id: botId.describe('The bot whose token to replace.') },
   output: { bot: z.string(), token: z.string().describe("The bot's new bearer token. Store it now: it is not shown again.") },
   handler: async (a, { roost }) => {
     const bot = roost.registry.require(a.id);
@@ -38,7 +38,7 @@ export const configureBot = defineTool({
   type: 'action',
   allow: operatorOnly,
   input: {
-    id: botId,
+    id: botId.describe('The bot to configure.'),
     tools: z
       .array(z.string().max(CAP.id))
       .max(CAP.list)
@@ -92,7 +92,7 @@ export const teamActivity = defineTool({
   toolset: 'admin',
   type: 'readOnly',
   allow: operatorOnly,
-  input: { window: z.enum(['day', 'week']).default('day') },
+  input: { window: z.enum(['day', 'week']).default('day').describe('The last day (hourly buckets) or the last week (daily buckets).') },
   output: {
     window: z.enum(['day', 'week']),
     buckets: z.array(z.string()).describe('When each bucket starts.'),

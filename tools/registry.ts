@@ -44,10 +44,10 @@ export function detail(roost: Services, bot: Bot) {
 const botId = z.string().max(CAP.id);
 const names = z.array(z.string().max(CAP.id)).max(CAP.list);
 const profile = {
-  name: z.string().max(CAP.line).optional(),
-  description: z.string().max(CAP.paragraph).optional(),
-  topics: names.optional(),
-  capabilities: names.optional(),
+  name: z.string().max(CAP.line).optional().describe('A display name.'),
+  description: z.string().max(CAP.paragraph).optional().describe('What the bot does, in a sentence or two.'),
+  topics: names.optional().describe('Topics it is a member of, without "#".'),
+  capabilities: names.optional().describe('What it can do, as keywords, e.g. ["python", "web-search"].'),
 };
 const role = z.string().max(CAP.role);
 
@@ -79,9 +79,9 @@ export const listBots = defineTool({
   toolset: 'registry',
   type: 'readOnly',
   input: {
-    kind: z.enum(['main', 'specialist', 'task']).optional(),
-    topic: z.string().max(CAP.id).optional(),
-    status: z.enum(['active', 'retired']).optional(),
+    kind: z.enum(['main', 'specialist', 'task']).optional().describe('Only bots of this kind.'),
+    topic: z.string().max(CAP.id).optional().describe('Only members of this topic.'),
+    status: z.enum(['active', 'retired']).optional().describe('Only bots with this status.'),
   },
   output: { bots: z.array(botOut) },
   handler: async (a, { roost }) => ({ bots: roost.registry.list(a).map((b) => summary(roost, b)) }),
@@ -93,7 +93,7 @@ export const getBot = defineTool({
   description: "One bot's full profile, including its role.",
   toolset: 'registry',
   type: 'readOnly',
-  input: { id: botId },
+  input: { id: botId.describe('The bot\'s id.') },
   output: botDetail.shape,
   handler: async (a, { roost }) => detail(roost, roost.registry.require(a.id)),
 });
@@ -107,7 +107,7 @@ export const registerBot = defineTool({
   allow: mayRegisterBots,
   input: {
     id: botId.describe('Lower-case letters, digits, "-" and "_".'),
-    kind: z.enum(['specialist', 'task']).default('specialist'),
+    kind: z.enum(['specialist', 'task']).default('specialist').describe('specialist: a standing bot; task: a short-lived one.'),
     ...profile,
     tools: names.optional().describe('Tool or toolset names it may use (memory, registry, messaging, topics, spawn). Default: all.'),
     visibility: z.enum(['private', 'shared']).optional().describe('Default visibility of its new notes.'),
@@ -130,7 +130,7 @@ export const updateBot = defineTool({
   input: {
     id: botId.optional().describe('Operator only: the bot to change. Default: yourself.'),
     ...profile,
-    role: role.optional(),
+    role: role.optional().describe('What the bot is for, in Markdown.'),
   },
   output: botDetail.shape,
   handler: async ({ id, ...patch }, { roost, caller }) => {
@@ -144,7 +144,7 @@ export const retireBot = defineTool({
   description: 'Mark a bot retired and revoke its token. Its memory and mail stay. Main bot and operator, or a bot retiring itself.',
   toolset: 'registry',
   type: 'destructive',
-  input: { id: botId },
+  input: { id: botId.describe('The bot to retire: yourself, or (main bot and operator) another.') },
   output: botDetail.shape,
   handler: async (a, { roost, caller }) => {
     const retired = await roost.registry.retire(caller, a.id);

@@ -87,7 +87,7 @@ export const spawnAgent = defineTool({
   input: {
     task: brief.describe('The brief: what to do and what to hand back.'),
     role: z.string().max(CAP.role).optional().describe('A bot definition to start from (its role, tools, OpenClaw agent), or a role in free text.'),
-    topic: id.optional(),
+    topic: id.optional().describe('A topic the task agent joins: it gets the topic\'s messages.'),
     runtime: z.enum(RUNTIMES).optional().describe('Where it runs: openclaw (a gateway session), command (a local process), none (it attaches itself). Default: the daemon\'s.'),
     deadline,
     cleanup: z.enum(CLEANUPS).default('archive').describe('Its memory afterwards: archive (into your memory under tasks/<agent>/), keep, or delete.'),
@@ -111,7 +111,7 @@ export const assignTask = defineTool({
     "Give an existing bot a task: it arrives in the bot's inbox and live in its session, and is tracked like a spawned agent (status, deadline, result back to you).",
   toolset: 'spawn',
   type: 'action',
-  input: { bot: id.describe('The bot to give it to.'), task: brief, deadline, wait },
+  input: { bot: id.describe('The bot to give it to.'), task: brief.describe('The brief: what to do and what to hand back.'), deadline, wait },
   output: { ...taskOut.shape, live: z.boolean().describe('True when the task also reached a live session of the bot.') },
   handler: async (a, context) => {
     const { roost, caller } = context;
@@ -129,7 +129,7 @@ export const completeTask = defineTool({
   input: {
     task: id.optional().describe('The task id. Default: your only live task.'),
     result: z.string().min(1).max(RESULT_CHARS).describe('The result, as you want your parent to read it.'),
-    outcome: z.enum(['done', 'failed']).default('done'),
+    outcome: z.enum(['done', 'failed']).default('done').describe('failed: you could not do it; say why in the result.'),
     keep: z.array(z.string().max(CAP.path)).max(CAP.list).optional().describe('Paths of your notes to copy into your parent\'s memory (tasks/<you>/…).'),
   },
   output: taskOut.shape,
@@ -197,8 +197,8 @@ export const listSessions = defineTool({
   type: 'readOnly',
   input: {
     agent: id.optional().describe('Only this OpenClaw agent\'s sessions.'),
-    search: z.string().max(CAP.line).optional(),
-    limit: z.number().int().min(1).max(200).default(50),
+    search: z.string().max(CAP.line).optional().describe('Only sessions matching this text (the gateway searches keys and labels).'),
+    limit: z.number().int().min(1).max(200).default(50).describe('How many sessions to return, at most 200.'),
   },
   output: { sessions: z.array(sessionOut) },
   handler: async (a, { roost, caller }) => {
@@ -216,7 +216,7 @@ export const sessionHistory = defineTool({
   description: 'The recent turns of an OpenClaw session (of a Roost bot or task agent; main bot and operator: any session).',
   toolset: 'spawn',
   type: 'readOnly',
-  input: { session: z.string().max(CAP.line).describe('The session key, e.g. agent:dev:roost:dev.'), limit: z.number().int().min(1).max(200).default(20) },
+  input: { session: z.string().max(CAP.line).describe('The session key, e.g. agent:dev:roost:dev.'), limit: z.number().int().min(1).max(200).default(20).describe('How many recent turns to return, at most 200.') },
   output: {
     session: z.string(),
     bot: z.string().optional(),
@@ -239,8 +239,8 @@ export const sendToSession = defineTool({
   type: 'action',
   input: {
     session: z.string().max(CAP.line).describe('The session key, e.g. agent:dev:main.'),
-    body: z.string().max(CAP.message),
-    subject: z.string().max(CAP.line).optional(),
+    body: z.string().max(CAP.message).describe('The message, in Markdown.'),
+    subject: z.string().max(CAP.line).optional().describe('One line. Default: the first line of the body.'),
     idempotency_key: z.string().max(CAP.line).optional().describe('Repeat a send safely: the same key is one message.'),
   },
   output: {

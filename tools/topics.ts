@@ -6,7 +6,7 @@ import { messageOut } from './messages.js';
 
 const topicName = z.string().max(CAP.id).describe('The topic\'s name, e.g. "ops" (a leading "#" is fine).');
 const postPolicy = z.enum(['members', 'anyone']);
-const description = z.string().max(CAP.paragraph);
+const description = z.string().max(CAP.paragraph).describe('What the topic is for.');
 const members = z.array(z.string().max(CAP.id)).max(CAP.list);
 const topicOut = z.object({
   name: z.string(),
@@ -66,7 +66,7 @@ export const updateTopic = defineTool({
     topic: topicName,
     description: description.optional(),
     members: members.optional().describe('The new list of subscribed members (bots listing the topic in their definition stay members).'),
-    post_policy: postPolicy.optional(),
+    post_policy: postPolicy.optional().describe('Who may post: members only, or any bot.'),
     retention_days: z.number().int().min(1).nullable().optional().describe('null: keep messages forever.'),
     archived: z.boolean().optional().describe('false reopens an archived topic.'),
   },
@@ -92,7 +92,7 @@ export const listTopics = defineTool({
   description: 'The topic channels, with their members, post policy and message counts.',
   toolset: 'topics',
   type: 'readOnly',
-  input: { include_archived: z.boolean().default(false), member_only: z.boolean().default(false).describe('Only topics you are a member of.') },
+  input: { include_archived: z.boolean().default(false).describe('List archived topics too.'), member_only: z.boolean().default(false).describe('Only topics you are a member of.') },
   output: { topics: z.array(topicOut) },
   handler: async (a, { roost, caller }) => ({
     topics: roost.topics
@@ -136,7 +136,7 @@ export const topicHistory = defineTool({
   description: "A topic's messages, newest first, each with its sender, time and thread. Any bot may read any topic. Marks nothing read.",
   toolset: 'topics',
   type: 'readOnly',
-  input: { topic: topicName, cursor: z.string().max(CAP.id).optional().describe('next_cursor of the previous page: older messages.'), limit: z.number().int().min(1).max(100).default(20) },
+  input: { topic: topicName, cursor: z.string().max(CAP.id).optional().describe('next_cursor of the previous page: older messages.'), limit: z.number().int().min(1).max(100).default(20).describe('How many messages to return, at most 100.') },
   output: {
     topic: z.string(),
     messages: z.array(messageOut),

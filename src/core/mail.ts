@@ -467,6 +467,32 @@ export class Mail {
     return { bot, unread: this.unreadCount(bot), total: this.box(bot).inbox.size, newest_unread: unread };
   }
 
+  /**
+   * What is unread in `bot`'s inbox, without bodies: how many, from whom, in which topics, and the
+   * newest `newest` of them. `reported` says which of the given message ids are still unread.
+   */
+  unreadDigest(bot: string, newest: number, reported: string[] = []) {
+    const senders = new Map<string, number>();
+    const topics = new Map<string, number>();
+    const latest: MessageMeta[] = [];
+    let total = 0;
+    for (const meta of this.box(bot).inbox.descending()) {
+      if (this.state.isRead(bot, meta.id)) continue;
+      total++;
+      senders.set(meta.from, (senders.get(meta.from) ?? 0) + 1);
+      if (meta.topic) topics.set(meta.topic, (topics.get(meta.topic) ?? 0) + 1);
+      if (latest.length < newest) latest.push(meta);
+    }
+    const count = (map: Map<string, number>) => [...map].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+    return {
+      total,
+      senders: count(senders).map(([from, messages]) => ({ from, messages })),
+      topics: count(topics).map(([topic, messages]) => ({ topic, messages })),
+      latest,
+      unreadReports: new Set(reported.filter((id) => !this.state.isRead(bot, id))),
+    };
+  }
+
   // ---- upkeep --------------------------------------------------------------------------
 
   /** A file under `mail/` changed on disk by someone else: bring the views in line. */

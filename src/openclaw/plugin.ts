@@ -17,13 +17,36 @@ export interface PluginTool {
   description: string;
   /** JSON Schema of the arguments, as Roost's MCP server lists it. */
   parameters: Record<string, unknown>;
+  /** In the lean profile, which the plugin offers by default. */
+  lean: boolean;
 }
+
+/**
+ * The lean profile: the tools an agent uses every day, offered by default so that every model call
+ * carries a small tool list. The plugin's `"tools": "full"` offers the rest as well; either way an
+ * agent gets only the tools its bot may use.
+ */
+export const LEAN_TOOLS = [
+  'whoami',
+  'write_note',
+  'edit_note',
+  'read_note',
+  'search_memory',
+  'journal_append',
+  'send_message',
+  'read_inbox',
+  'ack_messages',
+  'list_bots',
+  'spawn_agent',
+  'agent_status',
+  'complete_task',
+];
 
 /** Every tool Roost serves. OpenClaw needs the plugin's tool names before it loads the plugin, so they are fixed at build time. */
 export function pluginTools(): PluginTool[] {
   return allTools.map((tool) => {
     const { $schema: _, ...parameters } = listingOf(tool).inputSchema;
-    return { name: tool.name, title: tool.title, description: tool.description, parameters };
+    return { name: tool.name, title: tool.title, description: tool.description, parameters, lean: LEAN_TOOLS.includes(tool.name) };
   });
 }
 

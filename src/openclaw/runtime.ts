@@ -156,11 +156,13 @@ export class OpenClawRuntime implements OpenClawHost {
   }
 
   async sessions(filter: { agent?: string; search?: string; limit: number }): Promise<SessionSummary[]> {
-    const listed = await this.gateway.request<{ sessions: Array<Record<string, unknown>> }>('sessions.list', {
-      limit: filter.limit,
-      ...(filter.agent ? { agentId: filter.agent } : {}),
-      ...(filter.search ? { search: filter.search } : {}),
-    });
+    const listed = await away(
+      this.gateway.request<{ sessions: Array<Record<string, unknown>> }>('sessions.list', {
+        limit: filter.limit,
+        ...(filter.agent ? { agentId: filter.agent } : {}),
+        ...(filter.search ? { search: filter.search } : {}),
+      }),
+    );
     return listed.sessions.map((s) => ({
       key: String(s.key),
       agent: String(s.agentId ?? agentOfSession(String(s.key)) ?? ''),
@@ -171,7 +173,7 @@ export class OpenClawRuntime implements OpenClawHost {
   }
 
   async history(key: string, limit: number): Promise<SessionTurn[]> {
-    const page = await this.gateway.request<{ messages: Array<Record<string, unknown>> }>('chat.history', { sessionKey: key, limit });
+    const page = await away(this.gateway.request<{ messages: Array<Record<string, unknown>> }>('chat.history', { sessionKey: key, limit }));
     return page.messages.map((m) => ({
       role: String(m.role),
       text: textOf(m.content).slice(0, TURN_CHARS),
@@ -182,6 +184,16 @@ export class OpenClawRuntime implements OpenClawHost {
   async close(): Promise<void> {
     this.closed = true;
     await this.gateway.close();
+  }
+}
+
+/** A gateway that is away (restarting, most likely) is a sentence for the caller, who can try again, not a failure of Roost's. */
+async function away<T>(request: Promise<T>): Promise<T> {
+  try {
+    return await request;
+  } catch (error) {
+    if (error instanceof GatewayError && error.code === 'unreachable') throw new UserError(error.message);
+    throw error;
   }
 }
 

@@ -185,12 +185,13 @@ describe('Roost\'s OpenClaw plugin, outside a gateway', () => {
   const tool = (tools: PluginTool[] | null, name: string) => tools!.find((t) => t.name === name)!;
   const run = async (tools: PluginTool[] | null, name: string, params: unknown = {}) => tool(tools, name).execute('call-1', params);
 
-  it('declares the tools its manifest lists, all of Roost\'s, and offers them only to agents it has a token for', () => {
+  it('declares the tools its manifest lists, all of Roost\'s, and offers its lean profile only to agents it has a token for', async () => {
     const manifest = JSON.parse(readFileSync(new URL('../../openclaw-plugin/openclaw.plugin.json', import.meta.url), 'utf8'));
     const { factory, names } = load({ url: daemon.url, agents: { dev: { token: daemon.tokens.dev } } });
     expect(names).toEqual(manifest.contracts.tools);
-    expect(names).toContain('roost_complete_task');
-    expect(factory({ agentId: 'dev', sessionKey: DEV_SESSION })?.map((t) => t.name)).toEqual(names);
+    expect(names).toContain('roost_note_history');
+    const { LEAN_TOOLS } = await import('../../src/openclaw/plugin.js');
+    expect(factory({ agentId: 'dev', sessionKey: DEV_SESSION })?.map((t) => t.name)).toEqual(names.filter((n) => LEAN_TOOLS.includes(n.slice('roost_'.length))));
     expect(factory({ agentId: 'ops', sessionKey: 'agent:ops:main' })).toBeNull();
   });
 

@@ -1,6 +1,8 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { allTools } from '../../tools/index.js';
+import { listingOf } from '../../tools/invoke.js';
 import { httpClient, OPERATOR_TOKEN, startTestDaemon, type TestDaemon } from '../helpers.js';
 
 let daemon: TestDaemon;
@@ -32,4 +34,18 @@ it('lists the resources and the note and topic templates', async () => {
   const { resources } = await dev.listResources();
   expect(resources.map((r) => r.uri)).toEqual(expect.arrayContaining(['roost://bots', 'roost://inbox', 'roost://topics/dev']));
   await dev.close();
+});
+
+// A model reads a parameter's description to know what to pass: none may go without one.
+it('describes every parameter of every tool', () => {
+  const undescribed: string[] = [];
+  const walk = (schema: Record<string, any>, where: string) => {
+    for (const [name, property] of Object.entries<Record<string, any>>(schema.properties ?? {})) {
+      if (!property.description) undescribed.push(`${where}.${name}`);
+      if (property.properties) walk(property, `${where}.${name}`);
+      if (property.items?.properties) walk(property.items, `${where}.${name}[]`);
+    }
+  };
+  for (const tool of allTools) walk(listingOf(tool).inputSchema, tool.name);
+  expect(undescribed).toEqual([]);
 });

@@ -55,9 +55,11 @@ export interface GatewayConfig {
   port: number;
   token: string;
   config: Record<string, unknown>;
+  /** Runs after the config is written and before the gateway starts, with the config's path. */
+  beforeStart?: (configPath: string) => Promise<void>;
 }
 
-const READY_TIMEOUT_MS = 120_000;
+const READY_TIMEOUT_MS = 240_000;
 const STOP_TIMEOUT_MS = 15_000;
 
 /** A real OpenClaw gateway on 127.0.0.1 (token auth), in its own process group. */
@@ -73,6 +75,7 @@ export class OpenClawProcess {
     for (const sub of ['home', 'state']) mkdirSync(path.join(dir, sub), { recursive: true });
     const configPath = path.join(dir, 'openclaw.json');
     writeFileSync(configPath, JSON.stringify(options.config, null, 2));
+    await options.beforeStart?.(configPath);
     const log = path.join(dir, 'gateway.log');
     const out = openSync(log, 'a');
     const child = spawn(NODE_BIN, [OPENCLAW_CLI, 'gateway', '--port', String(port)], {

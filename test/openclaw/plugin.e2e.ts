@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { LEAN_TOOLS } from '../../src/openclaw/plugin.js';
 import { call, eventually, git } from '../helpers.js';
 import { World } from './world.js';
 
@@ -64,9 +66,65 @@ describe('Roost\'s OpenClaw plugin in a real gateway', () => {
     expect(after).not.toContain('"bot":"dev"');
   });
 
+  it('offers each agent the lean profile, cut to the tools its bot may use', async () => {
+    await world.turn('research', RESEARCH_SESSION, 'Which tools, research?\nREPLY fine');
+    const roostTools = (marker: string) => world.model.toolsSeen(marker).filter((t) => t.startsWith('roost_')).map((t) => t.slice('roost_'.length));
+    // research's definition says tools: [memory, registry].
+    expect(roostTools('Which tools, research?')).toEqual(['edit_note', 'journal_append', 'list_bots', 'read_note', 'search_memory', 'whoami', 'write_note']);
+    expect(roostTools('Who am I, dev?')).toEqual([...LEAN_TOOLS].sort());
+  });
+
+  it('answers OpenClaw\'s own memory_search and memory_get from Roost as the calling agent, never with another bot\'s private note', async () => {
+    const dev = await world.client('dev');
+    const research = await world.client('research');
+    await call(dev, 'write_note', { path: 'notes/giraffe-census.md', body: 'The giraffe census starts in May.' });
+    await call(research, 'write_note', { path: 'notes/giraffe-budget.md', body: 'The giraffe budget is private.' });
+
+    const found = await world.turn('dev', DEV_SESSION, 'Recall the census.\nCALL memory_search {"query":"giraffe","corpus":"all"}');
+    expect(found).toContain('roost/dev/notes/giraffe-census.md');
+    expect(found).not.toContain('giraffe-budget');
+    const read = await world.turn('dev', DEV_SESSION, 'Read the census note.\nCALL memory_get {"path":"roost/dev/notes/giraffe-census.md","corpus":"all"}');
+    expect(read).toContain('The giraffe census starts in May.');
+
+    const theirs = await world.turn('research', RESEARCH_SESSION, 'Recall the budget.\nCALL memory_search {"query":"giraffe","corpus":"all"}');
+    expect(theirs).toContain('roost/research/notes/giraffe-budget.md');
+    expect(theirs).not.toContain('giraffe-census');
+  });
+
+  it('starts a prompt with the bot\'s unread messages, senders and subjects, never their bodies', async () => {
+    const main = await world.client('main');
+    await call(main, 'send_message', { to: ['dev'], subject: 'Okapi sighting', body: 'The okapi body stays in the inbox.' });
+    await world.turn('dev', DEV_SESSION, 'Anything new, dev?\nREPLY noted');
+    const prompt = JSON.stringify(world.model.requests.find((r) => JSON.stringify(r.messages).includes('Anything new, dev?'))?.messages);
+    expect(prompt).toMatch(/Unread messages: \d+, from [^.]*main/);
+    expect(prompt).toContain('\\"Okapi sighting\\" from main');
+    expect(prompt.split('The okapi body').length - 1).toBeLessThanOrEqual(1); // only where it was delivered live into the session, not in the prompt lines
+  });
+
+  it('is usable again right after a gateway restart; a call made while the gateway is down says it is restarting', async () => {
+    const main = await world.client('main');
+    await call(main, 'list_sessions', {});
+    let whileDown = '';
+    await world.restartGateway(async () => {
+      whileDown = await failureOf(main, 'list_sessions');
+    });
+    expect(whileDown).toMatch(/is restarting or down: its connection dropped \d+ s ago/);
+    const up = Date.now();
+    // The gateway answers its own health check here; Roost dials every half second, so it is back at once.
+    await eventually(() => call(main, 'list_sessions', {}).then(() => true, () => false), 5_000);
+    console.log(`test:openclaw: Roost used the gateway again ${Date.now() - up} ms after it answered`);
+    expect(await world.turn('dev', DEV_SESSION, 'Back?\nCALL roost_whoami {}')).toContain('"bot":"dev"');
+  }, 600_000); // a gateway takes minutes to start on a loaded machine
+
   it('keeps the run\'s final reply as the result of a task agent that does not call complete_task', async () => {
     const dev = await world.client('dev');
     const ended = await world.spawnAndWait(dev, { task: 'REPLY the count is 8', runtime: 'openclaw', cleanup: 'delete' });
     expect(ended).toMatchObject({ status: 'done', result: 'the count is 8' });
   });
 });
+
+async function failureOf(client: Client, tool: string): Promise<string> {
+  const result = (await client.callTool({ name: tool, arguments: {} })) as { isError?: boolean; content: Array<{ text: string }> };
+  expect(result.isError).toBe(true);
+  return result.content.map((c) => c.text).join('\n');
+}

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { OpenClawGateway } from '../../src/openclaw/gateway.js';
@@ -14,14 +15,18 @@ import { MockModel } from './mock-model.js';
 export const AGENTS = ['dev', 'research'] as const;
 const GATEWAY_TOKEN = 'roost-e2e-gateway-token';
 
-const BOTS: Record<string, string> = {
+/** The bots; with the plugin, research may use only its memory and the registry (its definition's `tools:`). */
+const botsOf = (connection: Connection): Record<string, string> => ({
   'main.md': '---\nid: main\nkind: main\n---\nThe main bot.\n',
   'dev.md': '---\nid: dev\nkind: specialist\nvisibility: private\nopenclaw: { agent: dev }\n---\nThe development specialist.\n',
-  'research.md': '---\nid: research\nkind: specialist\nvisibility: private\nopenclaw: { agent: research }\n---\nThe research specialist.\n',
-};
+  'research.md': `---\nid: research\nkind: specialist\nvisibility: private\nopenclaw: { agent: research }\n${connection === 'plugin' ? 'tools: [memory, registry]\n' : ''}---\nThe research specialist.\n`,
+});
 
-/** How the world's agents reach Roost: one `mcp.servers` entry per bot, or Roost's OpenClaw plugin. */
-export type Connection = 'mcp-servers' | 'plugin';
+/**
+ * How the world's agents reach Roost: one `mcp.servers` entry per bot, Roost's OpenClaw plugin
+ * written into the config by hand, or the plugin as `roost setup openclaw` writes it (run twice).
+ */
+export type Connection = 'mcp-servers' | 'plugin' | 'setup';
 
 /**
  * A mock model, a real OpenClaw gateway with two agents (dev, research) that use Roost through
@@ -30,6 +35,8 @@ export type Connection = 'mcp-servers' | 'plugin';
  */
 export class World {
   daemon!: Daemon;
+  /** With `setup`: what each run of `roost setup openclaw` printed. */
+  readonly setupRuns: string[] = [];
   private readonly clients: Client[] = [];
   /** An operator connection to the gateway, for the test's own requests. */
   readonly operator: OpenClawGateway;
@@ -52,7 +59,7 @@ export class World {
     const home = path.join(dir, 'roost');
     const botsDir = path.join(dir, 'bots');
     mkdirSync(botsDir, { recursive: true });
-    for (const [file, text] of Object.entries(BOTS)) writeFileSync(path.join(botsDir, file), text);
+    for (const [file, text] of Object.entries(botsOf(connection))) writeFileSync(path.join(botsDir, file), text);
     const tokens: Record<string, string> = {};
     const issuer = new Tokens(path.join(home, '.roost'));
     for (const bot of ['main', ...AGENTS]) tokens[bot] = await issuer.issue(bot);
@@ -73,7 +80,10 @@ export class World {
     const researchTokenFile = path.join(dir, 'research.token');
     if (connection === 'plugin') writeFileSync(researchTokenFile, `${tokens.research}\n`, { mode: 0o600 });
     const plugin = {
+      // OpenClaw's own memory plugin must be allowed beside Roost's, or Roost's corpus is never asked.
+      memory: { search: { provider: 'none' } },
       plugins: {
+        allow: ['memory-core', 'roost'],
         load: { paths: [PLUGIN_DIR] },
         entries: {
           roost: { enabled: true, config: { url: roostUrl, agents: { dev: { token: tokens.dev }, research: { tokenFile: researchTokenFile } } } },
@@ -107,9 +117,22 @@ export class World {
         ),
       },
       tools: { toolSearch: false },
-      ...(connection === 'mcp-servers' ? mcpServers : plugin),
+      ...(connection === 'mcp-servers' ? mcpServers : connection === 'plugin' ? plugin : { memory: plugin.memory }),
     };
-    const gatewayOptions: GatewayConfig = { dir: path.join(dir, 'openclaw'), port: gatewayPort, token: GATEWAY_TOKEN, config };
+    const setupRuns: string[] = [];
+    const setup = async (configPath: string) => {
+      for (let run = 0; run < 2; run++) {
+        const args = [CLI_PATH, 'setup', 'openclaw', '--config', configPath, '--home', home, '--bots', botsDir, '--url', roostUrl];
+        setupRuns.push(execFileSync(process.execPath, args, { encoding: 'utf8' }));
+      }
+    };
+    const gatewayOptions: GatewayConfig = {
+      dir: path.join(dir, 'openclaw'),
+      port: gatewayPort,
+      token: GATEWAY_TOKEN,
+      config,
+      ...(connection === 'setup' ? { beforeStart: setup } : {}),
+    };
     let gateway: OpenClawProcess;
     try {
       gateway = await OpenClawProcess.start(gatewayOptions);
@@ -118,6 +141,7 @@ export class World {
       throw error;
     }
     const world = new World(dir, home, botsDir, model, gateway, gatewayOptions, roostPort, tokens);
+    world.setupRuns.push(...setupRuns);
     await world.startRoost();
     return world;
   }
@@ -184,13 +208,19 @@ export class World {
   private async run(agent: string, sessionKey: string, message: string): Promise<{ status: string; terminalReply?: { text?: string }; error?: string }> {
     const idempotencyKey = `e2e-${Date.now()}-${Math.random().toString(36).slice(2)}`;
     const { runId } = await this.operator.request<{ runId: string }>('agent', { agentId: agent, sessionKey, message, idempotencyKey, deliver: false });
-    return this.operator.request('agent.wait', { runId, timeoutMs: 90_000 }, { timeoutMs: 100_000 });
+    return this.operator.request('agent.wait', { runId, timeoutMs: 170_000 }, { timeoutMs: 180_000 });
+  }
+
+  /** Stops the gateway, runs `whileDown` while it is away, and starts it again; resolves once it answers. */
+  async restartGateway(whileDown: () => Promise<void> = async () => undefined): Promise<void> {
+    await this.gateway.stop();
+    await whileDown();
+    this.gateway = await OpenClawProcess.start(this.gatewayOptions);
   }
 
   private async restartGatewayAfterFlake(what: string): Promise<void> {
     console.warn(`test:openclaw: ${what} hit OpenClaw's "Agent database cleanup failed"; restarting the gateway and trying once more`);
-    await this.gateway.stop();
-    this.gateway = await OpenClawProcess.start(this.gatewayOptions);
+    await this.restartGateway();
     // Roost and the operator connection reconnect by themselves; wait until Roost's does.
     const main = await this.client('main');
     await eventually(() => call(main, 'list_sessions', {}).then(() => true, () => false), 60_000);

@@ -459,6 +459,16 @@ export class Tasks {
     return roots.sort(byCreated).map(node);
   }
 
+  /** The live tasks `bot` works on, and the ended tasks it asked for, newest first. */
+  ofBot(bot: string): { working: Task[]; asked: Task[] } {
+    const newest = (a: Task, b: Task) => (b.ended ?? b.created).localeCompare(a.ended ?? a.created);
+    const all = [...this.tasks.values()];
+    return {
+      working: all.filter((t) => t.bot === bot && isLive(t)).sort(newest),
+      asked: all.filter((t) => t.parent === bot && !isLive(t)).sort(newest),
+    };
+  }
+
   lastActivity(task: Task): string | undefined {
     return this.activityOf(task).last_activity;
   }
