@@ -78,6 +78,9 @@ const BUSY_CHANGES = 10;
 const BUSY_WINDOW_FACTOR = 5;
 /** How often held changes are tried again while HEAD is detached. */
 const DETACHED_RETRY_MS = 2_000;
+/** The mode git gives a folder (a tree) in a tree, and the id that stands for no object. */
+const FOLDER_MODE = '040000';
+const NO_OBJECT = '0'.repeat(40);
 const FIELD = '\x1f';
 const RECORD = '\x1e';
 
@@ -479,8 +482,11 @@ export class History {
       commands.push(...this.commitHeader(mark, group.author, group.items.map((item) => item.change.summary), parent), ...changes, Buffer.from('\n'));
       parent = `:${mark}`;
     }
-    // git's index follows, also for a path with nothing to commit (a file staged at start that is not committed, such as a hard link).
+    // git's index follows, also for a path with nothing to commit (a file staged at start that is not committed, such as a hard link),
+    // and file by file below a folder given as one path: the files it had, and (added by `changes`) those it has.
     for (const file of paths) this.unsynced.add(file);
+    const folders = paths.filter((file) => before.get(file)?.mode === FOLDER_MODE);
+    if (folders.length) for (const file of (await this.git(['ls-tree', '-r', '-z', '--name-only', tip!, '--', ...folders])).split('\0').filter(Boolean)) this.unsynced.add(file);
     this.scheduleIndexSync();
     if (!mark) return;
     await this.checkpoint(commands, mark);
@@ -532,7 +538,10 @@ export class History {
       } else if (stat.isDirectory()) {
         // A folder given as one path: replace what the branch has under it with what is on disk.
         out.push(Buffer.from(`D ${quote(file)}\n`));
-        for (const inner of await filesUnder(this.root, file)) out.push(...(await this.changes([inner], new Map())));
+        for (const inner of await filesUnder(this.root, file)) {
+          this.unsynced.add(inner);
+          out.push(...(await this.changes([inner], new Map())));
+        }
       } else {
         const mode = stat.isSymbolicLink() ? '120000' : stat.mode & 0o111 ? '100755' : '100644';
         // A symbolic link is committed as the link it is. A file with other hard links is not committed at
@@ -571,14 +580,28 @@ export class History {
     this.indexTimer.unref();
   }
 
-  /** Brings git's index in line with the commits, so `git status` in the data root shows only what is not committed yet. */
+  /**
+   * Brings git's index in line with the commits, so `git status` in the data root shows only what is
+   * not committed yet: each path's entry becomes what the branch has there, given to git as entries
+   * (`update-index --index-info`). `git reset -- <paths>` did the same at a cost that grew with the
+   * notes times the paths (it matched every path against the whole tree, then stat'ed every file):
+   * at 100,000 notes a catch-up after a few thousand messages took seconds of CPU.
+   */
   private async syncIndex(): Promise<void> {
     this.indexDue = undefined;
     const paths = [...this.unsynced];
     this.unsynced.clear();
     if (!paths.length) return;
     try {
-      await this.git(['reset', '-q', '--pathspec-from-file=-', '--pathspec-file-nul'], paths.join('\0'));
+      const tip = await this.readTip();
+      if (!this.importer?.alive) this.importer = new FastImport(this.root, gitEnv(this.root));
+      const entries = tip ? await this.importer.ls(tip, paths) : paths.map(() => null);
+      // A folder's own name has no entry (its files were given one by one); mode 0 removes an entry.
+      const lines = paths.map((file, i) => {
+        const entry = entries[i];
+        return entry && entry.mode !== FOLDER_MODE ? `${entry.mode} ${entry.id}\t${file}\0` : `0 ${NO_OBJECT}\t${file}\0`;
+      });
+      await this.git(['update-index', '-z', '--index-info'], lines.join(''));
     } catch (error) {
       for (const file of paths) this.unsynced.add(file);
       this.scheduleIndexSync();
