@@ -89,8 +89,16 @@ export async function setupOpenClaw(options: SetupOptions): Promise<SetupReport>
   const plugins = (config.plugins = isObject(config.plugins) ? config.plugins : {});
   plugins.load = isObject(plugins.load) ? plugins.load : {};
   plugins.load.paths = addTo(plugins.load.paths, [PLUGIN_DIR]);
-  plugins.allow = addTo(plugins.allow, [MEMORY_CORE, PLUGIN_ID]);
   plugins.entries = isObject(plugins.entries) ? plugins.entries : {};
+  if (!Array.isArray(plugins.allow)) {
+    // A new allow list loads only what it names: the plugins the config already turns on stay on.
+    const configured = Object.keys(plugins.entries).filter((id) => id !== PLUGIN_ID && !(isObject(plugins.entries[id]) && plugins.entries[id].enabled === false));
+    plugins.allow = configured;
+    changes.push(
+      `made plugins.allow, which OpenClaw then holds to: ${[...configured, MEMORY_CORE, PLUGIN_ID].join(', ')}; add any other plugin the gateway loads`,
+    );
+  }
+  plugins.allow = addTo(plugins.allow, [MEMORY_CORE, PLUGIN_ID]);
   const entry = isObject(plugins.entries[PLUGIN_ID]) ? plugins.entries[PLUGIN_ID] : {};
   const pluginConfig = isObject(entry.config) ? entry.config : {};
   plugins.entries[PLUGIN_ID] = {
@@ -103,7 +111,7 @@ export async function setupOpenClaw(options: SetupOptions): Promise<SetupReport>
   const before = sameJson(original, config) ? written : original;
   const diff = before === written ? '' : await unifiedDiff(configPath, original, written);
   if (diff) {
-    const backup = `${configPath}.before-roost`;
+    const backup = await freeName(`${configPath}.before-roost`);
     changes.push(`backed up ${configPath} to ${backup}`);
     changes.push(`wrote Roost's plugin into ${configPath}: plugins.load.paths, plugins.allow (${MEMORY_CORE}, ${PLUGIN_ID}), plugins.entries.${PLUGIN_ID} (its comments are not kept)`);
     await act(async () => {
@@ -148,6 +156,14 @@ async function botFor(agent: string, bots: Bot[], botsDir: string, changes: stri
 
 function isObject(value: unknown): value is Record<string, any> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `file`, or `file.1`, `file.2`…: the first that does not exist, so an earlier backup is never replaced. */
+async function freeName(file: string): Promise<string> {
+  for (let n = 0; ; n++) {
+    const name = n === 0 ? file : `${file}.${n}`;
+    if (!(await fs.lstat(name).catch(() => null))) return name;
+  }
 }
 
 function addTo(list: unknown, items: string[]): string[] {

@@ -129,6 +129,22 @@ describe('roost setup openclaw', () => {
     expect(() => statSync(path.join(path.dirname(options.configPath), 'roost'))).toThrow();
   });
 
+  it('makes a missing plugins.allow with the plugins the config already turns on, and never replaces an earlier backup', async () => {
+    const options = fixture();
+    writeFileSync(options.configPath, `{ agents: { entries: { dev: {} } }, plugins: { entries: { telegram: { enabled: true }, voice: { enabled: false } } } }\n`);
+    const original = readFileSync(options.configPath, 'utf8');
+    const first = await setupOpenClaw({ ...options, dryRun: false });
+    expect(first.changes).toEqual(expect.arrayContaining([expect.stringMatching(/^made plugins\.allow, which OpenClaw then holds to: telegram, memory-core, roost;/)]));
+    expect(JSON.parse(readFileSync(options.configPath, 'utf8')).plugins.allow).toEqual(['telegram', 'memory-core', 'roost']);
+
+    const afterFirst = readFileSync(options.configPath, 'utf8');
+    writeFileSync(options.configPath, afterFirst.replace('"dev": {}', '"dev": {}, "ops": {}'));
+    const changed = readFileSync(options.configPath, 'utf8');
+    await setupOpenClaw({ ...options, dryRun: false });
+    expect(readFileSync(`${options.configPath}.before-roost`, 'utf8')).toBe(original);
+    expect(readFileSync(`${options.configPath}.before-roost.1`, 'utf8')).toBe(changed);
+  });
+
   it('refuses a config that is not JSON5, saying where', async () => {
     const options = fixture();
     writeFileSync(options.configPath, '{ agents: { entries: { dev: {} } ');
