@@ -276,8 +276,10 @@ export class History {
 
   /** The files on disk that differ from the branch: changed or gone, and new ones not ignored. */
   async uncommitted(): Promise<string[]> {
+    // `git diff HEAD` knows a file only through git's index, which lags behind the commits: catch it up
+    // first, or a file committed since would look deleted, and its name would keep the catch-up waiting.
+    await (this.tail = this.tail.then(() => this.syncIndex()));
     const [changed, added] = await Promise.all([
-      // Against the branch, not git's index, which lags behind the commits.
       (await this.readTip()) ? this.git(['diff', 'HEAD', '--no-renames', '--name-only', '-z']) : '',
       this.git(['ls-files', '--others', '--exclude-standard', '-z']),
     ]);

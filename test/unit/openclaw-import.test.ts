@@ -31,7 +31,7 @@ it('brings an OpenClaw workspace into a bot\'s memory: daily files into journal/
   utimesSync(path.join(workspace, 'MEMORY.md'), new Date('2026-10-01T12:00:00Z'), new Date('2026-10-01T12:00:00Z'));
 
   let roost = await Roost.open({ home, botsDir, watch: false, commitWindowMs: 20 });
-  await roost.memory.write('dev', 'notes/existing.md', 'The Roost copy.', {});
+  await roost.memory.write({ bot: 'dev', kind: 'specialist', operator: false }, 'notes/existing.md', 'The Roost copy.', {});
   await roost.close();
   const commitsBefore = Number(git(home, 'rev-list', '--count', 'HEAD').trim());
 
