@@ -160,7 +160,8 @@ export class Registry {
   liveSessions: (id: string) => number = () => 0;
 
   presenceOf(id: string): BotPresence {
-    return { sessions: this.liveSessions(id), lastSeen: this.lastSeen.get(id) };
+    // A retired bot's token is refused at once, so its sessions count for nothing even before they close.
+    return { sessions: this.bots.get(id)?.status === 'retired' ? 0 : this.liveSessions(id), lastSeen: this.lastSeen.get(id) };
   }
 
   /** Records activity of the bot (a request on one of its sessions). */

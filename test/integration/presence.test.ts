@@ -48,4 +48,16 @@ describe('presence', () => {
 
     await attached.close();
   });
+
+  it('shows a retired bot offline at once, though its client is still attached', async () => {
+    const operator = await httpClient(roost.url, OPERATOR_TOKEN);
+    const { token } = await call(operator, 'register_bot', { id: 'leaving', kind: 'specialist', name: 'Leaving' });
+    const leaving = await httpClient(roost.url, token);
+    const presence = async () => (await call(operator, 'list_bots', {})).bots.find((b: { id: string }) => b.id === 'leaving');
+    expect(await presence()).toMatchObject({ online: true, sessions: 1 });
+    await call(operator, 'retire_bot', { id: 'leaving' });
+    expect(await presence()).toMatchObject({ status: 'retired', online: false, sessions: 0 });
+    await leaving.close().catch(() => undefined);
+    await operator.close();
+  });
 });
