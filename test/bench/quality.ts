@@ -9,13 +9,14 @@ import os from 'node:os';
 import path from 'node:path';
 import MiniSearch from 'minisearch';
 import { NoteCatalogue } from '../../src/core/catalogue.js';
-import { SemanticIndex } from '../../src/core/embeddings.js';
+import { type EmbeddingProvider, SemanticIndex } from '../../src/core/embeddings.js';
 import { type NoteDoc, SearchIndex } from '../../src/core/search/index.js';
 import { RANKING, type Ranking } from '../../src/core/search/ranking.js';
 import { PACKAGE_ROOT } from '../../src/package.js';
 import { type BenchNote, notes, random, sections, sectionsOf } from './corpus.js';
 import { PREVIOUS_RANKING } from './previous-ranking.js';
 import { toyEmbedding } from './toy-embedding.js';
+import { useLiteProvider } from './use-lite-embedding.js';
 
 const BOTS = 10;
 const PER_CLASS = 100;
@@ -218,17 +219,16 @@ export function roostRanker(corpus: BenchNote[], ranking: Ranking): Ranker {
 
 /**
  * Roost's hybrid search as Memory runs it: its lexical hits and the nearest note vectors, the best
- * 100 of each, fused by reciprocal rank (1 / (60 + rank)). The vectors come from the toy embedding
- * (shared character trigrams; no model), filled by Roost's SemanticIndex.
+ * 100 of each, fused by reciprocal rank (1 / (60 + rank)). The vectors come from `provider`, filled
+ * by Roost's SemanticIndex.
  */
-async function hybridRanker(corpus: BenchNote[]): Promise<Ranker> {
+async function hybridRanker(corpus: BenchNote[], provider: EmbeddingProvider): Promise<Ranker> {
   const index = new SearchIndex(new NoteCatalogue(), '', RANKING);
   for (const note of corpus) index.upsert(docOf(note));
   const byKey = new Map(corpus.map((n, i) => [keyOf(n), i]));
   const bots = [...new Set(corpus.map((n) => n.bot))];
   const scopes = bots.map((bot) => ({ bot, sharedOnly: false }));
   const dir = mkdtempSync(path.join(os.tmpdir(), 'roost-quality-'));
-  const provider = { model: 'toy', embed: async (texts: string[]) => texts.map(toyEmbedding) };
   const semantic = new SemanticIndex(provider, dir, index.catalogue, async (bot, p) => {
     const note = corpus[byKey.get(`${bot}/${p}`)!];
     return `${note.title}\n\n${note.body}`;
@@ -324,7 +324,8 @@ async function main(): Promise<void> {
     ['Roost', roostRanker(corpus, RANKING)],
     ['MiniSearch defaults', miniSearchRanker(corpus)],
     ['previous Roost', roostRanker(corpus, PREVIOUS_RANKING)],
-    ['Roost hybrid, toy embedding', await hybridRanker(corpus)],
+    ['Roost hybrid, toy embedding', await hybridRanker(corpus, { model: 'toy', embed: async (texts) => texts.map(toyEmbedding) })],
+    ['Roost hybrid, USE-lite', await hybridRanker(corpus, await useLiteProvider())],
   ];
   console.log(`Search quality: ${corpus.length} notes (the Markdown sections under node_modules and ${corpus.filter((n) => n.pkg === 'international').length} non-English notes) over ${BOTS} bots, ${queries.length} generated queries. R@k: the note the query was made from is among the first k; MRR@10: the mean of 1/its rank (0 below 10).\n`);
   console.log(await table(rankers, queries, false));
