@@ -132,12 +132,13 @@ export class History {
     await makeDurableDir(root);
     await history.repair();
     const ignore = await ensureIgnored(path.join(root, '.gitignore'));
-    await history.commitOwn([...(options.ownFiles ?? []), { path: '.gitignore', content: ignore }]);
+    // A commit git cannot write now (a full disk) must not keep the daemon from starting: the files stay, and are committed later.
+    await history.commitOwn([...(options.ownFiles ?? []), { path: '.gitignore', content: ignore }]).catch(startCommitFailed);
     // Only this process uses the repository (the daemon lock), so lock files and crash reports are a killed git's leftovers.
     const gitDir = path.join(root, '.git');
     const leftovers = (await fs.readdir(gitDir)).filter((name) => name.startsWith('fast_import_crash_'));
     for (const file of ['index.lock', `${history.ref}.lock`, ...leftovers]) await fs.rm(path.join(gitDir, file), { force: true });
-    if (options.commitLeftovers !== false) await history.commitLeftovers();
+    if (options.commitLeftovers !== false) await history.commitLeftovers().catch(startCommitFailed);
     if (options.remote) {
       history.remote = { url: options.remote, everyMs: options.pushEveryMs ?? 10_000, pushing: Promise.resolve() };
       history.schedulePush();
@@ -744,4 +745,8 @@ function message(author: string, summaries: string[]): string {
   const more = unique.length - shown;
   const subject = `${author}: ${unique.slice(0, shown).join(', ')}${more ? ` and ${more} more` : ''}`;
   return `${subject}\n\n${unique.map((summary) => `- ${summary}`).join('\n')}\n`;
+}
+
+function startCommitFailed(error: Error): void {
+  console.error(`roost: a commit at start failed (${error.message}); its files stay in the work tree and are committed once git can write`);
 }

@@ -171,7 +171,10 @@ export class Roost {
       );
       if (this.options.watch !== false) await this.watch();
       // Once watched: what changed by hand before is committed now, what changes after is seen by the watcher.
-      await this.history.commitLeftovers();
+      await this.history.commitLeftovers().catch((error: Error) => {
+        // A commit git cannot write now (a full disk) must not keep the daemon from starting: the sweep commits these files later.
+        console.error(`roost: committing what changed while no daemon ran failed (${error.message}); it stays in the work tree and is committed once git can write`);
+      });
       this.snapshotTimer = setInterval(() => void this.index.saveSnapshots().catch(logError), SNAPSHOT_EVERY_MS);
       this.snapshotTimer.unref();
     } catch (error) {

@@ -120,7 +120,16 @@ export class Vault {
     }
     const unfinished = found.filter((entry) => !entry.finished).map((entry) => entry.record);
     await this.sync([...new Set(unfinished.flatMap((record) => record.files.map((file) => file.path)))]);
-    if (unfinished.length) await history?.commitRecorded(unfinished.map(({ author, summary, files }) => ({ author, summary, files })));
+    if (unfinished.length && history) {
+      try {
+        await history.commitRecorded(unfinished.map(({ author, summary, files }) => ({ author, summary, files })));
+      } catch (error) {
+        // A full disk must not keep the daemon from starting: the files are durable (synced above), and
+        // their commits, under the same authors, wait in the commit queue until git can write again.
+        console.error(`roost: committing the changes a crash interrupted failed (${(error as Error).message}); they are queued and committed once git can write`);
+        for (const { author, summary, files } of unfinished) history.enqueue({ author, paths: files.map((file) => file.path), summary });
+      }
+    }
     await log.recovered();
     this.log = log;
     this.history = history;
