@@ -216,7 +216,7 @@ export class History {
    */
   async commitRecorded(changes: RecordedChange[]): Promise<void> {
     await this.flush();
-    await (this.tail = this.tail.then(async () => {
+    const committed = this.tail.then(async () => {
       const tip = await this.readTip();
       if (!this.importer?.alive) this.importer = new FastImport(this.root, gitEnv(this.root));
       const paths = [...new Set(changes.flatMap((change) => change.files.map((file) => file.path)))];
@@ -244,7 +244,10 @@ export class History {
       await this.checkpoint(commands, mark);
       for (const file of paths) this.unsynced.add(file);
       this.scheduleIndexSync();
-    }));
+    });
+    // The queue goes on after a failure here: the caller hears of it, the next step in the queue does not.
+    this.tail = committed.catch(() => undefined);
+    await committed;
   }
 
   /** Pushes `main` to the backup remote now (after the commits queued so far). */
